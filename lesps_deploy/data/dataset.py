@@ -1,0 +1,108 @@
+"""IRSTD dataset folders in the BasicIRSTD / LESPS layout.
+
+    <root>/images/<name>.png|bmp|tif     frames
+    <root>/masks/<name>.png              full masks (0/255)
+    <root>/masks_centroid|masks_coarse/  point labels
+    <root>/img_idx/train_<NAME>.txt      split lists (CRLF or LF)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask, read_image, read_mask
+from lesps_deploy.errors import DataError
+
+__all__ = ["Sample", "IRSTDDataset", "read_split", "split_file", "find_image"]
+
+
+def split_file(root: str | Path, split: str) -> Path:
+    """`img_idx/<split>_<NAME>.txt`: NAME is the folder name, else the only `<split>_*.txt` there."""
+    root = Path(root)
+    idx = root / "img_idx"
+    preferred = idx / f"{split}_{root.name}.txt"
+    if preferred.is_file():
+        return preferred
+    candidates = sorted(idx.glob(f"{split}_*.txt")) if idx.is_dir() else []
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise DataError(f"{idx}: no split list '{split}_<name>.txt'", hint="expected img_idx/train_<name>.txt and test_<name>.txt")
+    raise DataError(f"{idx}: several '{split}_*.txt' lists ({', '.join(c.name for c in candidates)}); name the folder after one")
+
+
+def read_split(root: str | Path, split: str) -> list[str]:
+    """Image names of a split (blank lines dropped, CRLF handled, file suffixes stripped)."""
+    path = split_file(root, split)
+    names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    names = [Path(n).stem if Path(n).suffix.lower() in IMAGE_SUFFIXES else n for n in names if n]
+    if not names:
+        raise DataError(f"{path}: empty split list")
+    return names
+
+
+def find_image(root: str | Path, name: str, folder: str = "images") -> Path:
+    """Path of `<root>/<folder>/<name>.<ext>` for the first existing image suffix."""
+    base = Path(root) / folder
+    for suffix in IMAGE_SUFFIXES:
+        path = base / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    raise DataError(f"{base / name}.png: listed in the split but not found")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One frame of a dataset: raw float32 image and uint8 mask fitted to the image (or None)."""
+
+    name: str
+    image: np.ndarray
+    mask: np.ndarray | None
+
+
+class IRSTDDataset:
+    """Indexable, iterable view of one split.
+
+    Args:
+        root: dataset folder.
+        split: "train" or "test" (any `img_idx/<split>_*.txt`).
+        mask_folder: folder of masks to pair with images (None: images only).
+    """
+
+    def __init__(self, root: str | Path, split: str = "test", mask_folder: str | None = "masks") -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: dataset folder not found")
+        self.split = split
+        self.mask_folder = mask_folder
+        self.names = read_split(self.root, split)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def image_path(self, name: str) -> Path:
+        return find_image(self.root, name)
+
+    def mask_path(self, name: str) -> Path:
+        if self.mask_folder is None:
+            raise DataError(f"{self.root}: no mask folder configured")
+        return find_image(self.root, name, self.mask_folder)
+
+    def load(self, name: str) -> Sample:
+        """Read one sample; raises DataError naming the file when it is missing or unreadable."""
+        image = read_image(self.image_path(name))
+        mask = None
+        if self.mask_folder is not None:
+            mask = fit_mask(read_mask(self.mask_path(name)), *image.shape)
+        return Sample(name, image, mask)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.load(self.names[index])
+
+    def __iter__(self) -> Iterator[Sample]:
+        for name in self.names:
+            yield self.load(name)

@@ -1,0 +1,99 @@
+"""Reading infrared frames and masks the way the reference code does.
+
+Images: PIL `convert('I')` semantics (8-bit luma for RGB/RGBA/P, full range for 16-bit PNG/TIFF).
+Masks: the raw 8-bit value v (first channel when the file has several).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from lesps_deploy.errors import DataError
+from lesps_deploy.io import atomic_path
+
+__all__ = ["IMAGE_SUFFIXES", "read_image", "read_mask", "write_mask_png", "fit_mask", "to_gray"]
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
+def _open(path: str | os.PathLike[str]) -> Image.Image:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        img = Image.open(path)
+        img.load()  # decode now so a truncated file fails here, naming the file
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{path}: unreadable image ({err})") from err
+    return img
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a frame as float32 HxW with PIL `convert('I')` semantics.
+
+    8-bit RGB/RGBA/P frames become ITU-R 601 luma (PIL's integer rounding); 16-bit PNG/TIFF frames keep
+    their full range; float TIFFs keep their values.
+    """
+    img = _open(path)
+    if img.mode == "F":
+        return np.asarray(img, dtype=np.float32)
+    return np.asarray(img.convert("I"), dtype=np.float32)
+
+
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a mask as uint8 HxW: the stored value v, first channel when there are several.
+
+    Like the reference (`np.array(Image.open(p))`), palette images give their indices.
+    """
+    arr = np.asarray(_open(path))
+    if arr.ndim > 2:
+        arr = arr[..., 0]
+    if arr.dtype != np.uint8:
+        # 16-bit or bool masks: keep 0/255 semantics for anything nonzero-binary, else clip.
+        arr = np.where(arr > 0, 255, 0).astype(np.uint8) if arr.max(initial=0) <= 1 else np.clip(arr, 0, 255)
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def fit_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Crop (top-left) or zero-pad a mask to the image size.
+
+    Reference quirk kept on purpose: a mask larger than its image (NUAA-SIRST `Misc_111`: 592x400 mask,
+    325x220 image) is padded with the image and cropped back `[:h, :w]`, i.e. cropped top-left.
+    """
+    out = mask[:height, :width]
+    if out.shape != (height, width):
+        out = np.pad(out, ((0, height - out.shape[0]), (0, width - out.shape[1])))
+    return out
+
+
+def write_mask_png(path: str | os.PathLike[str], mask: np.ndarray) -> Path:
+    """Write a uint8 mask (0/255, or any 8-bit values) as PNG atomically."""
+    arr = np.asarray(mask)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(arr, mode="L").save(tmp, format="PNG")
+    return Path(path)
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """OpenCV frame (HxW, HxWx3 BGR or HxWx4 BGRA; uint8/uint16/float) to float32 HxW.
+
+    Colour frames use PIL's fixed-point luma (L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16) so a video
+    frame and the same picture read by `read_image` give identical inputs.
+    """
+    if frame.ndim == 2:
+        return frame.astype(np.float32, copy=False)
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        return frame[..., 0].astype(np.float32, copy=False)
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise DataError(f"unsupported frame shape {frame.shape}")
+    b, g, r = (frame[..., i].astype(np.int64) for i in range(3))
+    if frame.dtype == np.uint8:
+        return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)
+    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)

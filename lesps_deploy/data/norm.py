@@ -1,0 +1,91 @@
+"""Input normalization: presets of the paper's code, dataset statistics, or explicit numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lesps_deploy.errors import ConfigError
+
+__all__ = ["Norm", "NORM_PRESETS", "resolve_norm", "normalize", "dataset_norm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Norm:
+    """`(x - mean) / std` on raw pixel values."""
+
+    mean: float
+    std: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:g},{self.std:g}"
+
+
+# Per-dataset statistics used by the LESPS / BasicIRSTD code (float32 values written out in full).
+NORM_PRESETS: dict[str, Norm] = {
+    "NUAA-SIRST": Norm(101.06385040283203, 34.619606018066406),
+    "NUDT-SIRST": Norm(107.80905151367188, 33.02274703979492),
+    "IRSTD-1K": Norm(87.4661865234375, 39.71953201293945),
+    "SIRST3": Norm(95.010, 41.511),
+    "NUDT-SIRST-Sea": Norm(43.62403869628906, 18.91838264465332),
+}
+
+
+def dataset_norm(dataset_dir: str | Path, progress: bool = False) -> Norm:
+    """Mean of per-image means and mean of per-image stds over the train+test lists (reference rule)."""
+    from lesps_deploy.data.dataset import find_image, read_split
+    from lesps_deploy.data.images import read_image
+
+    names = read_split(dataset_dir, "train") + read_split(dataset_dir, "test")
+    means, stds = [], []
+    for name in names:
+        img = read_image(find_image(dataset_dir, name))
+        means.append(img.mean())
+        stds.append(img.std())
+    return Norm(float(np.mean(means)), float(np.mean(stds)))
+
+
+def resolve_norm(spec: str | Norm | tuple[float, float] | None, dataset_dir: str | Path | None = None) -> Norm:
+    """Turn a preset name, 'auto', 'MEAN,STD', a tuple or a Norm into a `Norm`.
+
+    'auto' computes the statistics of `dataset_dir` unless its folder name is a preset.
+
+    Raises:
+        ConfigError: unknown preset, malformed numbers, or 'auto' without a dataset.
+    """
+    if isinstance(spec, Norm):
+        return spec
+    if isinstance(spec, tuple | list):
+        return Norm(float(spec[0]), float(spec[1]))
+    if spec is None:
+        raise ConfigError(
+            "normalization unknown",
+            hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
+        )
+    text = spec.strip()
+    presets = {k.lower(): v for k, v in NORM_PRESETS.items()}
+    if text.lower() in presets:
+        return presets[text.lower()]
+    if text.lower() == "auto":
+        if dataset_dir is None:
+            raise ConfigError("--norm auto needs a dataset to compute statistics from")
+        return presets.get(Path(dataset_dir).name.lower()) or dataset_norm(dataset_dir)
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        mean, std = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ConfigError(
+            f"--norm {spec!r}: expected a preset ({', '.join(NORM_PRESETS)}), 'auto' or MEAN,STD"
+        ) from None
+    if std <= 0:
+        raise ConfigError(f"--norm {spec!r}: std must be positive")
+    return Norm(mean, std)
+
+
+def normalize(img: np.ndarray, norm: Norm) -> np.ndarray:
+    """`(img - mean) / std` as float32 (same operation order as the reference)."""
+    return (img.astype(np.float32, copy=False) - np.float32(norm.mean)) / np.float32(norm.std)

@@ -1,0 +1,142 @@
+"""IoU, nIoU, Pd and Fa with the semantics of the LESPS / BasicIRSTD evaluation code.
+
+Reference quirks reproduced by default (`mask_threshold=None`), because they change the numbers:
+- IoU: a pixel is labelled when its mask value v >= 128 (the reference histograms v/255 over
+  [0.5, 1.5]) but adds to the intersection only when v == 255 (it compares the prediction with v/255 == 1).
+- Pd/Fa: targets are the 8-connected components of v == 255 (the reference casts v/255 to int).
+- Pd matching: ground-truth targets in label order; for each, the first remaining predicted component
+  (label order) whose centroid is < 3 px away is matched and removed.
+- Fa: the reference sums the areas of predicted components whose *area value* is not among the areas
+  of matched components, so an unmatched component of the same size as a matched one is not counted.
+`mask_threshold=N` switches to one consistent rule `v > N` for every count and to plain Fa (pixels of
+unmatched components).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from lesps_deploy.metrics.components import component_stats, label_components
+
+__all__ = ["MetricCounts", "ImageCounts", "SegmentationMetrics", "image_counts", "MATCH_DISTANCE"]
+
+MATCH_DISTANCE = 3.0
+
+
+@dataclass(slots=True)
+class MetricCounts:
+    """Raw counts; they add up across images and shards (`+`)."""
+
+    intersection: int = 0
+    union: int = 0
+    targets: int = 0
+    detected: int = 0
+    false_alarm_pixels: int = 0
+    pixels: int = 0
+    images: int = 0
+    niou_sum: float = 0.0
+
+    def __add__(self, other: MetricCounts) -> MetricCounts:
+        return MetricCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def summary(self) -> dict[str, float | int]:
+        """IoU, nIoU, Pd as fractions, Fa per pixel, plus the raw counts."""
+        eps = np.spacing(1)
+        return {
+            "IoU": self.intersection / (eps + self.union),
+            "nIoU": self.niou_sum / self.images if self.images else 0.0,
+            "Pd": self.detected / self.targets if self.targets else 0.0,
+            "Fa": self.false_alarm_pixels / self.pixels if self.pixels else 0.0,
+            "intersection": int(self.intersection),
+            "union": int(self.union),
+            "targets": int(self.targets),
+            "detected": int(self.detected),
+            "false_alarm_pixels": int(self.false_alarm_pixels),
+            "pixels": int(self.pixels),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCounts:
+    """Counts of one image (for per-image CSV output)."""
+
+    intersection: int
+    union: int
+    targets: int
+    detected: int
+    false_alarm_pixels: int
+    pixels: int
+
+    @property
+    def iou(self) -> float:
+        return self.intersection / (np.spacing(1) + self.union)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {**asdict(self), "IoU": self.iou}
+
+
+def _match(gt_centroids: np.ndarray, pred_centroids: np.ndarray) -> np.ndarray:
+    """Indices of matched predicted components, in the reference's greedy order."""
+    if len(gt_centroids) == 0 or len(pred_centroids) == 0:
+        return np.zeros((0,), np.int64)
+    dist = np.linalg.norm(gt_centroids[:, None, :] - pred_centroids[None, :, :], axis=-1)
+    close = dist < MATCH_DISTANCE
+    free = np.ones(len(pred_centroids), bool)
+    matched = []
+    for g in np.flatnonzero(close.any(axis=1)):  # loop over targets only, never over pixels
+        hits = np.flatnonzero(close[g] & free)
+        if hits.size:
+            free[hits[0]] = False
+            matched.append(hits[0])
+    return np.asarray(matched, np.int64)
+
+
+def image_counts(pred: np.ndarray, mask: np.ndarray, mask_threshold: int | None = None) -> ImageCounts:
+    """Counts for one image. `pred`: bool HxW; `mask`: uint8 HxW (the stored mask values)."""
+    pred = np.asarray(pred, dtype=bool)
+    if mask_threshold is None:
+        labelled, positive = mask >= 128, mask == 255
+    else:
+        labelled = positive = mask > mask_threshold
+    inter = int(np.count_nonzero(pred & positive))
+    union = int(np.count_nonzero(pred)) + int(np.count_nonzero(labelled)) - inter
+
+    gt_labels, n_gt = label_components(positive)
+    pr_labels, n_pr = label_components(pred)
+    gt = component_stats(gt_labels, n_gt)
+    pr = component_stats(pr_labels, n_pr)
+    matched = _match(gt.centroid, pr.centroid)
+    unmatched = np.ones(n_pr, bool)
+    unmatched[matched] = False
+    if mask_threshold is None:
+        # Reference quirk: membership test on area values, not on components.
+        unmatched &= ~np.isin(pr.area, pr.area[matched])
+    fa = int(pr.area[unmatched].sum())
+    return ImageCounts(inter, union, n_gt, int(matched.size), fa, int(pred.size))
+
+
+class SegmentationMetrics:
+    """Streaming accumulator: `update(pred, mask)` per image, then `summary()`.
+
+    Args:
+        mask_threshold: None for the reference's mixed rules; N for one rule `v > N` everywhere.
+    """
+
+    def __init__(self, mask_threshold: int | None = None) -> None:
+        self.mask_threshold = mask_threshold
+        self.counts = MetricCounts()
+
+    def update(self, pred: np.ndarray, mask: np.ndarray) -> ImageCounts:
+        c = image_counts(pred, mask, self.mask_threshold)
+        self.counts = self.counts + MetricCounts(
+            c.intersection, c.union, c.targets, c.detected, c.false_alarm_pixels, c.pixels, 1, c.iou
+        )
+        return c
+
+    def merge(self, other: SegmentationMetrics) -> None:
+        self.counts = self.counts + other.counts
+
+    def summary(self) -> dict[str, float | int]:
+        return self.counts.summary()

@@ -1,0 +1,36 @@
+"""`lesps evaluate` on the released checkpoints gives the reference counts exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lesps_deploy.app.cli import app
+from lesps_deploy.evaluate import SUMMARY_KEYS
+
+COUNT_KEYS = ("intersection", "union", "targets", "detected", "false_alarm_pixels", "pixels")
+CHECKPOINTS = (
+    "ACM_LESPS_centroid.pth.tar",
+    "ACM_LESPS_coarse.pth.tar",
+    "ACM_full.pth.tar",
+    "ALCNet_LESPS_centroid.pth.tar",
+    "ALCNet_full.pth.tar",
+)
+
+
+@pytest.mark.parametrize("ckpt", CHECKPOINTS)
+def test_golden_counts(ckpt: str, official_weights: Path, nuaa_dir: Path, golden_dir: Path, tmp_path: Path) -> None:
+    golden = json.loads((golden_dir / "reference_metrics_nuaa.json").read_text())["results"][ckpt]
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(official_weights / ckpt), "--data", str(nuaa_dir), "--norm", "SIRST3", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())
+    assert tuple(summary) == SUMMARY_KEYS
+    assert {k: summary[k] for k in COUNT_KEYS} == {k: golden[k] for k in COUNT_KEYS}
+    assert summary["IoU"] == pytest.approx(golden["IoU"]) and summary["Pd"] == pytest.approx(golden["Pd"])
+    assert summary["model"] == golden["model"]

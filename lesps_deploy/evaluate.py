@@ -27,13 +27,36 @@ from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilities
 
-__all__ = ["EvalConfig", "EvalReport", "evaluate_backend", "evaluate_weights", "results_table", "SUMMARY_KEYS"]
+__all__ = [
+    "EvalConfig",
+    "EvalReport",
+    "evaluate_backend",
+    "evaluate_weights",
+    "results_table",
+    "SUMMARY_KEYS",
+]
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_KEYS = (
-    "model", "weights", "dataset", "split", "images", "threshold", "norm", "IoU", "nIoU", "Pd", "Fa",
-    "intersection", "union", "targets", "detected", "false_alarm_pixels", "pixels", "seconds",
+    "model",
+    "weights",
+    "dataset",
+    "split",
+    "images",
+    "threshold",
+    "norm",
+    "IoU",
+    "nIoU",
+    "Pd",
+    "Fa",
+    "intersection",
+    "union",
+    "targets",
+    "detected",
+    "false_alarm_pixels",
+    "pixels",
+    "seconds",
 )
 
 
@@ -119,7 +142,9 @@ def evaluate_backend(
     bad: list[str] = []
     samples = track(_prefetch(dataset, bad), len(dataset), f"evaluate {meta.model}", enabled=progress)
     for chunk in _chunks(samples, max(1, batch_size) * 4):
-        probs = infer_probabilities(backend, [s.image for s in chunk], norm, meta.pad_multiple, batch_size, patch_size)
+        probs = infer_probabilities(
+            backend, [s.image for s in chunk], norm, meta.pad_multiple, batch_size, patch_size
+        )
         for sample, prob in zip(chunk, probs, strict=True):
             counts = metrics.update(prob > threshold, sample.mask)
             per_image.append({"name": sample.name, **counts.to_dict()})
@@ -154,8 +179,15 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
                 hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
             )
         report = evaluate_backend(
-            backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
-            cfg.batch_size, progress,
+            backend,
+            cfg.data,
+            cfg.split,
+            norm,
+            cfg.threshold,
+            cfg.patch_size,
+            cfg.mask_threshold,
+            cfg.batch_size,
+            progress,
         )
     report.summary["weights"] = str(cfg.weights)
     if cfg.json_out:
@@ -179,13 +211,29 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("model", "weights", "images", "IoU", "nIoU", "Pd", "Fa (1e-6)", "detected/targets", "seconds"):
+    for col in (
+        "model",
+        "weights",
+        "images",
+        "IoU",
+        "nIoU",
+        "Pd",
+        "Fa (1e-6)",
+        "detected/targets",
+        "seconds",
+    ):
         table.add_column(col, justify="left" if col in ("model", "weights") else "right")
     for r in rows:
         table.add_row(
-            str(r["model"]), Path(str(r["weights"])).name, str(r["images"]),
-            f"{100 * r['IoU']:.2f}", f"{100 * r['nIoU']:.2f}", f"{100 * r['Pd']:.2f}", f"{1e6 * r['Fa']:.2f}",
-            f"{r['detected']}/{r['targets']}", f"{r['seconds']:.1f}",
+            str(r["model"]),
+            Path(str(r["weights"])).name,
+            str(r["images"]),
+            f"{100 * r['IoU']:.2f}",
+            f"{100 * r['nIoU']:.2f}",
+            f"{100 * r['Pd']:.2f}",
+            f"{1e6 * r['Fa']:.2f}",
+            f"{r['detected']}/{r['targets']}",
+            f"{r['seconds']:.1f}",
         )
     return table
 

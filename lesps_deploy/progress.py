@@ -10,7 +10,9 @@ __all__ = ["track"]
 T = TypeVar("T")
 
 
-def track(iterable: Iterable[T], total: int | None = None, description: str = "", enabled: bool = True) -> Iterator[T]:
+def track(
+    iterable: Iterable[T], total: int | None = None, description: str = "", enabled: bool = True
+) -> Iterator[T]:
     """Iterate with a rich progress bar on stderr when `enabled` (stdout stays free for results)."""
     if not enabled:
         yield from iterable
@@ -26,7 +28,11 @@ def track(iterable: Iterable[T], total: int | None = None, description: str = ""
     )
 
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(description, total=total)

@@ -1,9 +1,9 @@
 """IRSTD dataset folders in the BasicIRSTD / LESPS layout.
 
-    <root>/images/<name>.png|bmp|tif     frames
-    <root>/masks/<name>.png              full masks (0/255)
-    <root>/masks_centroid|masks_coarse/  point labels
-    <root>/img_idx/train_<NAME>.txt      split lists (CRLF or LF)
+<root>/images/<name>.png|bmp|tif     frames
+<root>/masks/<name>.png              full masks (0/255)
+<root>/masks_centroid|masks_coarse/  point labels
+<root>/img_idx/train_<NAME>.txt      split lists (CRLF or LF)
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ def split_file(root: str | Path, split: str) -> Path:
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise DataError(f"{idx}: no split list '{split}_<name>.txt'", hint="expected img_idx/train_<name>.txt and test_<name>.txt")
-    raise DataError(f"{idx}: several '{split}_*.txt' lists ({', '.join(c.name for c in candidates)}); name the folder after one")
+        raise DataError(
+            f"{idx}: no split list '{split}_<name>.txt'",
+            hint="expected img_idx/train_<name>.txt and test_<name>.txt",
+        )
+    raise DataError(
+        f"{idx}: several '{split}_*.txt' lists ({', '.join(c.name for c in candidates)}); name the folder after one"
+    )
 
 
 def read_split(root: str | Path, split: str) -> list[str]:

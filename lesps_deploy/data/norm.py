@@ -47,7 +47,9 @@ def dataset_norm(dataset_dir: str | Path, progress: bool = False) -> Norm:
     return Norm(float(np.mean(means)), float(np.mean(stds)))
 
 
-def resolve_norm(spec: str | Norm | tuple[float, float] | None, dataset_dir: str | Path | None = None) -> Norm:
+def resolve_norm(
+    spec: str | Norm | tuple[float, float] | None, dataset_dir: str | Path | None = None
+) -> Norm:
     """Turn a preset name, 'auto', 'MEAN,STD', a tuple or a Norm into a `Norm`.
 
     'auto' computes the statistics of `dataset_dir` unless its folder name is a preset.

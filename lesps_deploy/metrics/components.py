@@ -38,8 +38,11 @@ def component_stats(labels: np.ndarray, n: int, scores: np.ndarray | None = None
     if n == 0:
         empty = np.zeros((0,), np.float64)
         return ComponentStats(
-            np.zeros((0,), np.int64), np.zeros((0, 2)), np.zeros((0, 4), np.int64),
-            empty if scores is not None else None, empty if scores is not None else None,
+            np.zeros((0,), np.int64),
+            np.zeros((0, 2)),
+            np.zeros((0, 4), np.int64),
+            empty if scores is not None else None,
+            empty if scores is not None else None,
         )
     flat = labels.ravel()
     fg = flat > 0

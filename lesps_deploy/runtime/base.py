@@ -54,7 +54,9 @@ class BackendSpec:
 
 
 BACKENDS: tuple[BackendSpec, ...] = (
-    BackendSpec("torch", (".pth.tar", ".pth", ".pt", ".ckpt"), "lesps_deploy.runtime.torch_backend:TorchBackend"),
+    BackendSpec(
+        "torch", (".pth.tar", ".pth", ".pt", ".ckpt"), "lesps_deploy.runtime.torch_backend:TorchBackend"
+    ),
     BackendSpec("onnxruntime", (".onnx",), "lesps_deploy.runtime.onnx_backend:OnnxRuntimeBackend"),
     BackendSpec("tensorrt", (".engine", ".plan"), "lesps_deploy.runtime.tensorrt_backend:TensorRTBackend"),
 )
@@ -77,7 +79,9 @@ def backend_for_path(path: str | Path) -> BackendSpec:
     raise BackendError(f"{path}: unknown weights suffix; expected one of {known}")
 
 
-def load_runtime(path: str | Path, device: str = "cpu", backend: str | None = None, **options: Any) -> Backend:
+def load_runtime(
+    path: str | Path, device: str = "cpu", backend: str | None = None, **options: Any
+) -> Backend:
     """Load `path` with the backend chosen by its suffix (or `backend` by name).
 
     Args:

@@ -78,4 +78,6 @@ def infer_probabilities(
         for rows, cols in tile_slices(*padded.shape[1:], patch_size):  # type: ignore[arg-type]
             prob[rows, cols] = run(np.ascontiguousarray(padded[None, :, rows, cols]))[0, 0]
         out[i] = prob
-    return [np.ascontiguousarray(p[: img.shape[0], : img.shape[1]]) for p, img in zip(out, images, strict=True)]
+    return [
+        np.ascontiguousarray(p[: img.shape[0], : img.shape[1]]) for p, img in zip(out, images, strict=True)
+    ]

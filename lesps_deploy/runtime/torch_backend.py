@@ -48,7 +48,12 @@ class TorchBackend:
 
     @classmethod
     def from_module(
-        cls, module: nn.Module, meta: ModelMeta, device: str = "cpu", half: bool = False, channels_last: bool = False
+        cls,
+        module: nn.Module,
+        meta: ModelMeta,
+        device: str = "cpu",
+        half: bool = False,
+        channels_last: bool = False,
     ) -> TorchBackend:
         """Wrap a module already in memory (e.g. during training); the module is put in eval mode."""
         self = cls.__new__(cls)
@@ -56,9 +61,13 @@ class TorchBackend:
         self._setup(module, meta, device, half, channels_last)
         return self
 
-    def _setup(self, module: nn.Module, meta: ModelMeta, device: str, half: bool, channels_last: bool) -> None:
+    def _setup(
+        self, module: nn.Module, meta: ModelMeta, device: str, half: bool, channels_last: bool
+    ) -> None:
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise BackendError(f"device '{device}' requested but CUDA is not available", hint="use --device cpu")
+            raise BackendError(
+                f"device '{device}' requested but CUDA is not available", hint="use --device cpu"
+            )
         if half and not device.startswith("cuda"):
             raise BackendError("half precision needs a CUDA device", hint="drop --half or use --device cuda")
         self.device = device

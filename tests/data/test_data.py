@@ -30,7 +30,9 @@ def make_dataset(root: Path, names: list[str], crlf: bool = False) -> Path:
     (root / "img_idx").mkdir()
     rng = np.random.default_rng(0)
     for name in names:
-        Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8), "RGB").save(root / "images" / f"{name}.png")
+        Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8), "RGB").save(
+            root / "images" / f"{name}.png"
+        )
         mask = np.zeros((40, 50), np.uint8)
         mask[10:12, 20:23] = 255
         Image.fromarray(mask).save(root / "masks" / f"{name}.png")

@@ -40,7 +40,9 @@ def test_evaluate_own_checkpoint_and_bad_image(tmp_path: Path) -> None:
     data = tiny_dataset(tmp_path / "Tiny")
     ckpt = tiny_checkpoint(tmp_path / "acm.pth")
     runner = CliRunner()
-    ok = runner.invoke(app, ["evaluate", str(ckpt), "--data", str(data), "--per-image", str(tmp_path / "p.csv")])
+    ok = runner.invoke(
+        app, ["evaluate", str(ckpt), "--data", str(data), "--per-image", str(tmp_path / "p.csv")]
+    )
     assert ok.exit_code == 0, ok.output
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 5
     (data / "images" / "f1.png").write_bytes(b"truncated")

@@ -22,11 +22,23 @@ CHECKPOINTS = (
 
 
 @pytest.mark.parametrize("ckpt", CHECKPOINTS)
-def test_golden_counts(ckpt: str, official_weights: Path, nuaa_dir: Path, golden_dir: Path, tmp_path: Path) -> None:
+def test_golden_counts(
+    ckpt: str, official_weights: Path, nuaa_dir: Path, golden_dir: Path, tmp_path: Path
+) -> None:
     golden = json.loads((golden_dir / "reference_metrics_nuaa.json").read_text())["results"][ckpt]
     out = tmp_path / "out.json"
     result = CliRunner().invoke(
-        app, ["evaluate", str(official_weights / ckpt), "--data", str(nuaa_dir), "--norm", "SIRST3", "--json", str(out)]
+        app,
+        [
+            "evaluate",
+            str(official_weights / ckpt),
+            "--data",
+            str(nuaa_dir),
+            "--norm",
+            "SIRST3",
+            "--json",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(out.read_text())

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from lesps_deploy.metrics import MetricCounts, SegmentationMetrics, component_stats, image_counts, label_components
+from lesps_deploy.metrics import (
+    MetricCounts,
+    SegmentationMetrics,
+    component_stats,
+    image_counts,
+    label_components,
+)
 
 
 def plain_counts(pred: np.ndarray, mask: np.ndarray) -> tuple[int, int, int, int, int]:

@@ -1,0 +1,206 @@
+"""Checkpoint I/O: the released LESPS ``.pth.tar`` files, our own checkpoints and bare state_dicts.
+
+Our checkpoints keep the reference layout (``{'state_dict': {'model.' + key: tensor}}``, so the paper's
+code loads them) and add ``'lesps_meta'`` (`ModelMeta.to_dict()`) plus optional training state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import CheckpointError, LespsError
+from ..io import atomic_path
+from ..metadata import ModelMeta
+from ._registry import canonical_name, create_model, detect_model, diff_keys, model_name_of, strip_prefix
+
+__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "sha256_file", "META_KEY", "WEIGHTS_KEY"]
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_KEY = "state_dict"
+META_KEY = "lesps_meta"
+_REFERENCE_PREFIX = "model."
+# Released file names carry the supervision they were trained with; first match wins.
+_LABEL_HINTS = (("_full", "full"), ("centroid", "centroid"), ("coarse", "coarse"))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint.
+
+    Attributes:
+        model: the network in eval mode, on `map_location`.
+        meta: what a runtime needs (model name, normalization when known, threshold, ...).
+        path: the file it came from.
+        sha256: hex digest of the file.
+        extra: every other top-level entry of our own checkpoints (epoch, optimizer, scheduler, ...).
+    """
+
+    model: nn.Module
+    meta: ModelMeta
+    path: Path
+    sha256: str
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().split(". ")[0].splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _read(path: Path, map_location: str | torch.device) -> Any:
+    """torch.load, safe mode first; legacy pickles that need more fall back to full unpickling."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file", hint="check the path")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # Only a well-formed pickle that names classes outside the safe list earns the full unpickler;
+        # anything else is damage and must not reach it.
+        if "Unsupported global" not in str(exc):
+            raise CheckpointError(
+                f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})"
+            ) from None
+        logger.warning("%s: holds objects beyond tensors and plain types; loading it as a full pickle", path)
+    except Exception as exc:  # torch raises RuntimeError/EOFError/... for damaged files
+        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})") from None
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})") from None
+
+
+def _split(obj: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None, dict[str, Any]]:
+    """(state_dict without prefixes, our meta dict or None, other top-level entries)."""
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path}: expected a dict checkpoint, found {type(obj).__name__}")
+    if WEIGHTS_KEY in obj and isinstance(obj[WEIGHTS_KEY], Mapping):
+        rest = {k: v for k, v in obj.items() if k not in (WEIGHTS_KEY, META_KEY)}
+        return strip_prefix(obj[WEIGHTS_KEY]), obj.get(META_KEY), rest
+    if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return strip_prefix(obj), None, {}
+    raise CheckpointError(
+        f"{path}: no 'state_dict' entry and not a bare state_dict (top-level keys: {sorted(obj)[:5]})"
+    )
+
+
+def _label_hint(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((label for key, label in _LABEL_HINTS if key in name), None)
+
+
+def _resolve_meta(path: Path, state: dict[str, Any], meta_dict: Any, model: str | None) -> ModelMeta:
+    """Model name from the argument, else our meta, else the state_dict keys."""
+    try:
+        meta = ModelMeta.from_dict(dict(meta_dict)) if meta_dict else None
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: malformed '{META_KEY}' entry ({exc})") from None
+    try:
+        if model is not None:
+            name = canonical_name(model)
+        elif meta is not None:
+            name = canonical_name(meta.model)
+        else:
+            name = detect_model(state)
+    except LespsError as exc:
+        raise CheckpointError(f"{path}: {exc}", hint=exc.hint) from None
+    if meta is None:
+        # Released checkpoints: normalization is not stored, the caller gives it (--norm).
+        return ModelMeta(model=name, threshold=0.5, label_type=_label_hint(path))
+    return replace(meta, model=name)
+
+
+def _load_weights(net: nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> None:
+    missing, unexpected = diff_keys(net.state_dict(), state)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: weights do not fit {name}: {len(missing)} missing {missing[:3]}, "
+            f"{len(unexpected)} unexpected {unexpected[:3]}",
+            hint="pass the right --model, or omit it to detect the model from the weights",
+        )
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        # load_state_dict lists every size mismatch on its own line; keep the first one.
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        raise CheckpointError(
+            f"{path}: weights do not fit {name}: {lines[-1] if len(lines) < 2 else lines[1]}"
+        ) from None
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], model: str | None = None, map_location: str | torch.device = "cpu"
+) -> Checkpoint:
+    """Load a released LESPS checkpoint, one of ours, or a bare state_dict.
+
+    Args:
+        path: `.pth` / `.pth.tar` file.
+        model: model name; default: from our metadata, else detected from the parameter names.
+        map_location: device for the tensors and the model.
+
+    Returns:
+        Checkpoint with the model in eval mode (DNANet returns its final head).
+
+    Raises:
+        CheckpointError: missing, unreadable or truncated file, or weights that fit no model.
+    """
+    path = Path(path)
+    state, meta_dict, rest = _split(_read(path, map_location), path)
+    meta = _resolve_meta(path, state, meta_dict, model)
+    net = create_model(meta.model)
+    _load_weights(net, state, path, meta.model)
+    net.to(map_location).eval()
+    logger.info("loaded %s from %s", meta.model, path)
+    return Checkpoint(model=net, meta=meta, path=path, sha256=sha256_file(path), extra=rest)
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelMeta, **extra: Any) -> Path:
+    """Write `model` atomically in the reference layout plus our metadata and `extra` entries.
+
+    Args:
+        path: destination file (parent folders are created).
+        model: a registered model (its class names the architecture).
+        meta: metadata to store; versions are filled in when unset.
+        **extra: more top-level entries, e.g. `epoch=3, optimizer=opt.state_dict()`.
+
+    Raises:
+        CheckpointError: `meta.model` is not the model's architecture, or `extra` reuses a reserved key.
+    """
+    name = model_name_of(model)
+    if canonical_name(meta.model) != name:
+        raise CheckpointError(f"{path}: meta.model is {meta.model!r} but the model is a {name}")
+    reserved = {WEIGHTS_KEY, META_KEY} & set(extra)
+    if reserved:
+        raise CheckpointError(f"{path}: extra entries may not be named {sorted(reserved)}")
+    meta = replace(
+        meta,
+        model=name,
+        lesps_deploy_version=meta.lesps_deploy_version or __version__,
+        torch_version=meta.torch_version or str(torch.__version__),
+    )
+    weights = {_REFERENCE_PREFIX + k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {WEIGHTS_KEY: weights, META_KEY: meta.to_dict(), **extra}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    logger.info("saved %s checkpoint to %s", name, path)
+    return Path(path)

@@ -1,0 +1,112 @@
+"""INT8 calibration data on the CPU: batches preprocessed exactly like inference, and amax estimators.
+
+`CalibrationBatches` feeds both the TensorRT 10 calibrator (tensorrt.py wraps it) and the Q/DQ
+calibration of the TensorRT 11 path (graph_passes.py). Frames are normalized and zero padded
+bottom/right like inference; frames larger than the calibration size are cropped top-left so
+every batch has the one shape of the optimization profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from lesps_deploy.data import IMAGE_SUFFIXES, Norm, find_image, normalize, read_image, read_split
+from lesps_deploy.errors import ConfigError, DataError
+
+__all__ = ["MIN_RELIABLE_IMAGES", "CalibrationBatches", "calibration_files", "amax_minmax", "amax_entropy"]
+
+logger = logging.getLogger(__name__)
+
+MIN_RELIABLE_IMAGES = 300
+
+
+def calibration_files(dataset_dir: str | Path, limit: int) -> list[Path]:
+    """Up to `limit` frames: the train split when the folder has one, else every image in images/."""
+    root = Path(dataset_dir)
+    if not (root / "images").is_dir():
+        raise ConfigError(f"{root}: --calib-data needs a dataset folder with images/")
+    try:
+        files = [find_image(root, name) for name in read_split(root, "train")]
+    except DataError:
+        files = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(f"{root}/images: no calibration images found")
+    files = files[:limit]
+    if len(files) < MIN_RELIABLE_IMAGES:
+        logger.warning(
+            "INT8 calibration on %d images (< %d) is unreliable; add images or check accuracy with --verify",
+            len(files), MIN_RELIABLE_IMAGES,
+        )  # fmt: skip
+    return files
+
+
+class CalibrationBatches:
+    """Fixed-shape float32 batches `(batch, 1, H, W)` of normalized, padded calibration frames.
+
+    Args:
+        files: image files (see `calibration_files`).
+        norm: the model's normalization.
+        batch: frames per batch; a last partial batch is filled with frames from the start.
+        imgsz: (H, W) of every batch (multiples of the pad multiple).
+    """
+
+    def __init__(self, files: list[Path], norm: Norm, batch: int, imgsz: tuple[int, int]) -> None:
+        if batch < 1:
+            raise ConfigError(f"calibration batch must be >= 1, got {batch}")
+        self.files = list(files)
+        self.norm = norm
+        self.batch = batch
+        self.imgsz = imgsz
+
+    def __len__(self) -> int:
+        return -(-len(self.files) // self.batch)
+
+    def frame(self, path: Path) -> np.ndarray:
+        """One (1, H, W) input: normalize, then zero pad bottom/right (or crop) to `imgsz`."""
+        img = normalize(read_image(path), self.norm)
+        h, w = self.imgsz
+        out = np.zeros((1, h, w), np.float32)  # zeros after normalization == inference padding
+        ch, cw = min(h, img.shape[0]), min(w, img.shape[1])
+        out[0, :ch, :cw] = img[:ch, :cw]
+        return out
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        n = len(self.files)
+        for start in range(0, n, self.batch):
+            idx = [(start + k) % n for k in range(self.batch)]
+            yield np.stack([self.frame(self.files[i]) for i in idx])
+
+
+def amax_minmax(values: np.ndarray) -> float:
+    """Largest absolute value (min-max calibration)."""
+    return float(np.abs(values).max())
+
+
+def amax_entropy(hist: np.ndarray, edges: np.ndarray, quant_bins: int = 128) -> float:
+    """Clip value minimizing the KL divergence between the |x| histogram and its 8-bit quantization.
+
+    A compact form of the entropy calibration TensorRT describes: try every clip bin from
+    `quant_bins` up, fold the clipped tail into the last bin, quantize to `quant_bins` levels and
+    keep the clip with the smallest KL(P || Q).
+    """
+    hist = hist.astype(np.float64)
+    best_kl, best_i = np.inf, len(hist)
+    for i in range(quant_bins, len(hist) + 1, max(1, (len(hist) - quant_bins) // 256)):
+        p = hist[:i].copy()
+        p[-1] += hist[i:].sum()
+        ref = hist[:i]  # Q quantizes the unclipped bins; P also carries the clipped tail
+        q = np.zeros(i)
+        for c in np.array_split(np.arange(i), quant_bins):
+            nz = ref[c] > 0
+            if nz.any():
+                q[c[nz]] = ref[c].sum() / nz.sum()
+        mask = p > 0
+        p_n, q_n = p[mask] / p.sum(), q[mask] / q.sum()
+        kl = float(np.sum(p_n * np.log(p_n / np.maximum(q_n, 1e-12))))
+        if kl < best_kl:
+            best_kl, best_i = kl, i
+    return float(edges[best_i])

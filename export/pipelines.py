@@ -1,0 +1,168 @@
+"""One pipeline per export format, looked up by name in `PIPELINES` (no if/elif over formats).
+
+Each pipeline takes a prepared `Job` and a scratch folder, writes its artifact there, checks
+parity, and only then moves the result onto the user's path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lesps_deploy.data import Norm
+from lesps_deploy.metadata import ModelMeta
+
+from .exporter import ExportConfig, move_into_place, resolve_meta, run_parity
+from .formats import ExportFormat
+from .parity import ParityReport
+
+__all__ = ["Job", "PIPELINES"]
+
+logger = logging.getLogger(__name__)
+
+Outcome = tuple[Path, list[tuple[str, ParityReport]], dict[str, Any]]
+
+
+@dataclass
+class Job:
+    """Resolved options plus what `prepare` loads (the source model, its meta and norm)."""
+
+    cfg: ExportConfig
+    fmt: ExportFormat
+    out: Path
+    device: str
+    imgsz: tuple[int, int]
+    batch: int
+    dynamic: bool
+    meta: ModelMeta | None = None
+    norm: Norm | None = None
+    module: Any = None
+    reference: Any = None  # TorchBackend over `module`, None when the source is not a checkpoint
+
+    @property
+    def source(self) -> str:
+        from .exporter import _source_kind
+
+        return _source_kind(self.cfg.weights)
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.cfg.int8 else "fp16" if self.cfg.half else "fp32"
+
+
+def prepare(job: Job) -> None:
+    """Load the source (checkpoint or ONNX file) and settle meta and normalization."""
+    if job.source == "checkpoint":
+        from lesps_deploy.models import load_checkpoint
+        from lesps_deploy.runtime.torch_backend import TorchBackend
+
+        ckpt = load_checkpoint(job.cfg.weights, model=job.cfg.model)
+        meta = dataclasses.replace(ckpt.meta, source_sha256=ckpt.sha256)
+        job.meta, job.norm = resolve_meta(meta, job.cfg.norm, job.cfg.verify)
+        job.module = ckpt.model.eval()
+        job.reference = TorchBackend.from_module(job.module, job.meta, "cpu")
+    elif job.source == "onnx":
+        from .onnx import read_onnx_meta
+
+        job.meta, job.norm = resolve_meta(read_onnx_meta(job.cfg.weights), job.cfg.norm, job.cfg.verify)
+        logger.warning("%s: no PyTorch checkpoint given, so parity is not checked", job.cfg.weights)
+    else:
+        from lesps_deploy.runtime.engine_header import read_header
+
+        job.meta = read_header(job.cfg.weights).model_meta
+
+
+def _onnx_file(job: Job, tmp: Path) -> tuple[Path, list[tuple[str, ParityReport]]]:
+    """The ONNX file to build from: exported (with parity, simplified if asked) or the source itself."""
+    from .onnx import export_onnx, read_onnx_meta, simplify_onnx
+
+    if job.source == "onnx":
+        return job.cfg.weights, []
+    path = export_onnx(
+        job.module, job.meta, tmp / "model.onnx", job.imgsz, job.batch, job.dynamic, job.cfg.opset
+    )
+    job.meta = read_onnx_meta(path)  # as written: with versions stamped
+    parity = [run_parity("onnx", job.reference, path, job)]
+    if job.cfg.simplify:
+        simplify_onnx(path)
+        parity.append(run_parity("onnx (simplified)", job.reference, path, job))
+    return path, parity
+
+
+def export_onnx_format(job: Job, tmp: Path) -> Outcome:
+    prepare(job)
+    path, parity = _onnx_file(job, tmp)
+    return move_into_place(path, job.out), parity, {}
+
+
+def export_engine_format(job: Job, tmp: Path) -> Outcome:
+    from .tensorrt import EngineBuildConfig, build_engine
+
+    prepare(job)
+    onnx_path, parity = _onnx_file(job, tmp)
+    cfg = job.cfg
+    build = EngineBuildConfig(
+        imgsz=job.imgsz, batch=job.batch, dynamic=job.dynamic, precision=job.precision,
+        workspace_gib=cfg.workspace, calib_data=cfg.calib_data, calib_images=cfg.calib_images,
+        calib_method=cfg.calib_method, device=job.device,
+    )  # fmt: skip
+    engine = tmp / "model.engine"
+    header = build_engine(onnx_path, engine, build, job.meta, job.norm, cache_dir=job.out.parent)
+    if job.reference is not None:
+        parity.append(run_parity("engine", job.reference, engine, job, job.precision))
+    details = {"tensorrt": header.tensorrt_version, "gpu": header.gpu_name, "precision": header.precision}
+    return move_into_place(engine, job.out), parity, details
+
+
+def _triton_model(job: Job, platform: str, shape: list[Any], params: dict[str, str]) -> Any:
+    from .triton import TritonModel, model_name
+
+    dynamic_batch = isinstance(shape[0], str) or platform == "tensorrt_plan" and shape[0] == -1
+    dims = tuple(d if isinstance(d, int) else -1 for d in (shape[1:] if dynamic_batch else shape))
+    kind = "KIND_GPU" if platform == "tensorrt_plan" or job.device.startswith("cuda") else "KIND_CPU"
+    return TritonModel(
+        name=model_name(job.cfg.weights), platform=platform, input_name=job.meta.input_name,
+        output_name=job.meta.output_name, dims=dims, max_batch_size=job.batch if dynamic_batch else 0,
+        instances=job.cfg.instances, kind=kind, parameters=params,
+    )  # fmt: skip
+
+
+def _engine_shape(header: Any) -> list[int]:
+    """Input shape from an engine profile, -1 where min and max differ."""
+    return [
+        lo if lo == hi else -1 for lo, hi in zip(header.profile["min"], header.profile["max"], strict=True)
+    ]
+
+
+def export_triton_format(job: Job, tmp: Path) -> Outcome:
+    from lesps_deploy.runtime.engine_header import read_engine
+
+    from .onnx import onnx_io_shapes
+    from .triton import meta_parameters, write_model_repository
+
+    prepare(job)
+    if job.source == "engine":
+        header, payload = read_engine(job.cfg.weights)
+        shape, parity, platform = _engine_shape(header), [], "tensorrt_plan"
+        job.batch = header.profile["max"][0]
+        params = meta_parameters(
+            job.meta, tensorrt_version=header.tensorrt_version, precision=header.precision
+        )
+    else:
+        onnx_path, parity = _onnx_file(job, tmp)
+        shape, platform = onnx_io_shapes(onnx_path)[job.meta.input_name], "onnxruntime_onnx"
+        payload, params = onnx_path.read_bytes(), meta_parameters(job.meta)
+    model = _triton_model(job, platform, shape, params)
+    folder = write_model_repository(job.out, model, payload, force=job.cfg.force)
+    return folder, parity, {"platform": platform, "max_batch_size": model.max_batch_size}
+
+
+PIPELINES: dict[str, Callable[[Job, Path], Outcome]] = {
+    "onnx": export_onnx_format,
+    "engine": export_engine_format,
+    "triton": export_triton_format,
+}

@@ -1,0 +1,263 @@
+"""ONNX -> TensorRT engine with the Python API; the installed TensorRT version picks the path.
+
+TensorRT 10.x (JetPack 6 ships 10.3): weakly typed network, FP16 through `BuilderFlag.FP16`,
+INT8 through an entropy or min-max calibrator fed by `CalibrationBatches` (cache reused).
+TensorRT 11+: precision flags and calibrators are gone; the network is strongly typed, so FP16
+means an FP16 ONNX graph and INT8 means Q/DQ nodes (NVIDIA model optimizer when installed, else
+the small passes in graph_passes.py). Both paths share the optimization profile, workspace limit
+and a timing cache file reused across builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import onnx
+
+from lesps_deploy.data import Norm
+from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
+from lesps_deploy.io import atomic_write_bytes
+from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.runtime.engine_header import EngineHeader, write_engine
+
+from .calibration import CalibrationBatches, calibration_files
+
+__all__ = [
+    "EngineBuildConfig",
+    "import_tensorrt",
+    "tensorrt_major",
+    "profile_shapes",
+    "gpu_info",
+    "default_timing_cache",
+    "build_engine",
+]
+
+logger = logging.getLogger(__name__)
+
+# With a dynamic profile, frames up to this size run whole (the runtime tiles only when both sides
+# exceed 1024, and reference padding of 1024 gives 1056).
+DYNAMIC_MAX_SIDE = 1056
+
+
+@dataclass(frozen=True)
+class EngineBuildConfig:
+    """How to build one engine (validated by the exporter against the format table)."""
+
+    imgsz: tuple[int, int] = (512, 512)
+    batch: int = 1
+    dynamic: bool = True
+    precision: str = "fp32"  # fp32 | fp16 | int8
+    workspace_gib: float | None = None
+    calib_data: Path | None = None
+    calib_images: int = 300
+    calib_method: str = "entropy"  # entropy | minmax
+    timing_cache: Path | None = None
+    device: str = "cuda"
+
+
+def import_tensorrt() -> ModuleType:
+    """`import tensorrt`, or a MissingDependencyError saying how to get it."""
+    try:
+        import tensorrt as trt
+    except ImportError as err:
+        raise MissingDependencyError(
+            "tensorrt", "tensorrt", "--format engine",
+            hint="on Jetson, TensorRT comes with JetPack (use the system Python or --system-site-packages)",
+        ) from err  # fmt: skip
+    return trt
+
+
+def tensorrt_major(trt: ModuleType) -> int:
+    return int(trt.__version__.split(".")[0])
+
+
+def profile_shapes(batch: int, imgsz: tuple[int, int], dynamic: bool) -> dict[str, list[int]]:
+    """min/opt/max input shapes: fixed at (batch,1,H,W), or 32x32 up to DYNAMIC_MAX_SIDE with opt at imgsz."""
+    opt = [batch, 1, *imgsz]
+    if not dynamic:
+        return {"min": opt, "opt": opt, "max": opt}
+    top = [max(imgsz[0], DYNAMIC_MAX_SIDE), max(imgsz[1], DYNAMIC_MAX_SIDE)]
+    return {"min": [1, 1, 32, 32], "opt": opt, "max": [batch, 1, *top]}
+
+
+def gpu_info(device: str) -> tuple[str, str]:
+    """(GPU name, "major.minor" compute capability) through torch."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("building a TensorRT engine needs a CUDA GPU; none is visible here")
+    idx = torch.device(device).index or 0
+    major, minor = torch.cuda.get_device_capability(idx)
+    return torch.cuda.get_device_name(idx), f"{major}.{minor}"
+
+
+def _parse(trt: ModuleType, builder: Any, onnx_bytes: bytes, strongly_typed: bool, path: Path) -> Any:
+    flags = 0
+    strong = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if strongly_typed and strong is not None:  # always on in 11+, where the flag may be gone
+        flags |= 1 << int(strong)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, trt.Logger(trt.Logger.WARNING))
+    if not parser.parse(onnx_bytes):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ExportError(f"{path}: TensorRT cannot parse the ONNX graph: {errors}")
+    return network, parser
+
+
+def _timing_cache(config: Any, path: Path | None) -> None:
+    data = path.read_bytes() if path is not None and path.exists() else b""
+    cache = config.create_timing_cache(data)
+    config.set_timing_cache(cache, ignore_mismatch=False)
+
+
+def _calibration_key(onnx_bytes: bytes, batches: CalibrationBatches, method: str) -> str:
+    h = hashlib.sha256(onnx_bytes)
+    h.update(f"{method}|{batches.norm}|{batches.imgsz}|{batches.batch}".encode())
+    for f in batches.files:
+        h.update(str(f).encode())
+    return h.hexdigest()[:12]
+
+
+def _calibration_batches(cfg: EngineBuildConfig, norm: Norm) -> CalibrationBatches:
+    if cfg.calib_data is None:
+        raise ConfigError("--int8 needs calibration images", hint="add --calib-data DATASET_DIR")
+    files = calibration_files(cfg.calib_data, cfg.calib_images)
+    return CalibrationBatches(files, norm, cfg.batch, cfg.imgsz)
+
+
+def _configure_v10(trt: ModuleType, config: Any, cfg: EngineBuildConfig, profile: Any, calib: Any) -> None:
+    """TensorRT 10: precision through builder flags, INT8 through the calibrator."""
+    if cfg.precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # INT8 layers without a fast INT8 kernel fall back to FP16
+    if cfg.precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.int8_calibrator = calib
+        config.set_calibration_profile(profile)
+
+
+def _strongly_typed_onnx(proto: onnx.ModelProto, cfg: EngineBuildConfig, norm: Norm) -> onnx.ModelProto:
+    """TensorRT 11+: the precision lives in the graph (FP16 casts or INT8 Q/DQ)."""
+    from .graph_passes import calibrate_conv_inputs, convert_to_fp16, insert_qdq
+
+    if cfg.precision == "fp16":
+        return convert_to_fp16(proto)
+    if cfg.precision == "int8":
+        batches = _calibration_batches(cfg, norm)
+        quantized = _modelopt_int8(proto, batches, cfg.calib_method)
+        return quantized or insert_qdq(proto, calibrate_conv_inputs(proto, batches, cfg.calib_method))
+    return proto
+
+
+def _modelopt_int8(
+    proto: onnx.ModelProto, batches: CalibrationBatches, method: str
+) -> onnx.ModelProto | None:
+    """INT8 Q/DQ with NVIDIA model optimizer when it is installed, else None."""
+    try:
+        from modelopt.onnx.quantization import quantize
+    except ImportError:
+        return None
+    import tempfile
+
+    import numpy as np
+
+    data = np.concatenate(list(batches))
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(proto, str(src))
+        method = {"minmax": "max", "entropy": "entropy"}[method]
+        quantize(
+            str(src),
+            quantize_mode="int8",
+            calibration_data=data,
+            calibration_method=method,
+            output_path=str(dst),
+        )
+        return onnx.load(str(dst))
+
+
+def default_timing_cache(trt_version: str, capability: str) -> Path:
+    """Per-user timing cache file, one per TensorRT version and compute capability."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lesps-deploy"
+    return root / f"tensorrt-{trt_version}-sm{capability.replace('.', '')}.timing"
+
+
+def _v10_calibrator(
+    trt: ModuleType,
+    cfg: EngineBuildConfig,
+    norm: Norm,
+    onnx_path: Path,
+    onnx_bytes: bytes,
+    cache_dir: Path,
+    extra: dict[str, Any],
+) -> Any:
+    """The TensorRT 10 INT8 calibrator (None unless INT8); its cache is keyed by graph, data and method."""
+    if cfg.precision != "int8":
+        return None
+    from .tensorrt_calibrator import make_calibrator
+
+    batches = _calibration_batches(cfg, norm)
+    key = _calibration_key(onnx_bytes, batches, cfg.calib_method)
+    cache = cache_dir / f"{onnx_path.stem}.{cfg.calib_method}.{key}.calib"
+    extra.update(calibration_images=len(batches.files), calibration_cache=cache.name)
+    return make_calibrator(trt, cfg.calib_method, batches, cache, cfg.device)
+
+
+def build_engine(
+    onnx_path: Path,
+    out: Path,
+    cfg: EngineBuildConfig,
+    meta: ModelMeta,
+    norm: Norm,
+    cache_dir: Path | None = None,
+) -> EngineHeader:
+    """Build `out` (.engine: header + plan) from `onnx_path`; returns the header written.
+
+    `cache_dir` holds the INT8 calibration cache (default: beside `out`).
+
+    Raises:
+        MissingDependencyError: TensorRT is not installed.
+        ConfigError: no GPU, or INT8 without calibration data.
+        ExportError: the parser or the builder failed.
+    """
+    trt = import_tensorrt()
+    gpu_name, capability = gpu_info(cfg.device)
+    major = tensorrt_major(trt)
+    proto = onnx.load(str(onnx_path))
+    if major >= 11:
+        proto = _strongly_typed_onnx(proto, cfg, norm)
+    onnx_bytes = proto.SerializeToString()
+    trt_logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(trt_logger)
+    network, _parser = _parse(trt, builder, onnx_bytes, major >= 11, onnx_path)
+    config = builder.create_builder_config()
+    if cfg.workspace_gib:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(cfg.workspace_gib * (1 << 30)))
+    shapes = profile_shapes(cfg.batch, cfg.imgsz, cfg.dynamic)
+    profile = builder.create_optimization_profile()
+    profile.set_shape(meta.input_name, shapes["min"], shapes["opt"], shapes["max"])
+    config.add_optimization_profile(profile)
+    extra: dict[str, Any] = {"builder_path": "strongly-typed" if major >= 11 else "builder-flags"}
+    if major < 11:
+        calib = _v10_calibrator(trt, cfg, norm, onnx_path, onnx_bytes, cache_dir or out.parent, extra)
+        _configure_v10(trt, config, cfg, profile, calib)
+    timing = cfg.timing_cache or default_timing_cache(trt.__version__, capability)
+    _timing_cache(config, timing)
+    start = time.perf_counter()
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise ExportError(f"{out}: TensorRT failed to build the engine (see the TensorRT log above)")
+    atomic_write_bytes(timing, bytes(config.get_timing_cache().serialize()))
+    extra["build_seconds"] = round(time.perf_counter() - start, 2)
+    header = EngineHeader(
+        meta.to_strings(), trt.__version__, gpu_name, capability, cfg.precision, shapes, extra
+    )
+    write_engine(out, header, bytes(plan))
+    logger.info("wrote %s (TensorRT %s, %s, %s)", out, trt.__version__, cfg.precision, gpu_name)
+    return header

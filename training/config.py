@@ -1,0 +1,132 @@
+"""`TrainConfig`: the options of `lesps train`, one to one. Defaults are the paper's (LESPS train.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from lesps_deploy.errors import ConfigError
+
+__all__ = ["TrainConfig", "LabelType", "LABEL_TYPES", "RESUME_OVERRIDABLE"]
+
+LabelType = Literal["centroid", "coarse", "full"]
+LABEL_TYPES: tuple[str, ...] = ("centroid", "coarse", "full")
+# Options a resumed run takes from the new call when they differ from the defaults; everything
+# else comes from the run's own config.json so the run continues as it started.
+RESUME_OVERRIDABLE = ("epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything `train()` needs.
+
+    Attributes:
+        model: ACM, ALCNet or DNANet (DNANet trains with its four deep-supervision heads).
+        data: dataset folder (images/, masks*/, img_idx/train_*.txt and test_*.txt).
+        labels: supervision: centroid or coarse points (LESPS), or full masks (baseline, no evolution).
+        epochs, batch_size, patch_size, lr, milestones, gamma: optimisation (Adam + MultiStepLR).
+        tloss: evolution starts after the first epoch whose mean loss is below this.
+        tb, k: evolution threshold parameters. evolve_every: evolution period in epochs.
+        norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
+        device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on CPU).
+        seed: seed of initialisation, shuffling and crops.
+        out: run folder (default runs/<model>_<labels>_<time>). resume: run folder to continue.
+        eval_every: test-split metrics every N epochs (0: only at the end); eval_limit: first N test images.
+        num_workers: DataLoader workers. limit: train on the first N train images only.
+        threshold: probability threshold stored in checkpoints and used for metrics and label IoU.
+        save_every: write the resumable checkpoint every N epochs (it is always written at evolution rounds).
+    """
+
+    model: str = "DNANet"
+    data: Path | None = None
+    labels: str = "centroid"
+    epochs: int = 400
+    batch_size: int = 16
+    patch_size: int = 256
+    lr: float = 5e-4
+    milestones: tuple[int, ...] = (200, 300)
+    gamma: float = 0.1
+    tloss: float = 10.0
+    tb: float = 0.5
+    k: float = 0.5
+    evolve_every: int = 5
+    norm: str = "auto"
+    device: str = "auto"
+    amp: bool = False
+    seed: int = 42
+    out: Path | None = None
+    resume: Path | None = None
+    eval_every: int = 10
+    eval_limit: int | None = None
+    eval_batch_size: int = 8
+    num_workers: int = 0
+    limit: int | None = None
+    threshold: float = 0.5
+    save_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.labels not in LABEL_TYPES:
+            raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
+        positive = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "patch_size": self.patch_size,
+            "evolve_every": self.evolve_every,
+            "save_every": self.save_every,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.lr <= 0 or not 0 < self.tb <= 1 or self.k < 0:
+            raise ConfigError(f"out of range: lr={self.lr}, tb={self.tb} (0..1], k={self.k} (>= 0)")
+        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
+        for name in ("data", "out", "resume"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (paths as strings)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, Path):
+                out[key] = str(value)
+            elif isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict (e.g. a run's config.json); unknown keys are rejected."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown training options: {', '.join(unknown)}", hint=f"valid: {', '.join(sorted(known))}"
+            )
+        kwargs = dict(data)
+        if "milestones" in kwargs:
+            kwargs["milestones"] = tuple(kwargs["milestones"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> TrainConfig:
+        """Read a config saved by a run (`<run>/config.json`)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError(f"{path}: unreadable training config ({err})") from err
+        return cls.from_dict(data)
+
+    def resumed_from(self, saved: TrainConfig) -> TrainConfig:
+        """The config of a resumed run: `saved`, with overridable options changed in `self` applied."""
+        default = TrainConfig()
+        changes = {
+            name: getattr(self, name)
+            for name in RESUME_OVERRIDABLE
+            if getattr(self, name) != getattr(default, name) and getattr(self, name) != getattr(saved, name)
+        }
+        return replace(saved, resume=self.resume, **changes)

@@ -1,0 +1,166 @@
+"""Training data: the train split in memory, its (evolving) labels, and random augmented crops.
+
+Crops follow the reference `random_crop` + `augumentation`: zero-pad bottom/right up to the patch
+size when a side is smaller, a uniform random patch, then vertical flip, horizontal flip and
+transpose, each with probability 1/2. Every sample draws from its own generator keyed by
+(seed, epoch, index), so crops do not depend on worker count and a resumed run replays the same ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lesps_deploy.data import Norm, find_image, fit_mask, normalize, read_image, read_mask, read_split
+from lesps_deploy.errors import DataError
+
+from .labels import label_folder
+
+__all__ = ["TrainData", "load_train_data", "CropDataset", "random_crop", "augment", "label_iou"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainData:
+    """The train split in memory.
+
+    Attributes:
+        names: image names in split order.
+        images: raw float32 HxW frames.
+        labels: current float32 HxW labels (points, evolved labels, or full masks / 255).
+        masks: full masks as booleans (for label IoU), or None when `masks/` is absent.
+    """
+
+    root: Path
+    names: list[str]
+    images: list[np.ndarray]
+    labels: list[np.ndarray]
+    masks: list[np.ndarray] | None
+
+
+def _read_label(root: Path, folder: str, name: str, shape: tuple[int, int], kind: str) -> np.ndarray:
+    try:
+        path = find_image(root, name, folder)
+    except DataError:
+        raise DataError(
+            f"{root / folder / name}.png: {kind} label missing for a train image",
+            hint=f"make them with: lesps labels {root} --type {kind}" if kind != "full" else None,
+        ) from None
+    label = read_mask(path)
+    if label.shape[0] < shape[0] or label.shape[1] < shape[1]:
+        raise DataError(
+            f"{path}: label is {label.shape[1]}x{label.shape[0]} but the image is {shape[1]}x{shape[0]}",
+            hint=f"regenerate it with: lesps labels {root} --type {kind}" if kind != "full" else None,
+        )
+    # A larger label is cropped top-left, as the reference pads both and crops back (NUAA Misc_111).
+    return fit_mask(label, *shape).astype(np.float32) / np.float32(255.0)
+
+
+def load_train_data(root: str | Path, kind: str, limit: int | None = None) -> TrainData:
+    """Read the train split with labels of `kind` (centroid, coarse or full).
+
+    Raises:
+        DataError: no dataset, empty split, missing label folder/file (with the `lesps labels` hint),
+            or a label smaller than its image.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder not found")
+    folder = label_folder(kind)
+    if not (root / folder).is_dir():
+        hint = (
+            f"make them with: lesps labels {root} --type {kind}"
+            if kind != "full"
+            else "full masks live in masks/"
+        )
+        raise DataError(f"{root / folder}: no {kind} labels in this dataset", hint=hint)
+    names = read_split(root, "train")[:limit]
+    if not names:
+        raise DataError(f"{root}: the train split is empty")
+    images = [read_image(find_image(root, n)) for n in names]
+    labels = [_read_label(root, folder, n, img.shape, kind) for n, img in zip(names, images, strict=True)]
+    masks = None
+    if (root / "masks").is_dir():
+        try:
+            masks = [
+                fit_mask(read_mask(find_image(root, n, "masks")), *img.shape) > 0
+                for n, img in zip(names, images, strict=True)
+            ]
+        except DataError as err:
+            log.warning("label IoU disabled: %s", err)
+    log.info("train split: %d images, %s labels from %s", len(names), kind, root / folder)
+    return TrainData(root, names, images, labels, masks)
+
+
+def label_iou(
+    labels: list[np.ndarray], masks: list[np.ndarray] | None, threshold: float = 0.5
+) -> float | None:
+    """Dataset IoU of `label >= threshold` against full masks (the reference's evolution mIoU)."""
+    if masks is None:
+        return None
+    inter = union = 0
+    for label, mask in zip(labels, masks, strict=True):
+        pred = label >= threshold
+        inter += int(np.count_nonzero(pred & mask))
+        union += int(np.count_nonzero(pred | mask))
+    return inter / union if union else 0.0
+
+
+def random_crop(
+    image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A `size` x `size` patch; sides smaller than `size` are zero-padded bottom/right first."""
+    h, w = image.shape
+    if h < size or w < size:
+        pad = ((0, max(h, size) - h), (0, max(w, size) - w))
+        image, label = np.pad(image, pad), np.pad(label, pad)
+        h, w = image.shape
+    top = int(rng.integers(0, h - size + 1))
+    left = int(rng.integers(0, w - size + 1))
+    return image[top : top + size, left : left + size], label[top : top + size, left : left + size]
+
+
+def augment(image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Vertical flip, horizontal flip, transpose: each with probability 1/2."""
+    vflip, hflip, transpose = rng.random(3) < 0.5
+    if vflip:
+        image, label = image[::-1], label[::-1]
+    if hflip:
+        image, label = image[:, ::-1], label[:, ::-1]
+    if transpose:
+        image, label = image.T, label.T
+    return image, label
+
+
+class CropDataset(Dataset):
+    """Augmented random crops of normalized images and their current labels.
+
+    Set `epoch` before each epoch; labels are read from `data.labels` at access time, so evolved
+    labels are used from the next DataLoader iteration on (workers are not persistent).
+    """
+
+    def __init__(self, data: TrainData, norm: Norm, patch_size: int, seed: int) -> None:
+        self.data = data
+        self.norm = norm
+        self.patch_size = patch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.data.names)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image = normalize(self.data.images[index], self.norm)
+        image, label = random_crop(image, self.data.labels[index], self.patch_size, rng)
+        image, label = augment(image, label, rng)
+        return (
+            torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None],
+            torch.from_numpy(np.ascontiguousarray(label, dtype=np.float32))[None],
+        )

@@ -1,0 +1,133 @@
+"""Run folder state: config, resumable checkpoints and per-round label files, all written atomically.
+
+<run>/config.json                 the TrainConfig of the run
+<run>/checkpoints/last.pth.tar    weights (reference layout) + meta + optimizer/scheduler/scaler,
+                                  epoch, seed, schedule state, rng state
+<run>/labels/round_NNN.npz        evolved labels of round NNN (float32, keyed by image name)
+<run>/<Model>_LESPS_<labels>.pth.tar  the final weights (`<Model>_full.pth.tar` for full masks)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lesps_deploy.errors import CheckpointError, ConfigError
+from lesps_deploy.io import atomic_path, atomic_write_json
+from lesps_deploy.models import Checkpoint, load_checkpoint
+
+from .config import TrainConfig
+
+__all__ = [
+    "ScheduleState",
+    "resolve_run",
+    "write_run_config",
+    "last_checkpoint",
+    "final_checkpoint_name",
+    "save_round_labels",
+    "load_round_labels",
+    "read_resume_state",
+]
+
+log = logging.getLogger(__name__)
+
+LAST = Path("checkpoints") / "last.pth.tar"
+
+
+@dataclass
+class ScheduleState:
+    """What the LESPS schedule needs to continue after a restart."""
+
+    epoch: int = 0
+    started: bool = False
+    losses: list[float] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    labels_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "started": self.started,
+            "losses": list(self.losses),
+            "rounds": list(self.rounds),
+            "labels_file": self.labels_file,
+        }
+
+
+def last_checkpoint(run_dir: Path) -> Path:
+    return run_dir / LAST
+
+
+def final_checkpoint_name(cfg: TrainConfig, model_name: str) -> str:
+    """Released-style file name, so the label type can be read from it too."""
+    return (
+        f"{model_name}_full.pth.tar" if cfg.labels == "full" else f"{model_name}_LESPS_{cfg.labels}.pth.tar"
+    )
+
+
+def resolve_run(cfg: TrainConfig) -> tuple[TrainConfig, Path]:
+    """The run folder and, when resuming, the run's own config (nothing is written yet).
+
+    Raises:
+        ConfigError: resuming a folder without a run, starting over a run that has checkpoints, no dataset.
+    """
+    if cfg.resume is not None:
+        run_dir = cfg.resume
+        if not (run_dir / "config.json").is_file() or not last_checkpoint(run_dir).is_file():
+            raise ConfigError(
+                f"{run_dir}: no resumable run here (needs config.json and {LAST})",
+                hint="start a new run with --out, or point --resume at a run folder",
+            )
+        cfg = cfg.resumed_from(TrainConfig.from_json(run_dir / "config.json"))
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = cfg.out or Path("runs") / f"{cfg.model}_{cfg.labels}_{stamp}"
+        if last_checkpoint(run_dir).exists():
+            raise ConfigError(
+                f"{run_dir}: already holds a run",
+                hint=f"continue it with --resume {run_dir}, or pick another --out",
+            )
+    if cfg.data is None:
+        raise ConfigError("no dataset given", hint="pass --data DATASET_DIR")
+    return cfg, run_dir
+
+
+def write_run_config(cfg: TrainConfig, run_dir: Path) -> None:
+    """Create the run folder and write its config.json (the options a resume continues with)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "config.json", {**cfg.to_dict(), "resume": None, "out": str(run_dir)})
+
+
+def save_round_labels(run_dir: Path, index: int, names: list[str], labels: list[np.ndarray]) -> str:
+    """Write round `index`'s labels; returns the path relative to the run folder."""
+    rel = f"labels/round_{index:03d}.npz"
+    with atomic_path(run_dir / rel) as tmp:
+        np.savez_compressed(
+            tmp, **{name: lab.astype(np.float32) for name, lab in zip(names, labels, strict=True)}
+        )
+    return rel
+
+
+def load_round_labels(run_dir: Path, rel: str, names: list[str]) -> list[np.ndarray]:
+    path = run_dir / rel
+    try:
+        with np.load(path) as npz:
+            return [npz[name] for name in names]
+    except (OSError, KeyError, ValueError) as err:
+        raise CheckpointError(f"{path}: evolved labels unreadable or incomplete ({err})") from err
+
+
+def read_resume_state(run_dir: Path, map_location: str = "cpu") -> Checkpoint:
+    """`<run>/checkpoints/last.pth.tar`: the model plus its training entries in `extra`."""
+    ckpt = load_checkpoint(last_checkpoint(run_dir), map_location=map_location)
+    missing = {"epoch", "optimizer", "scheduler", "train_state"} - set(ckpt.extra)
+    if missing:
+        raise CheckpointError(
+            f"{ckpt.path}: not a resumable training checkpoint (no {', '.join(sorted(missing))})"
+        )
+    return ckpt

@@ -45,3 +45,36 @@ def official_weights() -> Path:
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     return require_shared("golden")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module (restored afterwards): on a shared 2-core runner, OpenMP
+    spin-waits with 2 threads slowed small PyTorch forwards 10-50x."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def acm_pth(official_weights: Path) -> Path:
+    """The released ACM_LESPS_centroid checkpoint."""
+    return official_weights / "ACM_LESPS_centroid.pth.tar"
+
+
+@pytest.fixture(scope="session")
+def acm_onnx(tmp_path_factory: pytest.TempPathFactory, acm_pth: Path) -> Path:
+    """The released ACM exported to ONNX with SIRST3 normalization in its metadata."""
+    from dataclasses import replace
+
+    from lesps_deploy.data import NORM_PRESETS
+    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.models import load_checkpoint
+
+    ckpt = load_checkpoint(acm_pth)
+    sirst3 = NORM_PRESETS["SIRST3"]
+    meta = replace(ckpt.meta, mean=sirst3.mean, std=sirst3.std, dataset="SIRST3")
+    return export_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx") / "acm.onnx")

@@ -1,0 +1,293 @@
+"""`lesps predict`: detection on images, folders, videos, cameras and streams, with outputs on disk.
+
+`run_predict(PredictConfig(...))` opens the source, loads a `Detector`, runs the threaded pipeline
+into the chosen sinks and writes `summary.json` (frames, dropped, FPS, latency p50/p90/p99 per stage).
+
+Output folder (default `runs/predict-N`, the next free N):
+    masks/<frame>.png      binary masks (0/255)           --save-masks
+    overlays/<frame>.png   frames with targets circled     --save-overlay
+    annotated.mp4          annotated video, input fps      --save-video
+    detections.jsonl       one line per processed frame    --jsonl
+    summary.json           always
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lesps_deploy.errors import ConfigError
+from lesps_deploy.io import atomic_write_json
+from lesps_deploy.runtime.base import backend_for_path
+from lesps_deploy.runtime.detector import Detector
+from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+from lesps_deploy.streams.base import FrameSource, ReconnectPolicy
+from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, PipelineStatus, run_pipeline
+from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, Sink, VideoSink
+from lesps_deploy.streams.sources import open_source, source_kind
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = ["PredictConfig", "PredictSummary", "run_predict", "next_run_dir", "summary_table"]
+
+log = logging.getLogger(__name__)
+
+VIDEO_NAME = "annotated.mp4"
+JSONL_NAME = "detections.jsonl"
+SUMMARY_NAME = "summary.json"
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Options of `lesps predict`, one field per CLI flag.
+
+    Attributes:
+        source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL.
+        weights: .pth/.pth.tar/.pt, .onnx or .engine file.
+        device, backend, model, norm, threshold: see `Detector`.
+        batch: frames per backend call.
+        out: output folder (None: runs/predict-N, the next free N).
+        save_masks, save_overlay, save_video, jsonl: which outputs to write.
+        vid_stride: keep every N-th input frame.
+        max_frames: stop after N processed frames.
+        drop_frames: drop stale frames when behind; None: live sources only (files never drop).
+        show_stats: draw frame index, target count and latency on overlays and video.
+        patch_size: tile frames whose both sides exceed it.
+        reconnect_timeout_s: how long a lost live connection is retried before ending.
+        half, channels_last: PyTorch backend options (CUDA).
+        threads: intra-op threads of ONNX Runtime or PyTorch (0: the library's default, or the CPU
+            cores shared out between `workers` when there are several).
+        workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
+            multi-core CPU (measured faster than one worker with all cores), one on a GPU.
+    """
+
+    source: str
+    weights: Path
+    device: str = "cpu"
+    backend: str | None = None
+    model: str | None = None
+    norm: str | None = None
+    threshold: float | None = None
+    batch: int = 1
+    out: Path | None = None
+    save_masks: bool = False
+    save_overlay: bool = False
+    save_video: bool = False
+    jsonl: bool = True
+    vid_stride: int = 1
+    max_frames: int | None = None
+    drop_frames: bool | None = None
+    show_stats: bool = False
+    patch_size: int | None = DEFAULT_PATCH_SIZE
+    reconnect_timeout_s: float = 30.0
+    half: bool = False
+    channels_last: bool = False
+    threads: int = 0
+    workers: int = 0
+
+    def validate(self) -> None:
+        """Raises ConfigError for out-of-range numbers."""
+        checks = (
+            (self.batch >= 1, f"--batch {self.batch} must be >= 1"),
+            (self.workers >= 0, f"--workers {self.workers} must be >= 0 (0: automatic)"),
+            (self.threads >= 0, f"--threads {self.threads} must be >= 0"),
+            (self.vid_stride >= 1, f"--vid-stride {self.vid_stride} must be >= 1"),
+            (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
+            (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class PredictSummary:
+    """What a `lesps predict` run did (also written as summary.json)."""
+
+    out_dir: Path
+    source: str
+    weights: str
+    detector: str
+    frames: int
+    dropped: int
+    skipped: int
+    interrupted: bool
+    wall_s: float
+    fps: float
+    latency_ms: dict[str, dict[str, float]]
+    disconnects: int = 0
+    reconnect_attempts: int = 0
+    reconnects: int = 0
+    gave_up: bool = False
+    errors: tuple[str, ...] = ()
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out_dir"] = str(self.out_dir)
+        data["errors"] = list(self.errors)
+        return data
+
+
+def next_run_dir(root: str | Path = "runs", prefix: str = "predict") -> Path:
+    """Create and return `root/prefix-N` for the smallest free N >= 1."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        path = root / f"{prefix}-{n}"
+        try:
+            path.mkdir()  # atomic claim: two runs started together get different folders
+            return path
+        except FileExistsError:
+            n += 1
+
+
+def _workers(cfg: PredictConfig) -> int:
+    """Inference workers: as asked, else 2 on a multi-core CPU and 1 on a GPU."""
+    if cfg.workers:
+        return cfg.workers
+    return 2 if cfg.device.startswith("cpu") and (os.cpu_count() or 1) >= 2 else 1
+
+
+def _threads(cfg: PredictConfig) -> int:
+    """Intra-op threads: as asked, else the cores shared out between CPU workers (0: library default)."""
+    workers = _workers(cfg)
+    if cfg.threads or workers == 1 or not cfg.device.startswith("cpu"):
+        return cfg.threads
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _backend_options(cfg: PredictConfig) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+
+    if cfg.half:
+        opts["half"] = True
+    if cfg.channels_last:
+        opts["channels_last"] = True
+    if _threads(cfg):
+        opts["threads"] = _threads(cfg)
+    return opts
+
+
+@contextlib.contextmanager
+def _torch_threads(cfg: PredictConfig) -> Iterator[None]:
+    """Apply --threads to PyTorch for this run only (its thread count is process-wide), then restore it.
+
+    On a busy CPU, fewer intra-op threads than cores avoids OpenMP oversubscription stalls.
+    """
+    threads = _threads(cfg)
+    if not threads or (cfg.backend or backend_for_path(cfg.weights).name) != "torch":
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple[list[Sink], dict[str, str]]:
+    sinks: list[Sink] = []
+    outputs: dict[str, str] = {}
+    if cfg.save_masks:
+        sinks.append(MaskSink(out_dir / "masks"))
+        outputs["masks"] = str(out_dir / "masks")
+    if cfg.save_overlay:
+        sinks.append(OverlaySink(out_dir / "overlays"))
+        outputs["overlays"] = str(out_dir / "overlays")
+    if cfg.save_video:
+        fps = source.fps / cfg.vid_stride if source.fps else None
+        sinks.append(VideoSink(out_dir / VIDEO_NAME, fps))
+        outputs["video"] = str(out_dir / VIDEO_NAME)
+    if cfg.jsonl:
+        sinks.append(JsonlSink(out_dir / JSONL_NAME))
+        outputs["detections"] = str(out_dir / JSONL_NAME)
+    outputs["summary"] = str(out_dir / SUMMARY_NAME)
+    return sinks, outputs
+
+
+def _summary(
+    cfg: PredictConfig, det: Detector, source: FrameSource, stats: PipelineStats, out_dir: Path, outputs: dict
+) -> PredictSummary:
+    src = source.stats
+    return PredictSummary(
+        out_dir=out_dir, source=cfg.source, weights=str(cfg.weights), detector=det.name,
+        frames=stats.frames, dropped=stats.dropped, skipped=stats.skipped, interrupted=stats.interrupted,
+        wall_s=round(stats.wall_s, 3), fps=round(stats.fps, 2), latency_ms=stats.percentiles(),
+        disconnects=src.disconnects, reconnect_attempts=src.reconnect_attempts, reconnects=src.reconnects,
+        gave_up=src.gave_up, errors=tuple((src.errors + stats.errors)[:100]), outputs=outputs,
+    )  # fmt: skip
+
+
+def run_predict(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None = None) -> PredictSummary:
+    """Run detection over `cfg.source` and write the outputs `cfg` asks for.
+
+    Args:
+        cfg: the run's options.
+        status: called about twice a second from the calling thread with live figures.
+
+    Returns:
+        The run's summary (also in `<out>/summary.json`). Ctrl-C ends the run early with
+        `interrupted=True` and every output file complete.
+
+    Raises:
+        ConfigError, SourceError, BackendError, CheckpointError: bad options, source or weights.
+    """
+    cfg.validate()
+    with _torch_threads(cfg):
+        return _run(cfg, status)
+
+
+def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:
+    source_kind(cfg.source)  # a missing file fails here, before the model loads
+    # Model first, then the source: a live stream opened before a slow model load would start with
+    # seconds of stale buffered frames.
+    with Detector(
+        cfg.weights, device=cfg.device, backend=cfg.backend, norm=cfg.norm, threshold=cfg.threshold,
+        model=cfg.model, batch_size=cfg.batch, patch_size=cfg.patch_size, **_backend_options(cfg),
+    ) as det:  # fmt: skip
+        reconnect = ReconnectPolicy(timeout_s=cfg.reconnect_timeout_s)
+        with open_source(cfg.source, stride=cfg.vid_stride, reconnect=reconnect) as source:
+            out_dir = Path(cfg.out) if cfg.out is not None else next_run_dir()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            sinks, outputs = _make_sinks(cfg, out_dir, source)
+            opts = PipelineOptions(
+                batch=cfg.batch,
+                drop_frames=cfg.drop_frames,
+                max_frames=cfg.max_frames,
+                draw_stats=cfg.show_stats,
+                workers=_workers(cfg),
+            )
+            log.info("predict: %s -> %s with %s", cfg.source, out_dir, det.name)
+            stats = run_pipeline(det, source, sinks, opts, status)
+            summary = _summary(cfg, det, source, stats, out_dir, outputs)
+    atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
+    return summary
+
+
+def summary_table(summary: PredictSummary) -> Table:
+    """A rich table of the run: counts, FPS, and latency p50/p90/p99 per stage."""
+    from rich.table import Table
+
+    title = (
+        f"{summary.frames} frames, {summary.fps:.1f} FPS, {summary.dropped} dropped, {summary.skipped} skipped"
+        + (", interrupted" if summary.interrupted else "")
+        + (f", {summary.reconnects} reconnects" if summary.disconnects else "")
+    )
+    table = Table(title=title, caption=str(summary.out_dir))
+    table.add_column("stage (ms)")
+    for q in ("p50", "p90", "p99"):
+        table.add_column(q, justify="right")
+    for stage, pct in summary.latency_ms.items():
+        table.add_row(stage, *(f"{pct[q]:.2f}" for q in ("p50", "p90", "p99")))
+    return table

@@ -1,0 +1,131 @@
+"""`lesps predict` acceptance: a 60-frame video through the released .pth and its .onnx, and a live MJPEG
+stream cut mid-way (reconnect, then a clean summary)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lesps_deploy.app.cli import app
+from lesps_deploy.errors import ConfigError, SourceError
+
+runner = CliRunner()
+
+
+def _predict(*args: str):
+    result = runner.invoke(app, ["predict", *map(str, args)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _video_frames(path: Path) -> tuple[int, float]:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    return n, cap.get(cv2.CAP_PROP_FPS)
+
+
+def _masks(folder: Path) -> dict[str, np.ndarray]:
+    return {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(folder.glob("*.png"))}
+
+
+def test_predict_video_pth_and_onnx(nuaa_video: Path, acm_pth: Path, acm_onnx: Path, tmp_path: Path) -> None:
+    outs = {}
+    for name, weights, extra in (("pth", acm_pth, ["--norm", "SIRST3"]), ("onnx", acm_onnx, [])):
+        out = tmp_path / name
+        _predict(nuaa_video, "--weights", weights, *extra, "--out", out, "--batch", "2",
+                 "--save-masks", "--save-video", "--jsonl", "--threads", "1")  # fmt: skip
+        summary = json.loads((out / "summary.json").read_text())
+        assert (summary["frames"], summary["dropped"], summary["skipped"]) == (60, 0, 0)
+        assert set(summary["latency_ms"]["inference"]) == {"p50", "p90", "p99"}
+        assert _video_frames(out / "annotated.mp4") == (60, 25.0)
+        lines = (out / "detections.jsonl").read_text().splitlines()
+        assert len(lines) == 60 and [json.loads(x)["frame"] for x in lines] == list(range(60))
+        outs[name] = out
+    pth_masks, onnx_masks = _masks(outs["pth"] / "masks"), _masks(outs["onnx"] / "masks")
+    assert len(pth_masks) == 60 and pth_masks.keys() == onnx_masks.keys()
+    for key, mask in pth_masks.items():
+        np.testing.assert_array_equal(mask, onnx_masks[key], err_msg=key)
+    found = sum(
+        json.loads(x)["num_targets"] for x in (outs["onnx"] / "detections.jsonl").read_text().splitlines()
+    )
+    assert found >= 60  # three moving targets per frame; most must be found
+
+
+def test_predict_mjpeg_cut_reconnects_then_ends_cleanly(
+    acm_onnx, mjpeg_server, jpeg_frames, tmp_path
+) -> None:
+    server = mjpeg_server(jpeg_frames, plan=[8, 6], fps=25)
+    out = tmp_path / "live"
+    result = _predict(server.url, "--weights", acm_onnx, "--out", out, "--reconnect-timeout", "1", "--json")
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary == json.loads((out / "summary.json").read_text())
+    assert (summary["disconnects"], summary["reconnects"], summary["gave_up"]) == (2, 1, True)
+    assert summary["reconnect_attempts"] >= 2 and server.refused >= 1
+    assert summary["skipped"] == 2  # the corrupt JPEG of each connection
+    assert summary["frames"] + summary["dropped"] == 12 and summary["frames"] >= 1
+    assert len((out / "detections.jsonl").read_text().splitlines()) == summary["frames"]
+
+
+def test_predict_errors(acm_pth: Path, tmp_path: Path) -> None:
+    with pytest.raises(SourceError):
+        _predict(tmp_path / "missing.mp4", "--weights", acm_pth, "--norm", "SIRST3")
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), np.zeros((32, 32), np.uint8))
+    with pytest.raises(ConfigError, match="normalization"):
+        _predict(image, "--weights", acm_pth)
+    with pytest.raises(ConfigError, match="--batch"):
+        _predict(image, "--weights", acm_pth, "--batch", "0")
+
+
+def test_ctrl_c_in_a_real_process(nuaa_video: Path, acm_onnx: Path, tmp_path: Path) -> None:
+    """SIGINT to a running `lesps predict`: exit 0, summary printed, video playable, JSONL complete."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frames = []
+    cap = cv2.VideoCapture(str(nuaa_video))
+    while (got := cap.read())[0]:
+        frames.append(got[1])
+    long_video = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(long_video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 256))
+    for frame in frames * 6:
+        writer.write(frame)
+    writer.release()
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "lesps_deploy.app.cli",
+        "predict",
+        str(long_video),
+        "--weights",
+        str(acm_onnx),
+    ]
+    cmd += ["--out", str(out), "--save-video"]
+    # cwd outside the checkout: `-m` puts the cwd first on sys.path, and the source tree is not the install.
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = list(out.glob(".detections.jsonl.*"))
+        if partial and len(partial[0].read_bytes().splitlines()) >= 3:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] and 3 <= summary["frames"] < 360
+    assert b"interrupted" in stdout
+    assert _video_frames(out / "annotated.mp4")[0] == summary["frames"]
+    assert len((out / "detections.jsonl").read_text().splitlines()) == summary["frames"]

@@ -1,0 +1,243 @@
+"""`run_benchmark(cfg)`: export, load, warm up and time every applicable combination; report it.
+
+Per combination, synthetic infrared frames of `imgsz` go through exactly the Detector/evaluate path:
+`preprocess` (normalize + reference padding) -> backend -> crop, `prob > threshold`, 8-connected
+targets. The backend call alone is timed repeatedly (the latency and throughput columns); pre- and
+postprocessing are timed separately on the same frames (the split columns). Accuracy is measured once
+per artifact with `evaluate_backend`, and speed-up and accuracy change are relative to PyTorch eager
+FP32 measured in the same run.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from lesps_deploy.data import Norm, resolve_norm
+from lesps_deploy.errors import BackendError, ConfigError
+from lesps_deploy.io import atomic_write_json, atomic_write_text
+from lesps_deploy.progress import track
+from lesps_deploy.runtime.base import Backend, load_runtime
+
+from .artifacts import PreparedArtifact, prepare_artifact
+from .config import BenchmarkConfig
+from .env import busy_warning, environment
+from .matrix import REFERENCE, Artifact, Combo, Context, plan
+from .measure import Measurement, SyntheticFrames, measure_combo
+from .memory import read_peaks, reset_peaks
+from .report import compare_reports, markdown_report, write_plot
+from .results import ACCURACY_KEYS, BenchmarkReport, Row, load_report
+
+__all__ = ["run_benchmark"]
+
+logger = logging.getLogger(__name__)
+
+_CHECKPOINT_SUFFIXES = (".pth.tar", ".pth", ".pt", ".ckpt")
+_MAX_EVAL_BATCH = 8
+
+
+@dataclasses.dataclass
+class _Session:
+    """What every combination shares: the loaded checkpoint, normalization, frames, timer choice."""
+
+    cfg: BenchmarkConfig
+    module: Any
+    meta: Any
+    norm: Norm
+    sha256: str
+    frames: SyntheticFrames
+
+
+def _open_session(cfg: BenchmarkConfig) -> _Session:
+    from lesps_deploy.models import load_checkpoint
+
+    if not str(cfg.weights).lower().endswith(_CHECKPOINT_SUFFIXES):
+        raise ConfigError(
+            f"{cfg.weights}: benchmark takes a PyTorch checkpoint ({', '.join(_CHECKPOINT_SUFFIXES)})",
+            hint="the other artifacts are exported from it (and cached) so they can be compared with PyTorch",
+        )
+    if cfg.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BackendError(f"--device {cfg.device}: CUDA is not available here", hint="use --device cpu")
+    ckpt = load_checkpoint(cfg.weights, model=cfg.model)
+    if cfg.norm is not None:
+        norm = resolve_norm(cfg.norm, cfg.data)
+    elif ckpt.meta.mean is not None and ckpt.meta.std is not None:
+        norm = Norm(float(ckpt.meta.mean), float(ckpt.meta.std))
+    else:
+        raise ConfigError(
+            f"{cfg.weights}: the checkpoint carries no normalization",
+            hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
+        )
+    meta = dataclasses.replace(ckpt.meta, mean=norm.mean, std=norm.std, source_sha256=ckpt.sha256)
+    frames = SyntheticFrames(cfg.seed, max(cfg.batches))
+    return _Session(cfg, ckpt.model.eval(), meta, norm, ckpt.sha256, frames)
+
+
+def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) -> Backend:
+    """PyTorch rows wrap the checkpoint's module (a copy for FP16, which converts it in place)."""
+    device = session.cfg.device
+    if art.fmt is None:
+        from lesps_deploy.runtime.torch_backend import TorchBackend
+
+        half = art.precision == "fp16"
+        module = copy.deepcopy(session.module) if half else session.module
+        return TorchBackend.from_module(module, session.meta, device, half=half)
+    return load_runtime(prepared.path, device=device, backend=art.backend, threads=session.cfg.threads)
+
+
+def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
+    from lesps_deploy.evaluate import evaluate_backend
+
+    cfg = session.cfg
+    report = evaluate_backend(
+        backend, cfg.data, cfg.split, norm=session.norm, threshold=cfg.threshold,  # type: ignore[arg-type]
+        batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)),
+    )  # fmt: skip
+    keys = (*ACCURACY_KEYS, "images", "targets", "detected", "seconds")
+    return {k: report.summary[k] for k in keys}
+
+
+def _row(combo: Combo, cfg: BenchmarkConfig, status: str, reason: str | None = None, **fields: Any) -> Row:
+    art = combo.artifact
+    return Row(art.backend, art.precision, cfg.device, combo.batch, combo.imgsz, status, reason, **fields)
+
+
+def _measure_artifact(art: Artifact, combos: list[Combo], session: _Session) -> Iterator[Row]:
+    """Rows of one artifact: prepare (export/cache), load, time every batch/size, evaluate once."""
+    cfg = session.cfg
+    prepared = prepare_artifact(art, cfg, session.norm, session.sha256)
+    reset_peaks(cfg.device)
+    with _load_backend(art, prepared, session) as backend:
+        load_memory = read_peaks(cfg.device)
+        accuracy = _accuracy(backend, session) if cfg.data is not None else None
+        for combo in combos:
+            m: Measurement = measure_combo(backend, combo, session.frames, session.norm, session.meta, cfg)
+            logger.info(
+                "%s %s batch %d imgsz %d: p50 %.2f ms over %d runs",
+                art.backend, art.precision, combo.batch, combo.imgsz, float(np.median(m.run.timings_ms)),
+                len(m.run.timings_ms),
+            )  # fmt: skip
+            yield _row(
+                combo, cfg, "ok", artifact=str(prepared.path), artifact_mb=prepared.size_mb,
+                build_s=prepared.build_s, cached=prepared.cached, parity_max_abs_diff=prepared.parity_max_abs_diff,
+                load_memory=load_memory, accuracy=accuracy, **m.fields(),
+            )  # fmt: skip
+
+
+def _groups(combos: list[Combo]) -> dict[tuple[str, str], list[Combo]]:
+    groups: dict[tuple[str, str], list[Combo]] = {}
+    for combo in combos:
+        groups.setdefault(combo.artifact.key, []).append(combo)
+    return groups
+
+
+def _artifact_rows(art: Artifact, combos: list[Combo], session: _Session) -> list[Row]:
+    """Rows of one artifact; a failure marks its remaining combinations failed and the run goes on."""
+    if art.skip:
+        return [_row(c, session.cfg, "skipped", art.skip) for c in combos]
+    rows: list[Row] = []
+    try:
+        for row in _measure_artifact(art, combos, session):  # rows measured before a failure are kept
+            rows.append(row)
+    except Exception as err:  # one broken artifact must not lose the others' numbers
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        logger.error("%s %s failed: %s", art.backend, art.precision, reason)
+        logger.debug("traceback", exc_info=True)
+        done = {(r.batch, r.imgsz) for r in rows}
+        rows.extend(_row(c, session.cfg, "failed", reason) for c in combos if (c.batch, c.imgsz) not in done)
+    return rows
+
+
+def _relate(rows: list[Row]) -> list[Row]:
+    """Fill speed-up (ratio of p50 latencies) and accuracy change against PyTorch FP32, same batch and size."""
+    ref = {(r.batch, r.imgsz): r for r in rows if (r.backend, r.precision) == REFERENCE and r.status == "ok"}
+    out = []
+    for row in rows:
+        base = ref.get((row.batch, row.imgsz))
+        if row.status != "ok" or base is None:
+            out.append(row)
+            continue
+        # medians: one load spike on a shared machine should not swing the ratio
+        speedup = round(base.latency_ms["p50"] / row.latency_ms["p50"], 3)
+        delta = None
+        if row.accuracy is not None and base.accuracy is not None:
+            delta = {k: row.accuracy[k] - base.accuracy[k] for k in ACCURACY_KEYS}
+        out.append(dataclasses.replace(row, speedup=speedup, accuracy_delta=delta))
+    return out
+
+
+@contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Set PyTorch's intra-op threads for the run and restore them after (0: leave as is)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _write_outputs(report: BenchmarkReport, cfg: BenchmarkConfig) -> None:
+    if cfg.json_out:
+        atomic_write_json(cfg.json_out, report.to_dict())
+        logger.info("wrote %s", cfg.json_out)
+    if cfg.markdown_out:
+        atomic_write_text(cfg.markdown_out, markdown_report(report))
+        logger.info("wrote %s", cfg.markdown_out)
+    if cfg.plot_out:
+        write_plot(report, cfg.plot_out)
+
+
+def run_benchmark(cfg: BenchmarkConfig, progress: bool = False) -> BenchmarkReport:
+    """Measure every applicable combination of `cfg`; write the JSON/Markdown/plot it asks for.
+
+    Args:
+        cfg: what to measure (see `BenchmarkConfig`).
+        progress: show a rich progress bar on stderr (one step per artifact).
+
+    Returns:
+        The report: one row per combination (status ok, skipped or failed), environment, config,
+        and the comparison with `cfg.compare` when given.
+
+    Raises:
+        ConfigError: not a checkpoint, no normalization, unreadable `--compare` file.
+        BackendError: `--device cuda` without CUDA.
+        CheckpointError: the weights cannot be loaded.
+    """
+    start = time.perf_counter()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    old = load_report(cfg.compare) if cfg.compare else None  # fail before the long part
+    session = _open_session(cfg)
+    combos = plan(cfg, Context.detect(cfg))
+    groups = _groups(combos)
+    rows: list[Row] = []
+    steps = track(list(groups.items()), len(groups), "benchmark", enabled=progress)
+    with _torch_threads(cfg.threads):
+        env = environment(cfg.device)
+        if warning := busy_warning(env):
+            logger.warning("%s", warning)
+        for _, group in steps:
+            rows.extend(_artifact_rows(group[0].artifact, group, session))
+    rows = _relate(rows)
+    report = BenchmarkReport(
+        rows=tuple(rows), environment=env, config=cfg.to_dict(), created=created,
+        seconds=round(time.perf_counter() - start, 2),
+    )  # fmt: skip
+    if old is not None:
+        report = dataclasses.replace(report, comparison=tuple(compare_reports(old, report.to_dict())))
+    _write_outputs(report, cfg)
+    return report

@@ -1,0 +1,132 @@
+"""Timers and latency statistics.
+
+On CPU a call is timed with `time.perf_counter`. On CUDA the device is synchronized before the
+call and a pair of CUDA events brackets it, so queued asynchronous work is counted and the clock
+is the GPU's own. Statistics are always computed from the raw per-call timings, which the report
+keeps, so every figure can be recomputed from the JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Timer",
+    "CpuTimer",
+    "CudaTimer",
+    "make_timer",
+    "TimingRun",
+    "time_calls",
+    "latency_stats",
+    "STAT_KEYS",
+]
+
+STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
+# Raw timings are rounded to 0.1 microsecond before the statistics, so the JSON holds exactly the
+# numbers the statistics came from.
+_DECIMALS = 4
+
+
+class Timer:
+    """Times one call of `fn` in milliseconds."""
+
+    def time(self, fn: Callable[[], Any]) -> tuple[float, Any]:
+        start = time.perf_counter()
+        out = fn()
+        return (time.perf_counter() - start) * 1e3, out
+
+
+class CpuTimer(Timer):
+    """`time.perf_counter` around the call (backends return host arrays, so the call is complete)."""
+
+
+class CudaTimer(Timer):
+    """CUDA events around the call, with the device synchronized before and after."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self._torch = torch
+        self.device = torch.device(device)
+
+    def time(self, fn: Callable[[], Any]) -> tuple[float, Any]:
+        cuda = self._torch.cuda
+        with cuda.device(self.device):
+            start, end = cuda.Event(enable_timing=True), cuda.Event(enable_timing=True)
+            cuda.synchronize()
+            start.record()
+            out = fn()
+            end.record()
+            cuda.synchronize()
+            return float(start.elapsed_time(end)), out
+
+
+def make_timer(device: str) -> Timer:
+    """The right timer for `device`."""
+    return CudaTimer(device) if device.startswith("cuda") else CpuTimer()
+
+
+@dataclass(frozen=True)
+class TimingRun:
+    """Raw timings of the timed calls plus why timing stopped ('runs', 'max_seconds', 'min_seconds')."""
+
+    timings_ms: tuple[float, ...]
+    warmup: int
+    stopped_by: str
+    seconds: float
+    last_output: Any = None
+
+
+def _warm_up(fn: Callable[[], Any], timer: Timer, calls: int, max_seconds: float) -> int:
+    start, done = time.perf_counter(), 0
+    while done < calls and time.perf_counter() - start < max_seconds:
+        timer.time(fn)
+        done += 1
+    return done
+
+
+def time_calls(
+    fn: Callable[[], Any],
+    timer: Timer,
+    warmup: int = 20,
+    max_warmup_seconds: float = 3.0,
+    runs: int = 200,
+    min_runs: int = 5,
+    max_seconds: float = 10.0,
+    min_seconds: float | None = None,
+) -> TimingRun:
+    """Warm up, then time `fn` repeatedly (see `BenchmarkConfig` for the stopping rules)."""
+    warmed = _warm_up(fn, timer, warmup, max_warmup_seconds)
+    raw: list[float] = []
+    out: Any = None
+    start = time.perf_counter()
+    while True:
+        ms, out = timer.time(fn)
+        raw.append(round(ms, _DECIMALS))
+        elapsed = time.perf_counter() - start
+        if min_seconds is not None:
+            if elapsed >= min_seconds and len(raw) >= min_runs:
+                stopped = "min_seconds"
+                break
+        elif len(raw) >= runs:
+            stopped = "runs"
+            break
+        elif elapsed >= max_seconds and len(raw) >= min_runs:
+            stopped = "max_seconds"
+            break
+    return TimingRun(tuple(raw), warmed, stopped, round(time.perf_counter() - start, 3), out)
+
+
+def latency_stats(timings_ms: list[float] | tuple[float, ...]) -> dict[str, float]:
+    """mean, std (population), min, p50, p90, p99, max in ms (numpy's linear-interpolation percentiles)."""
+    arr = np.asarray(timings_ms, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError("no timings")
+    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
+    values = (arr.mean(), arr.std(), arr.min(), p50, p90, p99, arr.max())
+    return {k: round(float(v), _DECIMALS) for k, v in zip(STAT_KEYS, values, strict=True)}

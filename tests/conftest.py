@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHARED_DIR = Path(os.environ.get("LESPS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -78,3 +79,29 @@ def acm_onnx(tmp_path_factory: pytest.TempPathFactory, acm_pth: Path) -> Path:
     sirst3 = NORM_PRESETS["SIRST3"]
     meta = replace(ckpt.meta, mean=sirst3.mean, std=sirst3.std, dataset="SIRST3")
     return export_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx") / "acm.onnx")
+
+
+def write_tiny_dataset(root: Path, n: int = 4, size: int = 64) -> Path:
+    """A dataset folder of `n` noisy `size`x`size` frames with one bright 3x3 target each (test split)."""
+    from PIL import Image
+
+    for sub in ("images", "masks", "img_idx"):
+        (root / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f"f{i}" for i in range(n)]
+    for name in names:
+        img = rng.integers(60, 90, (size, size), dtype=np.uint8)
+        mask = np.zeros((size, size), np.uint8)
+        r, c = rng.integers(8, size - 8, 2)
+        img[r - 1 : r + 2, c - 1 : c + 2] = 250
+        mask[r - 1 : r + 2, c - 1 : c + 2] = 255
+        Image.fromarray(img).save(root / "images" / f"{name}.png")
+        Image.fromarray(mask).save(root / "masks" / f"{name}.png")
+    (root / "img_idx" / f"test_{root.name}.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+@pytest.fixture
+def make_tiny_dataset() -> Callable[..., Path]:
+    """Fixture form of `write_tiny_dataset`."""
+    return write_tiny_dataset

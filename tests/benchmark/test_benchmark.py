@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from conftest import write_tiny_dataset
 from typer.testing import CliRunner
 
 from lesps_deploy.app.cli import app
@@ -25,29 +25,12 @@ STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 ROW_KEYS = {f.name for f in dataclasses.fields(Row)}
 
 
-def _dataset(root: Path, n: int = 4) -> Path:
-    for sub in ("images", "masks", "img_idx"):
-        (root / sub).mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    names = [f"f{i}" for i in range(n)]
-    for name in names:
-        img = rng.integers(60, 90, (64, 64), dtype=np.uint8)
-        mask = np.zeros((64, 64), np.uint8)
-        r, c = rng.integers(8, 56, 2)
-        img[r - 1 : r + 2, c - 1 : c + 2] = 250
-        mask[r - 1 : r + 2, c - 1 : c + 2] = 255
-        Image.fromarray(img).save(root / "images" / f"{name}.png")
-        Image.fromarray(mask).save(root / "masks" / f"{name}.png")
-    (root / "img_idx" / f"test_{root.name}.txt").write_text("\n".join(names) + "\n")
-    return root
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bench")
     torch.manual_seed(0)
     save_checkpoint(root / "acm.pth", create_model("ACM"), ModelMeta(model="ACM", mean=75.0, std=20.0))
-    _dataset(root / "Tiny")
+    write_tiny_dataset(root / "Tiny")
     return root
 
 

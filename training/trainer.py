@@ -9,6 +9,7 @@ reference's `--cache` mode; its default mode rounds them to 8-bit PNGs between r
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from lesps_deploy.data import Norm, resolve_norm
-from lesps_deploy.errors import DataError, LespsError
+from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import canonical_name, create_model, save_checkpoint
 
@@ -142,10 +143,27 @@ class _Run:
             self.callback(record)
 
 
+def init_output_prior(net: torch.nn.Module, prior: float) -> int:
+    """Set the bias of every 1-channel output convolution to logit(prior); returns how many were set."""
+    if not 0.0 < prior < 1.0:
+        raise ConfigError(f"--prior {prior}: expected a probability in (0, 1)")
+    heads = [
+        m
+        for m in net.modules()
+        if isinstance(m, torch.nn.Conv2d) and m.out_channels == 1 and m.bias is not None
+    ]
+    with torch.no_grad():
+        for head in heads:
+            head.bias.fill_(math.log(prior / (1.0 - prior)))
+    return len(heads)
+
+
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
     name = canonical_name(cfg.model)
     torch.manual_seed(cfg.seed)
     net = create_model(name, **({"deep_supervision": True} if DEEP_SUPERVISION.get(name) else {}))
+    if cfg.prior is not None and not resuming:
+        init_output_prior(net, cfg.prior)
     net.to(info.device).train()
     model = net
     if info.enabled:

@@ -202,5 +202,5 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelM
     payload = {WEIGHTS_KEY: weights, META_KEY: meta.to_dict(), **extra}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-    logger.info("saved %s checkpoint to %s", name, path)
+    logger.debug("saved %s checkpoint to %s", name, path)
     return Path(path)

@@ -170,3 +170,25 @@ def test_config_round_trip_and_errors(tmp_path):
     with pytest.raises(ConfigError, match="no resumable run"):
         train(TrainConfig(resume=tmp_path))
     assert os.environ.get("WORLD_SIZE") is None
+
+
+def test_prior_init_sets_output_biases():
+    import math
+
+    import pytest
+    import torch
+
+    from lesps_deploy.errors import ConfigError
+    from lesps_deploy.models import create_model
+    from lesps_deploy.training.trainer import init_output_prior
+
+    net = create_model("DNANet", deep_supervision=True)
+    assert init_output_prior(net, 0.01) == 4
+    heads = [
+        m
+        for m in net.modules()
+        if isinstance(m, torch.nn.Conv2d) and m.out_channels == 1 and m.bias is not None
+    ]
+    assert all(torch.allclose(h.bias, torch.full_like(h.bias, math.log(0.01 / 0.99))) for h in heads)
+    with pytest.raises(ConfigError):
+        init_output_prior(net, 1.5)

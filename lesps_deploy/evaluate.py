@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import queue
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import numpy as np
 from lesps_deploy.data import IRSTDDataset, Norm, Sample, resolve_norm
 from lesps_deploy.errors import ConfigError, LespsError
 from lesps_deploy.io import atomic_write_json, atomic_write_text
-from lesps_deploy.metrics import SegmentationMetrics
+from lesps_deploy.metrics import ImageCounts, SegmentationMetrics, image_counts
 from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilities
@@ -126,11 +128,16 @@ def evaluate_backend(
     threshold: float | None = None,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
     mask_threshold: int | None = None,
-    batch_size: int = 8,
+    batch_size: int = 1,
     progress: bool = False,
     limit: int | None = None,
+    workers: int = 1,
 ) -> EvalReport:
-    """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's."""
+    """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
+
+    `workers` > 1 runs inference and per-image metrics of consecutive chunks concurrently (for
+    backends that release the GIL and use one intra-op thread each); results keep dataset order.
+    """
     start = time.perf_counter()
     dataset = IRSTDDataset(dataset_dir, split)
     if limit is not None:
@@ -141,14 +148,22 @@ def evaluate_backend(
     metrics = SegmentationMetrics(mask_threshold)
     per_image: list[dict[str, Any]] = []
     bad: list[str] = []
+
+    def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
+        images = [s.image for s in chunk]
+        probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size)
+        return [
+            (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold))
+            for sample, prob in zip(chunk, probs, strict=True)
+        ]
+
     samples = track(_prefetch(dataset, bad), len(dataset), f"evaluate {meta.model}", enabled=progress)
-    for chunk in _chunks(samples, max(1, batch_size) * 4):
-        probs = infer_probabilities(
-            backend, [s.image for s in chunk], norm, meta.pad_multiple, batch_size, patch_size
-        )
-        for sample, prob in zip(chunk, probs, strict=True):
-            counts = metrics.update(prob > threshold, sample.mask)
-            per_image.append({"name": sample.name, **counts.to_dict()})
+    chunks = _chunks(samples, max(1, batch_size) * 4)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="eval") as pool:
+        for results in pool.map(score, chunks) if workers > 1 else map(score, chunks):
+            for name, counts in results:
+                metrics.add(counts)
+                per_image.append({"name": name, **counts.to_dict()})
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
     summary = {
@@ -185,10 +200,13 @@ def _open_backend(cfg: EvalConfig, workdir: Path) -> Backend:
         from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
         onnx_path = export_onnx(backend.module, backend.meta, workdir / "model.onnx")
-        fast = OnnxRuntimeBackend(onnx_path, device="cpu")
+        # One intra-op thread per call and one evaluation worker per core (see evaluate_weights): for
+        # these small frames that beats one call spread over all cores.
+        fast = OnnxRuntimeBackend(onnx_path, device="cpu", threads=1)
     except Exception as err:  # noqa: BLE001 - any export failure means: stay on eager PyTorch
         logger.warning("%s: evaluating with eager PyTorch (ONNX fast path unavailable: %s)", cfg.weights, err)
         return backend
+    fast.single_threaded = True  # type: ignore[attr-defined]
     fast.meta = backend.meta  # keep the checkpoint's metadata (norm may be None: resolved by the caller)
     backend.close()
     logger.debug("%s: evaluating through ONNX Runtime (CPU fast path)", cfg.weights)
@@ -204,17 +222,11 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
                 f"{cfg.weights}: the weights carry no normalization",
                 hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
             )
+        workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
         report = evaluate_backend(
-            backend,
-            cfg.data,
-            cfg.split,
-            norm,
-            cfg.threshold,
-            cfg.patch_size,
-            cfg.mask_threshold,
-            cfg.batch_size,
-            progress,
-        )
+            backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
+            cfg.batch_size, progress, workers=workers,
+        )  # fmt: skip
     report.summary["weights"] = str(cfg.weights)
     if cfg.json_out:
         atomic_write_json(cfg.json_out, report.summary)

@@ -129,7 +129,11 @@ class SegmentationMetrics:
         self.counts = MetricCounts()
 
     def update(self, pred: np.ndarray, mask: np.ndarray) -> ImageCounts:
-        c = image_counts(pred, mask, self.mask_threshold)
+        """Count one image (`pred` bool HxW, `mask` uint8 HxW) and add it."""
+        return self.add(image_counts(pred, mask, self.mask_threshold))
+
+    def add(self, c: ImageCounts) -> ImageCounts:
+        """Add the counts of one image computed elsewhere (e.g. on a worker thread)."""
         self.counts = self.counts + MetricCounts(
             c.intersection, c.union, c.targets, c.detected, c.false_alarm_pixels, c.pixels, 1, c.iou
         )

@@ -50,7 +50,9 @@ ThresholdOpt = Annotated[
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped or captured output (CI logs, `| tee`) gets wide tables instead of rich's 80-column default.
+    return Console(stderr=stderr, width=None if stream.isatty() or os.environ.get("COLUMNS") else 200)
 
 
 def _setup_logging(verbose: bool = False) -> None:

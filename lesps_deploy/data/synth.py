@@ -101,10 +101,11 @@ def _insert(
     edges: np.ndarray,
     hard: bool,
     near_edge: bool,
+    point_fraction: float | None = None,
 ) -> TargetInfo | None:
     """Try to add one target to `clean` and `mask` in place; None when the draw breaks a rule."""
     h, w = clean.shape
-    shape = sample_shape(rng)
+    shape = sample_shape(rng, point_fraction)
     r = shape.radius
     if near_edge and edges.size:
         cy, cx = np.unravel_index(int(edges[rng.integers(edges.size)]), (h, w))
@@ -147,6 +148,7 @@ def _render(
     n_targets: int | None = None,
     hard_fraction: float = 0.1,
     edge_fraction: float = 0.3,
+    point_fraction: float | None = None,
 ) -> _Frame:
     """Draw one frame (see the module docstring for the mask rule)."""
     kind, raw = make_scene(rng, size, size, scene)
@@ -164,8 +166,9 @@ def _render(
         if len(targets) == n_targets or (targets and attempt >= 8 * n_targets):
             break
         info = _insert(
-            rng, clean, mask, stats, edges, rng.random() < hard_fraction, rng.random() < edge_fraction
-        )
+            rng, clean, mask, stats, edges, rng.random() < hard_fraction, rng.random() < edge_fraction,
+            point_fraction,
+        )  # fmt: skip
         if info is not None:
             targets.append(info)
     image = np.clip(clean + noise, 0.0, 1.0)
@@ -239,6 +242,8 @@ class SynthConfig:
             training does) would swamp the statistics.
         hard_fraction: Share of dim targets (SCR 2-4).
         edge_fraction: Share of targets next to strong clutter edges.
+        point_fraction: Share of Gaussian point-spread targets (the rest are extended ellipses and
+            blobs); None keeps the default mix of `synth_backgrounds.TARGET_SHAPES`.
         overwrite: Allow writing into a folder whose images/ is not empty (same-named files are replaced;
             extra files of an earlier, larger run stay but are in no list).
     """
@@ -252,6 +257,7 @@ class SynthConfig:
     bit16_fraction: float = 0.0
     hard_fraction: float = 0.1
     edge_fraction: float = 0.3
+    point_fraction: float | None = None
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -262,7 +268,13 @@ class SynthConfig:
             "video_frames must be >= 0": self.video_frames >= 0,
             "fps must be positive": self.fps > 0,
             "fractions must be in [0, 1]": all(
-                0.0 <= f <= 1.0 for f in (self.bit16_fraction, self.hard_fraction, self.edge_fraction)
+                0.0 <= f <= 1.0
+                for f in (
+                    self.bit16_fraction,
+                    self.hard_fraction,
+                    self.edge_fraction,
+                    self.point_fraction or 0.0,
+                )
             ),
         }
         for message, ok in checks.items():
@@ -362,7 +374,10 @@ def make_dataset(
     for i, name in enumerate(names):
         rng = np.random.default_rng([cfg.seed, i])
         bit16 = bool(rng.random() < cfg.bit16_fraction)
-        frame = _render(rng, cfg.size, hard_fraction=cfg.hard_fraction, edge_fraction=cfg.edge_fraction)
+        frame = _render(
+            rng, cfg.size, hard_fraction=cfg.hard_fraction, edge_fraction=cfg.edge_fraction,
+            point_fraction=cfg.point_fraction,
+        )  # fmt: skip
         _write_sample(folders, name, frame, bit16)
         records.append({
             "name": name, "split": "train" if is_train[i] else "test", "scene": frame.scene,

@@ -307,9 +307,13 @@ TARGET_SHAPES: dict[str, tuple[float, Callable[[np.random.Generator], TargetShap
 """Shape name -> (sampling weight, sampler)."""
 
 
-def sample_shape(rng: np.random.Generator) -> TargetShape:
+def sample_shape(rng: np.random.Generator, point_fraction: float | None = None) -> TargetShape:
+    """A random target shape; `point_fraction` overrides the share of Gaussian point targets."""
     names = list(TARGET_SHAPES)
     weights = np.array([TARGET_SHAPES[n][0] for n in names])
+    if point_fraction is not None:
+        point = np.array([n == "point" for n in names])
+        weights = np.where(point, point_fraction, weights / weights[~point].sum() * (1.0 - point_fraction))
     return TARGET_SHAPES[names[int(rng.choice(len(names), p=weights / weights.sum()))]][1](rng)
 
 

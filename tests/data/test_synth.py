@@ -168,3 +168,12 @@ def test_cli_synth(tmp_path: Path) -> None:
     assert "6 images" in result.output
     assert len(read_split(out, "train")) + len(read_split(out, "test")) == 6
     assert (out / "video.mp4").is_file() and (out / "video_truth.npz").is_file()
+
+
+@pytest.mark.parametrize(("fraction", "allowed"), [(0.0, {"ellipse", "blob"}), (1.0, {"point"})])
+def test_point_fraction(tmp_path: Path, fraction: float, allowed: set[str]) -> None:
+    out = tmp_path / "shapes"
+    make_dataset(out, SynthConfig(images=6, size=64, point_fraction=fraction))
+    images = json.loads((out / "synth.json").read_text())["images"]
+    kinds = {t["shape"] for record in images for t in record["targets"]}
+    assert kinds and kinds <= allowed

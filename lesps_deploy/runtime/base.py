@@ -18,7 +18,7 @@ import numpy as np
 from lesps_deploy.errors import BackendError
 from lesps_deploy.metadata import ModelMeta
 
-__all__ = ["Backend", "BackendSpec", "BACKENDS", "backend_for_path", "load_runtime"]
+__all__ = ["Backend", "BackendSpec", "BACKENDS", "Closeable", "backend_for_path", "load_runtime"]
 
 
 @runtime_checkable
@@ -38,6 +38,19 @@ class Backend(Protocol):
     def __enter__(self) -> Backend: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class Closeable:
+    """Context-manager support for classes with a `close()` method."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):  # noqa: ANN204 - returns the subclass instance
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)

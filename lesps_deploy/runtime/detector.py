@@ -24,7 +24,7 @@ from lesps_deploy.data import Norm, padded_size, resolve_norm, to_gray
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.metrics.components import component_stats, label_components
-from lesps_deploy.runtime.base import Backend, load_runtime
+from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
 from lesps_deploy.runtime.processing import (
     DEFAULT_PATCH_SIZE,
     needs_tiling,
@@ -81,7 +81,7 @@ def _gray_tensor(frame: np.ndarray, device: str) -> Any:
     return torch.from_numpy(np.ascontiguousarray(to_gray(frame), dtype=np.float32)).to(device)
 
 
-class Detector:
+class Detector(Closeable):
     """Infrared small target detector over a .pth/.onnx/.engine artifact.
 
     Args:
@@ -320,12 +320,6 @@ class Detector:
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         self.backend.close()
-
-    def __enter__(self) -> Detector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Detector({self.name}, norm={self.norm}, threshold={self.threshold})"

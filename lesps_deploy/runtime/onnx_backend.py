@@ -14,6 +14,7 @@ import numpy as np
 
 from lesps_deploy.errors import BackendError, MissingDependencyError
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.runtime.base import Closeable
 
 __all__ = ["OnnxRuntimeBackend", "providers_for_device"]
 
@@ -40,7 +41,7 @@ def providers_for_device(device: str) -> list[str]:
     return list(_DEVICE_PROVIDERS[kind])
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(Closeable):
     """Runs an exported ONNX model with ONNX Runtime.
 
     Args:
@@ -130,12 +131,6 @@ class OnnxRuntimeBackend:
     def close(self) -> None:
         self._binding = None
         self.session = None  # type: ignore[assignment]
-
-    def __enter__(self) -> OnnxRuntimeBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"OnnxRuntimeBackend({self.path.name}, {self.meta.model}, device={self.device})"

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lesps_deploy.errors import BackendError, MissingDependencyError
+from lesps_deploy.runtime.base import Closeable
 
 __all__ = ["TensorRTBackend"]
 
@@ -35,7 +36,7 @@ def _torch_dtype(trt: Any, dtype: Any) -> Any:
     return table[dtype]
 
 
-class TensorRTBackend:
+class TensorRTBackend(Closeable):
     """Runs a TensorRT engine on one CUDA GPU.
 
     Args:
@@ -146,12 +147,6 @@ class TensorRTBackend:
         self._buffers.clear()
         self.context = None
         self.engine = None
-
-    def __enter__(self) -> TensorRTBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"TensorRTBackend({self.path.name}, {self.meta.model}, {self.header.precision}, device={self.device})"

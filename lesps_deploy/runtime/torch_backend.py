@@ -12,13 +12,14 @@ from torch import nn
 
 from lesps_deploy.errors import BackendError
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.runtime.base import Closeable
 
 __all__ = ["TorchBackend"]
 
 logger = logging.getLogger(__name__)
 
 
-class TorchBackend:
+class TorchBackend(Closeable):
     """Runs a model with PyTorch on CPU or CUDA.
 
     Args:
@@ -98,12 +99,6 @@ class TorchBackend:
         self.module = None  # type: ignore[assignment]
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
-
-    def __enter__(self) -> TorchBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"TorchBackend({self.meta.model}, device={self.device}, half={self.half})"

@@ -207,7 +207,7 @@ class _Run:
 # ---------------------------------------------------------------- steps
 def _step_data(run: _Run) -> None:
     from lesps_deploy.data.synth import SynthConfig, make_dataset
-    from lesps_deploy.training.progress import progress_task
+    from lesps_deploy.progress import progress_task
 
     s = run.settings
     cfg = SynthConfig(

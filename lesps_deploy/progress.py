@@ -1,21 +1,42 @@
-"""The one place progress bars are made: rich bars on stderr, or nothing (library default)."""
+"""The one place progress bars are made: rich bars on stderr, a user callback, or nothing (default)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["track"]
+__all__ = ["ProgressSpec", "progress_task", "track"]
 
 T = TypeVar("T")
 
+# True: a rich bar on stderr; a callable: called as fn(description, done, total); None/False: silent.
+ProgressSpec = bool | Callable[[str, int, int], None] | None
 
-def track(
-    iterable: Iterable[T], total: int | None = None, description: str = "", enabled: bool = True
-) -> Iterator[T]:
-    """Iterate with a rich progress bar on stderr when `enabled` (stdout stays free for results)."""
-    if not enabled:
-        yield from iterable
+
+@contextmanager
+def progress_task(
+    progress: ProgressSpec, description: str, total: int | None, transient: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n=1)` that reports `n` more finished items of `total`.
+
+    Example:
+        >>> with progress_task(True, "labels", 10) as advance:
+        ...     for _ in range(10):
+        ...         advance(1)
+    """
+    if callable(progress):
+        done = 0
+
+        def advance_callback(n: int = 1) -> None:
+            nonlocal done
+            done += n
+            progress(description, done, total or 0)
+
+        yield advance_callback
+        return
+    if not progress:
+        yield lambda n=1: None
         return
     from rich.console import Console
     from rich.progress import (
@@ -28,14 +49,18 @@ def track(
     )
 
     columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+    )  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=transient) as bar:
         task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def track(
+    iterable: Iterable[T], total: int | None = None, description: str = "", enabled: bool = True
+) -> Iterator[T]:
+    """Iterate with a progress bar on stderr when `enabled` (stdout stays free for results)."""
+    with progress_task(enabled, description, total, transient=False) as advance:
         for item in iterable:
             yield item
-            bar.advance(task)
+            advance(1)

@@ -27,8 +27,7 @@ from scipy import ndimage
 
 from lesps_deploy.data import find_image, fit_mask, read_mask, read_split, write_mask_png
 from lesps_deploy.errors import ConfigError, DataError, LespsError
-
-from .progress import ProgressSpec, progress_task
+from lesps_deploy.progress import ProgressSpec, progress_task
 
 __all__ = [
     "PointKind",

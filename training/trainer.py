@@ -25,13 +25,13 @@ from lesps_deploy.data import Norm, resolve_norm
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import canonical_name, create_model, save_checkpoint
+from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
 from .config import TrainConfig
 from .data import CropDataset, TrainData, label_iou, load_train_data
 from .evolution import evolve_labels
 from .loss import lesps_loss
-from .progress import ProgressSpec, progress_task
 from .runlog import RunLog
 from .state import (
     ScheduleState,

@@ -513,6 +513,16 @@ def data_synth(
     edge_fraction: Annotated[
         float, typer.Option(help="Share of targets next to strong clutter edges.")
     ] = 0.3,
+    point_fraction: Annotated[
+        float | None,
+        typer.Option(help="Share of Gaussian point targets (the rest are extended); default: half."),
+    ] = None,
+    min_area: Annotated[int, typer.Option(help="Smallest target mask area in pixels.")] = 1,
+    max_area: Annotated[int, typer.Option(help="Largest target mask area in pixels.")] = 80,
+    contrast: Annotated[
+        tuple[float, float],
+        typer.Option(help="Range (8-bit grey levels) of the least peak rise of a visible target."),
+    ] = (12.0, 30.0),
     overwrite: Annotated[bool, typer.Option(help="Write into a folder that already holds images.")] = False,
 ) -> None:
     """Write a synthetic infrared small-target dataset (images, masks, centroid labels, split lists)."""
@@ -529,6 +539,10 @@ def data_synth(
         bit16_fraction=bit16,
         hard_fraction=hard_fraction,
         edge_fraction=edge_fraction,
+        point_fraction=point_fraction,
+        min_area=min_area,
+        max_area=max_area,
+        contrast=contrast,
         overwrite=overwrite,
     )
     with Progress(console=_console(stderr=True), transient=True) as bar:

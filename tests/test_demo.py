@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lesps_deploy.app.cli import app
-from lesps_deploy.demo import DemoConfig, run_demo, video_hits
+from lesps_deploy.demo import DemoConfig, DemoSummary, run_demo, video_hits
 from lesps_deploy.demo_report import render_html, render_markdown
 from lesps_deploy.errors import ConfigError
 
@@ -104,3 +104,15 @@ def test_report_renderers_agree(tmp_path: Path) -> None:
     assert "# Title" in md and "| x | y\\|z |" in md and "![caption](a.png)" in md and "- one" in md
     page = render_html(blocks, tmp_path)
     assert "<code>a.png</code>" in page and "&lt;b&gt;" in page and "data:image/png;base64," in page
+
+
+def test_summary_json_when_the_bar_is_met(tmp_path: Path) -> None:
+    # A demo that detects must still write demo.json (numpy scalars in the metrics once broke it).
+    summary = DemoSummary(
+        out_dir=tmp_path, quick=False, seconds=1.0,
+        metrics={"IoU": np.float64(0.6), "nIoU": np.float64(0.6), "Pd": 0.95, "Fa": 1e-5},
+        initial_label_iou=0.05, rounds=((1, 60, 0.5),), parity_max_abs_diff=1e-7, parity_ok=True, benchmark=(),
+        video={}, artifacts={}, step_seconds={}, report_md=tmp_path / "r.md", report_html=tmp_path / "r.html",
+    )  # fmt: skip
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert data["detects"] is True

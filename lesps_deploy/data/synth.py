@@ -13,7 +13,8 @@ target rises at least `MIN_PEAK` (4 grey levels).
 
 Target brightness is drawn as a signal-to-clutter ratio (peak rise over the local std of the noisy
 background in a 15x15 window): most targets are clearly visible (SCR 4-25, at least 12-30 grey levels,
-at most half of full scale), a `hard_fraction` of them are dim (SCR 2-4, at least 6 grey levels), and
+at most half of full scale, and a realised SCR of at least 4 after clipping at full scale), a
+`hard_fraction` of them are dim (SCR 2-4, at least 6 grey levels), and
 an `edge_fraction` sit next to strong clutter edges (skylines, cloud and building edges).
 
 Everything is drawn from `numpy.random.default_rng([seed, index])`, so image `index` is the same
@@ -68,10 +69,23 @@ MASK_FRACTION = 0.25
 MASK_MIN_LEVEL = 3 / 255
 MIN_PEAK = 4 / 255
 MAX_AREA = 80
+MIN_VISIBLE_SCR = 4.0  # realised signal-to-clutter ratio below which a target counts as dim
 _EIGHT = np.ones((3, 3), bool)
 
 
 # ---------------------------------------------------------------- frames
+@dataclass(frozen=True)
+class TargetMix:
+    """What targets a frame gets (see the module docstring; `SynthConfig` documents each field)."""
+
+    hard_fraction: float = 0.1
+    edge_fraction: float = 0.3
+    point_fraction: float | None = None
+    min_area: int = 1
+    max_area: int = MAX_AREA
+    contrast: tuple[float, float] = (12.0, 30.0)
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """One inserted target: shape, centroid of its mask, area, peak rise (8-bit grey levels), SCR."""
@@ -101,11 +115,11 @@ def _insert(
     edges: np.ndarray,
     hard: bool,
     near_edge: bool,
-    point_fraction: float | None = None,
+    mix: TargetMix,
 ) -> TargetInfo | None:
     """Try to add one target to `clean` and `mask` in place; None when the draw breaks a rule."""
     h, w = clean.shape
-    shape = sample_shape(rng, point_fraction)
+    shape = sample_shape(rng, mix.point_fraction)
     r = shape.radius
     if near_edge and edges.size:
         cy, cx = np.unravel_index(int(edges[rng.integers(edges.size)]), (h, w))
@@ -113,7 +127,7 @@ def _insert(
     else:
         cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
     cy, cx = int(np.clip(cy, r, h - 1 - r)), int(np.clip(cx, r, w - 1 - r))
-    amp = sample_amplitude(rng, float(stats[1][cy, cx]), hard)
+    amp = sample_amplitude(rng, float(stats[1][cy, cx]), hard, mix.contrast)
     prof = render_shape(shape, *rng.uniform(-0.5, 0.5, 2))
     win = np.s_[cy - r : cy + r + 1, cx - r : cx + r + 1]
     before = clean[win]
@@ -122,7 +136,12 @@ def _insert(
     peak = float(rise.max())
     own = rise >= max(MASK_FRACTION * peak, MASK_MIN_LEVEL)
     area = int(own.sum())
-    if peak < MIN_PEAK or area > MAX_AREA or ndimage.label(own, _EIGHT)[1] != 1:
+    # A visible target must stay visible: on bright or busy clutter the clip at full scale (or the 0.5 cap)
+    # can leave its realised SCR under the dim range; redraw it rather than mislabel its difficulty.
+    dim = peak < MIN_VISIBLE_SCR * float(stats[1][cy, cx])
+    if peak < MIN_PEAK or (dim and not hard) or not mix.min_area <= area <= mix.max_area:
+        return None
+    if ndimage.label(own, _EIGHT)[1] != 1:
         return None
     # Keep a two-pixel gap so two targets' masks never touch (8-connectivity) nor blur into one.
     if (ndimage.binary_dilation(mask[win], _EIGHT, iterations=2) & own).any():
@@ -146,9 +165,7 @@ def _render(
     size: int,
     scene: str | None = None,
     n_targets: int | None = None,
-    hard_fraction: float = 0.1,
-    edge_fraction: float = 0.3,
-    point_fraction: float | None = None,
+    mix: TargetMix | None = None,
 ) -> _Frame:
     """Draw one frame (see the module docstring for the mask rule)."""
     kind, raw = make_scene(rng, size, size, scene)
@@ -159,6 +176,7 @@ def _render(
     edges = edge_pixels(clean)
     if n_targets is None:
         n_targets = int(rng.choice([1, 2, 3, 4], p=[0.4, 0.3, 0.18, 0.12]))
+    mix = mix or TargetMix()
     mask = np.zeros(clean.shape, bool)
     targets: list[TargetInfo] = []
     for attempt in range(64):
@@ -166,8 +184,7 @@ def _render(
         if len(targets) == n_targets or (targets and attempt >= 8 * n_targets):
             break
         info = _insert(
-            rng, clean, mask, stats, edges, rng.random() < hard_fraction, rng.random() < edge_fraction,
-            point_fraction,
+            rng, clean, mask, stats, edges, rng.random() < mix.hard_fraction, rng.random() < mix.edge_fraction, mix
         )  # fmt: skip
         if info is not None:
             targets.append(info)
@@ -205,7 +222,7 @@ def synth_frame(
     Returns:
         (image uint8|uint16 HxW, mask uint8 HxW with 0/255).
     """
-    frame = _render(rng, size, scene, n_targets, hard_fraction, edge_fraction)
+    frame = _render(rng, size, scene, n_targets, TargetMix(hard_fraction, edge_fraction))
     return _quantize(frame.image, bit16), frame.mask.astype(np.uint8) * 255
 
 
@@ -244,6 +261,9 @@ class SynthConfig:
         edge_fraction: Share of targets next to strong clutter edges.
         point_fraction: Share of Gaussian point-spread targets (the rest are extended ellipses and
             blobs); None keeps the default mix of `synth_backgrounds.TARGET_SHAPES`.
+        min_area, max_area: Range of a target's mask area in pixels (draws outside it are redrawn).
+        contrast: Range (8-bit grey levels) from which the floor under a visible target's peak rise is
+            drawn; dim targets (`hard_fraction`) ignore it.
         overwrite: Allow writing into a folder whose images/ is not empty (same-named files are replaced;
             extra files of an earlier, larger run stay but are in no list).
     """
@@ -258,6 +278,9 @@ class SynthConfig:
     hard_fraction: float = 0.1
     edge_fraction: float = 0.3
     point_fraction: float | None = None
+    min_area: int = 1
+    max_area: int = MAX_AREA
+    contrast: tuple[float, float] = (12.0, 30.0)
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -267,6 +290,11 @@ class SynthConfig:
             "train_fraction must be in (0, 1)": 0.0 < self.train_fraction < 1.0,
             "video_frames must be >= 0": self.video_frames >= 0,
             "fps must be positive": self.fps > 0,
+            "target areas must satisfy 1 <= min_area <= max_area": 1 <= self.min_area <= self.max_area,
+            "contrast must be 0 < low <= high <= 127 grey levels": 0
+            < self.contrast[0]
+            <= self.contrast[1]
+            <= 127,
             "fractions must be in [0, 1]": all(
                 0.0 <= f <= 1.0
                 for f in (
@@ -280,6 +308,14 @@ class SynthConfig:
         for message, ok in checks.items():
             if not ok:
                 raise ConfigError(f"synthetic data: {message}")
+
+    @property
+    def mix(self) -> TargetMix:
+        """The target options as the frame renderer takes them."""
+        return TargetMix(
+            self.hard_fraction, self.edge_fraction, self.point_fraction, self.min_area, self.max_area,
+            tuple(self.contrast),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -374,10 +410,7 @@ def make_dataset(
     for i, name in enumerate(names):
         rng = np.random.default_rng([cfg.seed, i])
         bit16 = bool(rng.random() < cfg.bit16_fraction)
-        frame = _render(
-            rng, cfg.size, hard_fraction=cfg.hard_fraction, edge_fraction=cfg.edge_fraction,
-            point_fraction=cfg.point_fraction,
-        )  # fmt: skip
+        frame = _render(rng, cfg.size, mix=cfg.mix)
         _write_sample(folders, name, frame, bit16)
         records.append({
             "name": name, "split": "train" if is_train[i] else "test", "scene": frame.scene,
@@ -391,7 +424,7 @@ def make_dataset(
         atomic_write_text(lists[split], "".join(f"{n}\n" for n, k in zip(names, keep, strict=True) if k))
     video = None
     if cfg.video_frames:
-        video = make_video(root / "video.mp4", cfg.video_frames, cfg.size, cfg.seed, cfg.fps)
+        video = make_video(root / "video.mp4", cfg.video_frames, cfg.size, cfg.seed, cfg.fps, cfg.mix)
     manifest = atomic_write_json(root / "synth.json", {"config": asdict(cfg), "images": records})
     seconds = time.perf_counter() - start
     n_targets = sum(len(r["targets"]) for r in records)
@@ -438,8 +471,13 @@ def _video_frame(
     return _quantize(image, bit16=False), mask
 
 
-def make_video(path: str | Path, frames: int, size: int = 256, seed: int = 0, fps: int = 25) -> VideoSummary:
+def make_video(
+    path: str | Path, frames: int, size: int = 256, seed: int = 0, fps: int = 25, mix: TargetMix | None = None
+) -> VideoSummary:
     """Write an mp4 (OpenCV 'mp4v') of 1-3 moving targets over a slowly drifting scene, plus ground truth.
+
+    The targets' shapes and brightness follow `mix` (its share of point targets and contrast floor);
+    they are always clearly visible (no dim ones).
 
     The truth file `<stem>_truth.npz` beside it holds `masks` (frames, size, size) uint8 0/255 by the
     module's mask rule and `targets` (K, 3) float rows (frame, centroid row, centroid col), one per
@@ -455,7 +493,11 @@ def make_video(path: str | Path, frames: int, size: int = 256, seed: int = 0, fp
     margin = max(8, size // 8)
     _, big = make_scene(rng, size + 2 * margin, size + 2 * margin)
     sensor = sample_sensor(rng, size, size)
-    movers = sample_movers(rng, sensor.clean(big[margin:-margin, margin:-margin]), int(rng.integers(1, 4)))
+    mix = mix or TargetMix()
+    movers = sample_movers(
+        rng, sensor.clean(big[margin:-margin, margin:-margin]), int(rng.integers(1, 4)), mix.point_fraction,
+        mix.contrast,
+    )  # fmt: skip
     pan = np.array([margin * 0.7, margin * 0.7, *(2 * np.pi / rng.uniform(150, 400, 2))])
     masks = np.zeros((frames, size, size), np.uint8)
     rows: list[tuple[float, float, float]] = []

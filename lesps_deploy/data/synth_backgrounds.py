@@ -352,12 +352,15 @@ def edge_pixels(clean: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mag >= np.quantile(mag, 0.97))
 
 
-def sample_amplitude(rng: np.random.Generator, std: float, hard: bool) -> float:
-    """Target peak for a local clutter std: SCR 4-25 and 12-30 grey levels at least, or dim (SCR 2-4)."""
+def sample_amplitude(
+    rng: np.random.Generator, std: float, hard: bool, floor: tuple[float, float] = (12.0, 30.0)
+) -> float:
+    """Target peak for a local clutter std: SCR 4-25 and at least a floor drawn in `floor` (8-bit grey
+    levels), or dim (SCR 2-4, 6 grey levels at least)."""
     if hard:
         return max(rng.uniform(2.0, 4.0) * std, 6 / 255)
     scr = float(np.exp(rng.uniform(np.log(4.0), np.log(25.0))))
-    return float(np.clip(scr * std, rng.uniform(12, 30) / 255, 0.5))
+    return float(np.clip(scr * std, rng.uniform(*floor) / 255, 0.5))
 
 
 # ---------------------------------------------------------------- target motion (videos)
@@ -383,16 +386,23 @@ class Mover:
                 self.pos[axis] = np.clip(self.pos[axis], r, hi)
 
 
-def sample_movers(rng: np.random.Generator, clean: np.ndarray, n: int) -> list[Mover]:
-    """n targets in the central 70 % of `clean`, 0.3-1.5 px/frame, clearly brighter than their clutter."""
+def sample_movers(
+    rng: np.random.Generator,
+    clean: np.ndarray,
+    n: int,
+    point_fraction: float | None = None,
+    floor: tuple[float, float] = (12.0, 30.0),
+) -> list[Mover]:
+    """n targets in the central 70 % of `clean`, 0.3-1.5 px/frame, clearly brighter than their clutter
+    (shapes and brightness floor as `sample_shape` and `sample_amplitude` take them)."""
     h, w = clean.shape
     std = local_stats(clean)[1]
     movers = []
     for _ in range(n):
-        shape = sample_shape(rng)
+        shape = sample_shape(rng, point_fraction)
         pos = rng.uniform([0.15 * h, 0.15 * w], [0.85 * h, 0.85 * w])
         heading, speed = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 1.5)
-        amp = sample_amplitude(rng, float(std[int(pos[0]), int(pos[1])]) + 2 / 255, hard=False)
+        amp = sample_amplitude(rng, float(std[int(pos[0]), int(pos[1])]) + 2 / 255, hard=False, floor=floor)
         vel = speed * np.array([np.sin(heading), np.cos(heading)])
         movers.append(Mover(shape, amp, pos, vel, float(rng.uniform(-0.01, 0.01))))
     return movers

@@ -45,8 +45,8 @@ class MetricCounts:
         """IoU, nIoU, Pd as fractions, Fa per pixel, plus the raw counts."""
         eps = np.spacing(1)
         return {
-            "IoU": self.intersection / (eps + self.union),
-            "nIoU": self.niou_sum / self.images if self.images else 0.0,
+            "IoU": float(self.intersection / (eps + self.union)),
+            "nIoU": float(self.niou_sum / self.images) if self.images else 0.0,
             "Pd": self.detected / self.targets if self.targets else 0.0,
             "Fa": self.false_alarm_pixels / self.pixels if self.pixels else 0.0,
             "intersection": int(self.intersection),

@@ -118,9 +118,30 @@ def test_refuses_to_overwrite(dataset: Path) -> None:
         make_dataset(dataset, SynthConfig(images=4, size=64))
 
 
+def test_target_area_and_contrast_options(tmp_path: Path) -> None:
+    cfg = SynthConfig(
+        images=16, size=96, seed=5, hard_fraction=0.0, min_area=16, max_area=40, contrast=(40, 60)
+    )
+    make_dataset(tmp_path / "ds", cfg)
+    targets = [
+        t for r in json.loads((tmp_path / "ds" / "synth.json").read_text())["images"] for t in r["targets"]
+    ]
+    assert targets and all(16 <= t["area"] <= 40 for t in targets)
+    assert min(t["peak"] for t in targets) >= 39.5  # the contrast floor (grey levels), less rounding
+    for name in read_split(tmp_path / "ds", "train") + read_split(tmp_path / "ds", "test"):
+        areas = np.bincount(
+            ndimage.label(read_mask(tmp_path / "ds" / "masks" / f"{name}.png") > 0, EIGHT)[0].ravel()
+        )
+        assert all(16 <= a <= 40 for a in areas[1:])
+
+
 @pytest.mark.parametrize(
-    "bad", [{"images": 1}, {"train_fraction": 1.0}, {"size": 8}, {"bit16_fraction": 2.0}]
-)
+    "bad",
+    [
+        {"images": 1}, {"train_fraction": 1.0}, {"size": 8}, {"bit16_fraction": 2.0}, {"min_area": 0},
+        {"min_area": 30, "max_area": 20}, {"contrast": (30.0, 20.0)}, {"contrast": (0.0, 10.0)},
+    ],
+)  # fmt: skip
 def test_config_rejects(bad: dict) -> None:
     with pytest.raises(ConfigError):
         SynthConfig(**bad)

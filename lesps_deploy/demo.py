@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from lesps_deploy.data.synth import TargetMix
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 
@@ -82,9 +83,9 @@ class DemoSettings:
     bench_warmup: int
     tb: float = 0.5
     point_fraction: float | None = None
-    min_area: int = 1
-    max_area: int = 80
-    contrast: tuple[float, float] = (12.0, 30.0)
+    min_area: int = TargetMix.min_area
+    max_area: int = TargetMix.max_area
+    contrast: tuple[float, float] = TargetMix.contrast
     figure_images: int = 4
     overlay_images: int = 4
 

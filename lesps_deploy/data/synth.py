@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import cv2
@@ -35,6 +35,7 @@ from scipy import ndimage
 
 from lesps_deploy.data.images import write_mask_png
 from lesps_deploy.data.synth_backgrounds import (
+    VISIBLE_FLOOR,
     Mover,
     Sensor,
     edge_pixels,
@@ -83,7 +84,7 @@ class TargetMix:
     point_fraction: float | None = None
     min_area: int = 1
     max_area: int = MAX_AREA
-    contrast: tuple[float, float] = (12.0, 30.0)
+    contrast: tuple[float, float] = VISIBLE_FLOOR
 
 
 @dataclass(frozen=True)
@@ -275,15 +276,17 @@ class SynthConfig:
     video_frames: int = 0
     fps: int = 25
     bit16_fraction: float = 0.0
-    hard_fraction: float = 0.1
-    edge_fraction: float = 0.3
-    point_fraction: float | None = None
-    min_area: int = 1
-    max_area: int = MAX_AREA
-    contrast: tuple[float, float] = (12.0, 30.0)
+    # The target options default to TargetMix's (one source for both).
+    hard_fraction: float = TargetMix.hard_fraction
+    edge_fraction: float = TargetMix.edge_fraction
+    point_fraction: float | None = TargetMix.point_fraction
+    min_area: int = TargetMix.min_area
+    max_area: int = TargetMix.max_area
+    contrast: tuple[float, float] = TargetMix.contrast
     overwrite: bool = False
 
     def __post_init__(self) -> None:
+        low, high = self.contrast
         checks = {
             "images must be at least 2": self.images >= 2,
             "size must be at least 32": self.size >= 32,
@@ -291,10 +294,7 @@ class SynthConfig:
             "video_frames must be >= 0": self.video_frames >= 0,
             "fps must be positive": self.fps > 0,
             "target areas must satisfy 1 <= min_area <= max_area": 1 <= self.min_area <= self.max_area,
-            "contrast must be 0 < low <= high <= 127 grey levels": 0
-            < self.contrast[0]
-            <= self.contrast[1]
-            <= 127,
+            "contrast must be 0 < low <= high <= 127 grey levels": 0 < low <= high <= 127,
             "fractions must be in [0, 1]": all(
                 0.0 <= f <= 1.0
                 for f in (
@@ -312,10 +312,7 @@ class SynthConfig:
     @property
     def mix(self) -> TargetMix:
         """The target options as the frame renderer takes them."""
-        return TargetMix(
-            self.hard_fraction, self.edge_fraction, self.point_fraction, self.min_area, self.max_area,
-            tuple(self.contrast),
-        )  # fmt: skip
+        return TargetMix(**{f.name: getattr(self, f.name) for f in fields(TargetMix)})
 
 
 @dataclass(frozen=True)

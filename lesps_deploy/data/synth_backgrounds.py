@@ -30,6 +30,7 @@ __all__ = [
     "Mover",
     "SCENES",
     "TARGET_SHAPES",
+    "VISIBLE_FLOOR",
     "Sensor",
     "TargetShape",
     "edge_pixels",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 SceneFn = Callable[[np.random.Generator, int, int], np.ndarray]
+
+VISIBLE_FLOOR = (12.0, 30.0)  # range (8-bit grey levels) of the least peak rise of a visible target
 
 
 def fbm(
@@ -353,7 +356,7 @@ def edge_pixels(clean: np.ndarray) -> np.ndarray:
 
 
 def sample_amplitude(
-    rng: np.random.Generator, std: float, hard: bool, floor: tuple[float, float] = (12.0, 30.0)
+    rng: np.random.Generator, std: float, hard: bool, floor: tuple[float, float] = VISIBLE_FLOOR
 ) -> float:
     """Target peak for a local clutter std: SCR 4-25 and at least a floor drawn in `floor` (8-bit grey
     levels), or dim (SCR 2-4, 6 grey levels at least)."""
@@ -391,7 +394,7 @@ def sample_movers(
     clean: np.ndarray,
     n: int,
     point_fraction: float | None = None,
-    floor: tuple[float, float] = (12.0, 30.0),
+    floor: tuple[float, float] = VISIBLE_FLOOR,
 ) -> list[Mover]:
     """n targets in the central 70 % of `clean`, 0.3-1.5 px/frame, clearly brighter than their clutter
     (shapes and brightness floor as `sample_shape` and `sample_amplitude` take them)."""

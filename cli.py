@@ -41,6 +41,14 @@ NormOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+FaRuleOpt = Annotated[
+    str,
+    typer.Option(
+        "--fa-rule",
+        help="False-alarm rule: 'current' (the authors' code today) or '2023' (to compare with papers "
+        "evaluated with the 2023 LESPS/BasicIRSTD code).",
+    ),
+]
 ThresholdOpt = Annotated[
     float | None,
     typer.Option("--threshold", help="Probability threshold (default: from the artifact, else 0.5)."),
@@ -87,6 +95,7 @@ def evaluate(
             help="Use one rule 'mask value > N' for IoU and Pd/Fa (default: the reference's mixed rule)."
         ),
     ] = None,
+    fa_rule: FaRuleOpt = "current",
     device: DeviceOpt = "cpu",
     backend: Annotated[
         str | None,
@@ -111,6 +120,7 @@ def evaluate(
         threshold=threshold,
         patch_size=patch_size,
         mask_threshold=mask_threshold,
+        fa_rule=fa_rule,  # type: ignore[arg-type]
         device=device,
         backend=backend,
         batch_size=batch_size,
@@ -180,6 +190,7 @@ def train(
         float | None,
         typer.Option(help="Init output biases to logit(P), e.g. 0.01 (not in the paper; faster short runs)."),
     ] = None,
+    fa_rule: FaRuleOpt = "current",
 ) -> None:
     """Train with LESPS point supervision (or full masks); resumable, runs under torchrun for DDP."""
     from lesps_deploy.errors import ConfigError
@@ -217,6 +228,7 @@ def train(
         num_workers=num_workers,
         limit=limit,
         prior=prior,
+        fa_rule=fa_rule,
     )
     result = run_training(cfg, progress=True)
     for r in result.rounds:
@@ -449,6 +461,7 @@ def benchmark(
         ),
     ] = None,
     split: Annotated[str, typer.Option(help="Split evaluated with --data.")] = "test",
+    fa_rule: FaRuleOpt = "current",
     threads: Annotated[
         int, typer.Option(help="PyTorch and ONNX Runtime CPU threads (0: their defaults).")
     ] = 0,
@@ -480,7 +493,7 @@ def benchmark(
         precisions=parse_list(precision, str, "--precision"), batches=parse_list(batch, int, "--batch"),
         imgsz=parse_list(imgsz, int, "--imgsz"), device=device, model=model, norm=norm, threshold=threshold,
         warmup=warmup, max_warmup_seconds=max_warmup_seconds, runs=runs, max_seconds=max_seconds,
-        min_seconds=min_seconds, data=data, split=split, cache_dir=cache_dir, json_out=json_out,
+        min_seconds=min_seconds, data=data, split=split, fa_rule=fa_rule, cache_dir=cache_dir, json_out=json_out,
         markdown_out=markdown, plot_out=plot, compare=compare, threads=threads,
     )  # fmt: skip
     report = run_benchmark(cfg, progress=True)

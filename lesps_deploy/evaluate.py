@@ -25,7 +25,14 @@ import numpy as np
 from lesps_deploy.data import IRSTDDataset, Norm, Sample, resolve_norm
 from lesps_deploy.errors import ConfigError, LespsError
 from lesps_deploy.io import atomic_write_json, atomic_write_text
-from lesps_deploy.metrics import ImageCounts, SegmentationMetrics, image_counts
+from lesps_deploy.metrics import (
+    DEFAULT_FA_RULE,
+    FaRule,
+    ImageCounts,
+    SegmentationMetrics,
+    check_fa_rule,
+    image_counts,
+)
 from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilities
@@ -49,6 +56,7 @@ SUMMARY_KEYS = (
     "images",
     "threshold",
     "norm",
+    "fa_rule",
     "IoU",
     "nIoU",
     "Pd",
@@ -75,11 +83,15 @@ class EvalConfig:
     threshold: float | None = None
     patch_size: int = DEFAULT_PATCH_SIZE
     mask_threshold: int | None = None
+    fa_rule: FaRule = DEFAULT_FA_RULE
     device: str = "cpu"
     batch_size: int = 1
     backend: str | None = None
     json_out: Path | None = None
     per_image: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_fa_rule(self.fa_rule)
 
 
 @dataclass
@@ -132,6 +144,7 @@ def evaluate_backend(
     progress: bool = False,
     limit: int | None = None,
     workers: int = 1,
+    fa_rule: FaRule = DEFAULT_FA_RULE,
 ) -> EvalReport:
     """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
 
@@ -145,7 +158,7 @@ def evaluate_backend(
     meta = backend.meta
     norm = resolve_norm(norm if norm is not None else _meta_norm(meta), dataset_dir)
     threshold = meta.threshold if threshold is None else threshold
-    metrics = SegmentationMetrics(mask_threshold)
+    metrics = SegmentationMetrics(mask_threshold, fa_rule)
     per_image: list[dict[str, Any]] = []
     bad: list[str] = []
 
@@ -153,7 +166,7 @@ def evaluate_backend(
         images = [s.image for s in chunk]
         probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size)
         return [
-            (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold))
+            (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold, fa_rule))
             for sample, prob in zip(chunk, probs, strict=True)
         ]
 
@@ -174,6 +187,7 @@ def evaluate_backend(
         "images": len(per_image),
         "threshold": threshold,
         "norm": [norm.mean, norm.std],
+        "fa_rule": fa_rule,
         **metrics.summary(),
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -225,7 +239,7 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
         workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
         report = evaluate_backend(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
-            cfg.batch_size, progress, workers=workers,
+            cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule,
         )  # fmt: skip
     report.summary["weights"] = str(cfg.weights)
     if cfg.json_out:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
+from lesps_deploy.metrics.segmentation import check_fa_rule
 
 __all__ = ["TrainConfig", "LabelType", "LABEL_TYPES", "RESUME_OVERRIDABLE"]
 
@@ -40,6 +41,7 @@ class TrainConfig:
         prior: if set, initialise the output convolutions' bias to logit(prior) (focal-loss prior init, as
             in RetinaNet/CenterNet). Not in the paper's code (None keeps its default init); it makes short
             CPU runs start learning targets in a few epochs instead of ~60.
+        fa_rule: false-alarm rule of the test metrics ("current", the authors' code today, or "2023").
     """
 
     model: str = "DNANet"
@@ -69,8 +71,10 @@ class TrainConfig:
     threshold: float = 0.5
     save_every: int = 1
     prior: float | None = None
+    fa_rule: str = "current"
 
     def __post_init__(self) -> None:
+        check_fa_rule(self.fa_rule)
         if self.labels not in LABEL_TYPES:
             raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
         positive = {

@@ -351,6 +351,7 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 run.cfg.threshold,
                 batch_size=run.cfg.eval_batch_size,
                 limit=run.cfg.eval_limit,
+                fa_rule=run.cfg.fa_rule,  # type: ignore[arg-type]
             )
             summary = report.summary
         except DataError as err:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lesps_deploy.errors import ConfigError
+from lesps_deploy.metrics.segmentation import check_fa_rule
 
 __all__ = ["BenchmarkConfig", "PRECISIONS", "default_cache_dir", "parse_list"]
 
@@ -62,6 +63,7 @@ class BenchmarkConfig:
         device: cpu, cuda or cuda:N.
         model, norm, threshold: overrides passed on like `lesps evaluate`.
         data: dataset folder; when given, IoU/nIoU/Pd/Fa of every artifact on `split`.
+        fa_rule: false-alarm rule of the accuracy columns ("current" or "2023", see metrics).
         cache_dir: exported artifacts, keyed by the checkpoint's sha256 and the export options.
         json_out, markdown_out, plot_out: report files (written atomically).
         compare: an earlier JSON report to diff against.
@@ -86,6 +88,7 @@ class BenchmarkConfig:
     min_seconds: float | None = None
     data: Path | None = None
     split: str = "test"
+    fa_rule: str = "current"
     cache_dir: Path | None = None
     json_out: Path | None = None
     markdown_out: Path | None = None
@@ -113,6 +116,7 @@ class BenchmarkConfig:
         for bad, message in checks:
             if bad:
                 raise ConfigError(message)
+        check_fa_rule(self.fa_rule)
         if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
             raise ConfigError(f"--threshold {self.threshold}: use a probability in [0, 1)")
         if self.data is not None and not Path(self.data).is_dir():

@@ -102,7 +102,7 @@ def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
     cfg = session.cfg
     report = evaluate_backend(
         backend, cfg.data, cfg.split, norm=session.norm, threshold=cfg.threshold,  # type: ignore[arg-type]
-        batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)),
+        batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)), fa_rule=cfg.fa_rule,  # type: ignore[arg-type]
     )  # fmt: skip
     keys = (*ACCURACY_KEYS, "images", "targets", "detected", "seconds")
     return {k: report.summary[k] for k in keys}

@@ -6,23 +6,53 @@ Reference quirks reproduced by default (`mask_threshold=None`), because they cha
 - Pd/Fa: targets are the 8-connected components of v == 255 (the reference casts v/255 to int).
 - Pd matching: ground-truth targets in label order; for each, the first remaining predicted component
   (label order) whose centroid is < 3 px away is matched and removed.
-- Fa: the reference sums the areas of predicted components whose *area value* is not among the areas
-  of matched components, so an unmatched component of the same size as a matched one is not counted.
-`mask_threshold=N` switches to one consistent rule `v > N` for every count and to plain Fa (pixels of
-unmatched components).
+- Fa (`fa_rule="current"`, the default): every predicted pixel outside a matched component, as the
+  authors compute it today (LESPS `metrics.py` since June 2024, commit ce4eeb8; BasicIRSTD since
+  January 2024, its issue #12).
+- Fa (`fa_rule="2023"`): the earlier code summed the areas of predicted components whose *area value*
+  is not among the areas of matched components, so an unmatched component of the same size as a
+  matched one was not counted. Use it only to compare with papers evaluated with that code (LESPS as
+  published at CVPR 2023); it counts a few per cent fewer false-alarm pixels on datasets with many
+  same-sized components (IRSTD-1K) and agrees with the current rule on NUAA-SIRST.
+`mask_threshold=N` switches to one consistent rule `v > N` for every count.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Literal
 
 import numpy as np
 
+from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.components import component_stats, label_components
 
-__all__ = ["MetricCounts", "ImageCounts", "SegmentationMetrics", "image_counts", "MATCH_DISTANCE"]
+__all__ = [
+    "MetricCounts",
+    "ImageCounts",
+    "SegmentationMetrics",
+    "image_counts",
+    "check_fa_rule",
+    "MATCH_DISTANCE",
+    "FaRule",
+    "FA_RULES",
+    "DEFAULT_FA_RULE",
+]
 
 MATCH_DISTANCE = 3.0
+FaRule = Literal["current", "2023"]
+FA_RULES: tuple[str, ...] = ("current", "2023")
+DEFAULT_FA_RULE: FaRule = "current"
+
+
+def check_fa_rule(rule: str) -> FaRule:
+    """`rule` if it names a false-alarm rule, else a ConfigError listing the valid ones."""
+    if rule not in FA_RULES:
+        raise ConfigError(
+            f"--fa-rule {rule}: expected one of {', '.join(FA_RULES)}",
+            hint="'current' is the authors' code today; '2023' compares with papers evaluated with the 2023 code",
+        )
+    return rule  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -93,8 +123,14 @@ def _match(gt_centroids: np.ndarray, pred_centroids: np.ndarray) -> np.ndarray:
     return np.asarray(matched, np.int64)
 
 
-def image_counts(pred: np.ndarray, mask: np.ndarray, mask_threshold: int | None = None) -> ImageCounts:
-    """Counts for one image. `pred`: bool HxW; `mask`: uint8 HxW (the stored mask values)."""
+def image_counts(
+    pred: np.ndarray, mask: np.ndarray, mask_threshold: int | None = None, fa_rule: FaRule = DEFAULT_FA_RULE
+) -> ImageCounts:
+    """Counts for one image. `pred`: bool HxW; `mask`: uint8 HxW (the stored mask values).
+
+    `fa_rule`: "current" (the authors' code today) or "2023" (the area-value quirk of the CVPR code).
+    """
+    check_fa_rule(fa_rule)
     pred = np.asarray(pred, dtype=bool)
     if mask_threshold is None:
         labelled, positive = mask >= 128, mask == 255
@@ -110,8 +146,8 @@ def image_counts(pred: np.ndarray, mask: np.ndarray, mask_threshold: int | None 
     matched = _match(gt.centroid, pr.centroid)
     unmatched = np.ones(n_pr, bool)
     unmatched[matched] = False
-    if mask_threshold is None:
-        # Reference quirk: membership test on area values, not on components.
+    if fa_rule == "2023":
+        # 2023 reference quirk: membership test on area values, not on components.
         unmatched &= ~np.isin(pr.area, pr.area[matched])
     fa = int(pr.area[unmatched].sum())
     return ImageCounts(inter, union, n_gt, int(matched.size), fa, int(pred.size))
@@ -122,15 +158,17 @@ class SegmentationMetrics:
 
     Args:
         mask_threshold: None for the reference's mixed rules; N for one rule `v > N` everywhere.
+        fa_rule: "current" (default, the authors' code today) or "2023".
     """
 
-    def __init__(self, mask_threshold: int | None = None) -> None:
+    def __init__(self, mask_threshold: int | None = None, fa_rule: FaRule = DEFAULT_FA_RULE) -> None:
         self.mask_threshold = mask_threshold
+        self.fa_rule = check_fa_rule(fa_rule)
         self.counts = MetricCounts()
 
     def update(self, pred: np.ndarray, mask: np.ndarray) -> ImageCounts:
         """Count one image (`pred` bool HxW, `mask` uint8 HxW) and add it."""
-        return self.add(image_counts(pred, mask, self.mask_threshold))
+        return self.add(image_counts(pred, mask, self.mask_threshold, self.fa_rule))
 
     def add(self, c: ImageCounts) -> ImageCounts:
         """Add the counts of one image computed elsewhere (e.g. on a worker thread)."""

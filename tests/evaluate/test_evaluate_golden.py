@@ -46,3 +46,21 @@ def test_golden_counts(
     assert {k: summary[k] for k in COUNT_KEYS} == {k: golden[k] for k in COUNT_KEYS}
     assert summary["IoU"] == pytest.approx(golden["IoU"]) and summary["Pd"] == pytest.approx(golden["Pd"])
     assert summary["model"] == golden["model"]
+
+
+def test_fa_rule_2023_option(
+    official_weights: Path, nuaa_dir: Path, golden_dir: Path, tmp_path: Path
+) -> None:
+    """`--fa-rule 2023` is accepted and recorded; on NUAA-SIRST both rules give the golden counts."""
+    ckpt = "ACM_full.pth.tar"
+    golden = json.loads((golden_dir / "reference_metrics_nuaa.json").read_text())["results"][ckpt]
+    out = tmp_path / "out.json"
+    args = ["evaluate", str(official_weights / ckpt), "--data", str(nuaa_dir), "--norm", "SIRST3"]
+    result = CliRunner().invoke(app, [*args, "--fa-rule", "2023", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())
+    assert summary["fa_rule"] == "2023"
+    assert summary["false_alarm_pixels"] == golden["false_alarm_pixels"]
+    bad = CliRunner().invoke(app, [*args, "--fa-rule", "2022"])
+    assert bad.exit_code != 0 and "--fa-rule 2022" in str(bad.exception)
+    assert "loaded" not in bad.output  # refused before the model is loaded

@@ -15,8 +15,14 @@ from lesps_deploy.metrics import (
 )
 
 
-def plain_counts(pred: np.ndarray, mask: np.ndarray) -> tuple[int, int, int, int, int]:
-    """The reference test loop, spelled out with Python loops over components and pixels."""
+def plain_counts(
+    pred: np.ndarray, mask: np.ndarray, fa_rule: str = "current"
+) -> tuple[int, int, int, int, int]:
+    """The reference test loop, spelled out with Python loops over components and pixels.
+
+    current: the authors' code today, `(predits - true_img).sum()` with `true_img` the matched
+    components' pixels; 2023: the areas of components whose area value no matched component has.
+    """
     target = mask.astype(np.float32) / 255.0
     inter = int(((pred > 0) & (target == 1.0)).sum())
     labelled = int(((target >= 0.5) & (target <= 1.5)).sum())
@@ -40,7 +46,10 @@ def plain_counts(pred: np.ndarray, mask: np.ndarray) -> tuple[int, int, int, int
                 matched_areas.append(area)
                 del preds[m]
                 break
-    fa = int(sum(a for a in all_areas if a not in matched_areas))
+    if fa_rule == "current":
+        fa = int(pred.sum()) - int(sum(matched_areas))
+    else:
+        fa = int(sum(a for a in all_areas if a not in matched_areas))
     return inter, union, len(gts), detected, fa
 
 
@@ -60,21 +69,44 @@ def random_case(rng: np.random.Generator, size: int = 48) -> tuple[np.ndarray, n
     return pred, mask
 
 
+@pytest.mark.parametrize("fa_rule", ["current", "2023"])
 @pytest.mark.parametrize("seed", range(40))
-def test_matches_plain_reference(seed: int) -> None:
+def test_matches_plain_reference(seed: int, fa_rule: str) -> None:
     pred, mask = random_case(np.random.default_rng(seed))
-    c = image_counts(pred, mask)
-    assert (c.intersection, c.union, c.targets, c.detected, c.false_alarm_pixels) == plain_counts(pred, mask)
+    c = image_counts(pred, mask, fa_rule=fa_rule)
+    expected = plain_counts(pred, mask, fa_rule)
+    assert (c.intersection, c.union, c.targets, c.detected, c.false_alarm_pixels) == expected
 
 
-def test_area_quirk_and_consistent_rule() -> None:
+def test_fa_rules_differ_on_same_area_component() -> None:
     mask = np.zeros((32, 32), np.uint8)
     mask[5, 5] = 255
     pred = np.zeros((32, 32), bool)
     pred[5, 5] = True  # matched, area 1
-    pred[20, 20] = True  # unmatched, area 1: the reference does not count it
-    assert image_counts(pred, mask).false_alarm_pixels == 0
-    assert image_counts(pred, mask, mask_threshold=127).false_alarm_pixels == 1
+    pred[20, 20] = True  # unmatched, area 1: the 2023 code does not count it, the current code does
+    assert image_counts(pred, mask).false_alarm_pixels == 1  # default: the authors' current rule
+    assert image_counts(pred, mask, fa_rule="current").false_alarm_pixels == 1
+    assert image_counts(pred, mask, fa_rule="2023").false_alarm_pixels == 0
+    assert SegmentationMetrics().fa_rule == "current"
+
+
+def test_fa_rules_differ_on_random_cases() -> None:
+    """The crafted case above is not alone: on random scenes the rules differ, current >= 2023."""
+    differ = 0
+    for seed in range(200):
+        pred, mask = random_case(np.random.default_rng(1000 + seed))
+        current = image_counts(pred, mask, fa_rule="current").false_alarm_pixels
+        old = image_counts(pred, mask, fa_rule="2023").false_alarm_pixels
+        assert current >= old
+        differ += current != old
+    assert differ > 0
+
+
+def test_fa_rule_refused_when_unknown() -> None:
+    from lesps_deploy.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--fa-rule"):
+        image_counts(np.zeros((4, 4), bool), np.zeros((4, 4), np.uint8), fa_rule="2022")
 
 
 def test_mixed_mask_rule() -> None:

@@ -49,6 +49,14 @@ FaRuleOpt = Annotated[
         "evaluated with the 2023 LESPS/BasicIRSTD code).",
     ),
 ]
+TrustPickleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-pickle",
+        help="Fully unpickle a checkpoint that safe loading refuses (this can run code from the file; "
+        "only for files you trust). Known LESPS releases and our own checkpoints never need it.",
+    ),
+]
 ThresholdOpt = Annotated[
     float | None,
     typer.Option("--threshold", help="Probability threshold (default: from the artifact, else 0.5)."),
@@ -107,6 +115,7 @@ def evaluate(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     per_image: Annotated[Path | None, typer.Option(help="Write per-image counts as CSV here.")] = None,
     skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
+    trust_pickle: TrustPickleOpt = False,
 ) -> None:
     """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
     from lesps_deploy.evaluate import EvalConfig, evaluate_weights, results_table
@@ -126,6 +135,7 @@ def evaluate(
         batch_size=batch_size,
         json_out=json_out,
         per_image=per_image,
+        trust_pickle=trust_pickle,
     )
     report = evaluate_weights(cfg, progress=True)
     _console().print(results_table([report.summary]))
@@ -291,6 +301,7 @@ def export_cmd(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the export report as JSON here.")
     ] = None,
+    trust_pickle: TrustPickleOpt = False,
 ) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
     from lesps_deploy.export import ExportConfig, export_weights
@@ -317,6 +328,7 @@ def export_cmd(
         instances=instances,
         device=device,
         force=force,
+        trust_pickle=trust_pickle,
     )
     result = export_weights(cfg)
     console = _console()
@@ -395,6 +407,7 @@ def predict(
         int, typer.Option(help="Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).")
     ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    trust_pickle: TrustPickleOpt = False,
 ) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     import json
@@ -409,7 +422,7 @@ def predict(
         save_video=save_video, jsonl=jsonl, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
-        workers=workers,
+        workers=workers, trust_pickle=trust_pickle,
     )  # fmt: skip
     with Live("starting...", console=_console(stderr=True), transient=True, refresh_per_second=4) as live:
         summary = run_predict(cfg, status=_status_printer(live))
@@ -478,6 +491,7 @@ def benchmark(
     compare: Annotated[
         Path | None, typer.Option(help="An earlier --json report: print the change against it.")
     ] = None,
+    trust_pickle: TrustPickleOpt = False,
 ) -> None:
     """Latency, throughput, memory and accuracy of every backend x precision x batch x size that applies here."""
     from lesps_deploy.benchmark import (
@@ -494,7 +508,7 @@ def benchmark(
         imgsz=parse_list(imgsz, int, "--imgsz"), device=device, model=model, norm=norm, threshold=threshold,
         warmup=warmup, max_warmup_seconds=max_warmup_seconds, runs=runs, max_seconds=max_seconds,
         min_seconds=min_seconds, data=data, split=split, fa_rule=fa_rule, cache_dir=cache_dir, json_out=json_out,
-        markdown_out=markdown, plot_out=plot, compare=compare, threads=threads,
+        markdown_out=markdown, plot_out=plot, compare=compare, threads=threads, trust_pickle=trust_pickle,
     )  # fmt: skip
     report = run_benchmark(cfg, progress=True)
     console = _console()

@@ -57,6 +57,7 @@ class ExportConfig:
     instances: int = 1
     device: str | None = None
     force: bool = False
+    trust_pickle: bool = False
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def prepare(job: Job) -> None:
         from lesps_deploy.models import load_checkpoint
         from lesps_deploy.runtime.torch_backend import TorchBackend
 
-        ckpt = load_checkpoint(job.cfg.weights, model=job.cfg.model)
+        ckpt = load_checkpoint(job.cfg.weights, model=job.cfg.model, trust_pickle=job.cfg.trust_pickle)
         meta = dataclasses.replace(ckpt.meta, source_sha256=ckpt.sha256)
         job.meta, job.norm = resolve_meta(meta, job.cfg.norm, job.cfg.verify)
         job.module = ckpt.model.eval()

@@ -89,6 +89,7 @@ class EvalConfig:
     backend: str | None = None
     json_out: Path | None = None
     per_image: Path | None = None
+    trust_pickle: bool = False
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
@@ -206,6 +207,8 @@ def _open_backend(cfg: EvalConfig, workdir: Path) -> Backend:
     keeps eager PyTorch; a model that cannot be exported falls back to it with a warning.
     """
     options = {"model": cfg.model} if cfg.model else {}
+    if cfg.trust_pickle:
+        options["trust_pickle"] = True
     backend = load_runtime(cfg.weights, device=cfg.device, backend=cfg.backend, **options)
     if cfg.backend is not None or backend.name != "torch" or cfg.device != "cpu":
         return backend

@@ -65,6 +65,7 @@ class PredictConfig:
             cores shared out between `workers` when there are several).
         workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
             multi-core CPU (measured faster than one worker with all cores), one on a GPU.
+        trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
     """
 
     source: str
@@ -90,6 +91,7 @@ class PredictConfig:
     channels_last: bool = False
     threads: int = 0
     workers: int = 0
+    trust_pickle: bool = False
 
     def validate(self) -> None:
         """Raises ConfigError for out-of-range numbers."""
@@ -171,6 +173,8 @@ def _backend_options(cfg: PredictConfig) -> dict[str, Any]:
         opts["half"] = True
     if cfg.channels_last:
         opts["channels_last"] = True
+    if cfg.trust_pickle:
+        opts["trust_pickle"] = True
     if _threads(cfg):
         opts["threads"] = _threads(cfg)
     return opts

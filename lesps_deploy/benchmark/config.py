@@ -69,6 +69,7 @@ class BenchmarkConfig:
         compare: an earlier JSON report to diff against.
         threads: intra-op threads of PyTorch and ONNX Runtime on CPU (0: their defaults).
         seed: seed of the synthetic frames.
+        trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
     """
 
     weights: Path
@@ -96,6 +97,7 @@ class BenchmarkConfig:
     compare: Path | None = None
     threads: int = 0
     seed: int = 0
+    trust_pickle: bool = False
 
     def __post_init__(self) -> None:
         from lesps_deploy.runtime.base import BACKENDS

@@ -69,7 +69,7 @@ def _open_session(cfg: BenchmarkConfig) -> _Session:
 
         if not torch.cuda.is_available():
             raise BackendError(f"--device {cfg.device}: CUDA is not available here", hint="use --device cpu")
-    ckpt = load_checkpoint(cfg.weights, model=cfg.model)
+    ckpt = load_checkpoint(cfg.weights, model=cfg.model, trust_pickle=cfg.trust_pickle)
     if cfg.norm is not None:
         norm = resolve_norm(cfg.norm, cfg.data)
     elif ckpt.meta.mean is not None and ckpt.meta.std is not None:

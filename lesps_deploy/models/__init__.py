@@ -15,6 +15,7 @@ from .alcnet import ALCNet
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, sha256_file
 from .dnanet import DNANet
 from .layers import IRSTDModel
+from .releases import RELEASES, Release, find_release, list_releases
 
 __all__ = [
     "create_model",
@@ -27,6 +28,10 @@ __all__ = [
     "save_checkpoint",
     "Checkpoint",
     "sha256_file",
+    "RELEASES",
+    "Release",
+    "find_release",
+    "list_releases",
     "IRSTDModel",
     "ACM",
     "ALCNet",

@@ -2,6 +2,11 @@
 
 Our checkpoints keep the reference layout (``{'state_dict': {'model.' + key: tensor}}``, so the paper's
 code loads them) and add ``'lesps_meta'`` (`ModelMeta.to_dict()`) plus optional training state.
+
+Loading is safe by default: every file goes through ``torch.load(weights_only=True)``, which only
+rebuilds tensors and plain containers. The released files and ours load that way. A pickle that names
+other globals is unpickled in full (which can run code from the file) only when it is a known release
+(`releases.RELEASES`, matched by sha256) or the caller trusts it (`trust_pickle`, `--trust-pickle`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import hashlib
 import logging
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +29,7 @@ from ..errors import CheckpointError, LespsError
 from ..io import atomic_path
 from ..metadata import ModelMeta
 from ._registry import canonical_name, create_model, detect_model, diff_keys, model_name_of, strip_prefix
+from .releases import Release, find_release
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "sha256_file", "META_KEY", "WEIGHTS_KEY"]
 
@@ -33,6 +40,10 @@ META_KEY = "lesps_meta"
 _REFERENCE_PREFIX = "model."
 # Released file names carry the supervision they were trained with; first match wins.
 _LABEL_HINTS = (("_full", "full"), ("centroid", "centroid"), ("coarse", "coarse"))
+# torch's weights_only refusals of a well-formed pickle: a global outside the allow-list (or in a
+# blocked module such as os), or an object of a type that is not allow-listed.
+_UNSAFE_GLOBAL = re.compile(r"unsupported (?:global: )?GLOBAL (\S+)", re.IGNORECASE)
+_UNSAFE_OBJECT = "allowlisted"
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Checkpoint:
         path: the file it came from.
         sha256: hex digest of the file.
         extra: every other top-level entry of our own checkpoints (epoch, optimizer, scheduler, ...).
+        release: the table row when the file is a known LESPS release, else None.
     """
 
     model: nn.Module
@@ -52,6 +64,7 @@ class Checkpoint:
     path: Path
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    release: Release | None = None
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -68,26 +81,34 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _read(path: Path, map_location: str | torch.device) -> Any:
-    """torch.load, safe mode first; legacy pickles that need more fall back to full unpickling."""
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file", hint="check the path")
+def _damaged(path: Path, exc: BaseException) -> CheckpointError:
+    return CheckpointError(f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})")
+
+
+def _read(path: Path, map_location: str | torch.device, trusted: bool) -> Any:
+    """torch.load in safe mode; a pickle that needs more is fully unpickled only when `trusted`."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        # Only a well-formed pickle that names classes outside the safe list earns the full unpickler;
-        # anything else is damage and must not reach it.
-        if "Unsupported global" not in str(exc):
+        # Only a well-formed pickle that names globals outside the safe list may reach the full
+        # unpickler; anything else is damage.
+        found = _UNSAFE_GLOBAL.search(str(exc))
+        if found is None and _UNSAFE_OBJECT not in str(exc):
+            raise _damaged(path, exc) from None
+        what = found.group(1).rstrip(".") if found else "objects beyond tensors and plain types"
+        if not trusted:
             raise CheckpointError(
-                f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})"
+                f"{path}: not a known LESPS release and its pickle holds {what}, which safe loading "
+                "refuses (full unpickling can run code from the file)",
+                hint="pass --trust-pickle (trust_pickle=True) only if you trust where the file comes from",
             ) from None
-        logger.warning("%s: holds objects beyond tensors and plain types; loading it as a full pickle", path)
+        logger.warning("%s: trusted, so unpickled in full (it holds %s)", path, what)
     except Exception as exc:  # torch raises RuntimeError/EOFError/... for damaged files
-        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})") from None
+        raise _damaged(path, exc) from None
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as exc:
-        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({_first_line(exc)})") from None
+        raise _damaged(path, exc) from None
 
 
 def _split(obj: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None, dict[str, Any]]:
@@ -109,12 +130,16 @@ def _label_hint(path: Path) -> str | None:
     return next((label for key, label in _LABEL_HINTS if key in name), None)
 
 
-def _resolve_meta(path: Path, state: dict[str, Any], meta_dict: Any, model: str | None) -> ModelMeta:
-    """Model name from the argument, else our meta, else the state_dict keys."""
+def _resolve_meta(
+    path: Path, state: dict[str, Any], meta_dict: Any, model: str | None, release: Release | None
+) -> ModelMeta:
+    """Meta from our entry, else the release table; model from the argument, else the meta or the keys."""
     try:
         meta = ModelMeta.from_dict(dict(meta_dict)) if meta_dict else None
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: malformed '{META_KEY}' entry ({exc})") from None
+    if meta is None and release is not None:
+        meta = release.meta()
     try:
         if model is not None:
             name = canonical_name(model)
@@ -125,7 +150,7 @@ def _resolve_meta(path: Path, state: dict[str, Any], meta_dict: Any, model: str 
     except LespsError as exc:
         raise CheckpointError(f"{path}: {exc}", hint=exc.hint) from None
     if meta is None:
-        # Released checkpoints: normalization is not stored, the caller gives it (--norm).
+        # Neither ours nor a known release: normalization is unknown, the caller gives it (--norm).
         return ModelMeta(model=name, threshold=0.5, label_type=_label_hint(path))
     return replace(meta, model=name)
 
@@ -149,29 +174,45 @@ def _load_weights(net: nn.Module, state: dict[str, torch.Tensor], path: Path, na
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], model: str | None = None, map_location: str | torch.device = "cpu"
+    path: str | os.PathLike[str],
+    model: str | None = None,
+    map_location: str | torch.device = "cpu",
+    trust_pickle: bool = False,
 ) -> Checkpoint:
     """Load a released LESPS checkpoint, one of ours, or a bare state_dict.
 
+    A known release (sha256 in `releases.RELEASES`) gets its model, label type, normalization and
+    threshold from the table and is named in one log line.
+
     Args:
         path: `.pth` / `.pth.tar` file.
-        model: model name; default: from our metadata, else detected from the parameter names.
+        model: model name; default: from our metadata or the release table, else detected from the keys.
         map_location: device for the tensors and the model.
+        trust_pickle: allow full unpickling (which can run code) of a file that safe loading refuses.
 
     Returns:
         Checkpoint with the model in eval mode (DNANet returns its final head).
 
     Raises:
-        CheckpointError: missing, unreadable or truncated file, or weights that fit no model.
+        CheckpointError: missing, unreadable or truncated file, an untrusted pickle that needs full
+            unpickling, or weights that fit no model.
     """
     path = Path(path)
-    state, meta_dict, rest = _split(_read(path, map_location), path)
-    meta = _resolve_meta(path, state, meta_dict, model)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file", hint="check the path")
+    sha256 = sha256_file(path)
+    release = find_release(sha256)
+    obj = _read(path, map_location, trusted=trust_pickle or release is not None)
+    state, meta_dict, rest = _split(obj, path)
+    meta = _resolve_meta(path, state, meta_dict, model, release)
     net = create_model(meta.model)
     _load_weights(net, state, path, meta.model)
     net.to(map_location).eval()
-    logger.info("loaded %s from %s", meta.model, path)
-    return Checkpoint(model=net, meta=meta, path=path, sha256=sha256_file(path), extra=rest)
+    if release is not None and not meta_dict:
+        logger.info("%s: recognised the %s", path, release.describe())
+    else:
+        logger.info("loaded %s from %s", meta.model, path)
+    return Checkpoint(model=net, meta=meta, path=path, sha256=sha256, extra=rest, release=release)
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelMeta, **extra: Any) -> Path:

@@ -28,6 +28,7 @@ class TorchBackend(Closeable):
         model: model name override (else from the checkpoint's metadata or its keys).
         half: run in float16 (CUDA only).
         channels_last: use the channels_last memory format (faster convolutions on recent GPUs).
+        trust_pickle: allow full unpickling of a file that safe loading refuses (see `load_checkpoint`).
     """
 
     name = "torch"
@@ -39,11 +40,12 @@ class TorchBackend(Closeable):
         model: str | None = None,
         half: bool = False,
         channels_last: bool = False,
+        trust_pickle: bool = False,
         **_: Any,
     ) -> None:
         from lesps_deploy.models import load_checkpoint
 
-        ckpt = load_checkpoint(path, model=model)
+        ckpt = load_checkpoint(path, model=model, trust_pickle=trust_pickle)
         self.path = Path(path)
         self._setup(ckpt.model, ckpt.meta, device, half, channels_last)
 

@@ -1,4 +1,5 @@
-"""`lesps evaluate` on the released checkpoints gives the reference counts exactly."""
+"""`lesps evaluate` on the released checkpoints gives the reference counts exactly, without `--norm`
+(the release table supplies SIRST3) and naming the release it recognised."""
 
 from __future__ import annotations
 
@@ -34,15 +35,15 @@ def test_golden_counts(
             str(official_weights / ckpt),
             "--data",
             str(nuaa_dir),
-            "--norm",
-            "SIRST3",
             "--json",
             str(out),
         ],
     )
     assert result.exit_code == 0, result.output
+    assert f"recognised the LESPS release {ckpt.removesuffix('.pth.tar')}" in result.output
     summary = json.loads(out.read_text())
     assert tuple(summary) == SUMMARY_KEYS
+    assert summary["norm"] == [95.010, 41.511]
     assert {k: summary[k] for k in COUNT_KEYS} == {k: golden[k] for k in COUNT_KEYS}
     assert summary["IoU"] == pytest.approx(golden["IoU"]) and summary["Pd"] == pytest.approx(golden["Pd"])
     assert summary["model"] == golden["model"]

@@ -197,11 +197,13 @@ def test_official_checkpoints_load_strictly(official_weights: Path, stem: str) -
     model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()}, strict=True)
     ckpt = load_checkpoint(path)
     assert type(ckpt.model) is type(model) and not ckpt.model.training
-    assert (ckpt.meta.model, ckpt.meta.label_type, ckpt.meta.mean, ckpt.meta.threshold) == (
+    # The release table supplies what the files do not store (normalization: SIRST3).
+    assert (ckpt.meta.model, ckpt.meta.label_type, ckpt.meta.dataset, ckpt.meta.threshold) == (
         name,
         label,
-        None,
+        "SIRST3",
         0.5,
     )
+    assert (ckpt.meta.mean, ckpt.meta.std) == (95.010, 41.511) and ckpt.release.name == stem
     for key, value in ckpt.model.state_dict().items():
         assert torch.equal(value, state[f"model.{key}"]), key

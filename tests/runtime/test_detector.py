@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from lesps_deploy.data import NORM_PRESETS, find_image, read_image, read_split
 from lesps_deploy.errors import ConfigError
@@ -88,9 +89,16 @@ def test_result_fields_and_json(torch_det: Detector, nuaa_images) -> None:
     assert line["frame"] == 7 and line["num_targets"] == len(res.targets)
 
 
-def test_released_checkpoint_needs_norm(acm_pth: Path) -> None:
+def test_released_checkpoint_needs_no_norm(acm_pth: Path) -> None:
+    with Detector(acm_pth, warmup=False) as det:
+        assert (det.norm.mean, det.norm.std, det.threshold) == (95.010, 41.511, 0.5)
+
+
+def test_unknown_checkpoint_needs_norm(acm_pth: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "renamed.pth"
+    torch.save(torch.load(acm_pth, map_location="cpu", weights_only=True)["state_dict"], bare)
     with pytest.raises(ConfigError) as err:
-        Detector(acm_pth, warmup=False)
+        Detector(bare, warmup=False)
     assert "SIRST3" in (err.value.hint or "")
 
 

@@ -16,15 +16,21 @@ from .labels import (
     make_point_labels,
 )
 from .loss import focal_loss_map, lesps_loss
+from .point_files import PointFile, PointRecord, read_point_file
+from .point_import import POINT_FILE_KINDS, PointImportReport, labels_from_points, point_import_table
 from .trainer import EpochRecord, EvalRecord, EvolutionRound, TrainingError, TrainResult, train
 
 __all__ = [
     "LABEL_TYPES",
+    "POINT_FILE_KINDS",
     "POINT_LABELERS",
     "EpochRecord",
     "EvalRecord",
     "EvolutionRound",
     "LabelReport",
+    "PointFile",
+    "PointImportReport",
+    "PointRecord",
     "TrainConfig",
     "TrainResult",
     "TrainingError",
@@ -33,7 +39,10 @@ __all__ = [
     "evolve_labels",
     "focal_loss_map",
     "label_folder",
+    "labels_from_points",
     "lesps_loss",
     "make_point_labels",
+    "point_import_table",
+    "read_point_file",
     "train",
 ]

@@ -271,7 +271,7 @@ def train(
     )
     result = run_training(cfg, progress=True)
     for r in result.rounds:
-        iou = "n/a" if r.label_iou is None else f"{100 * r.label_iou:.2f}"
+        iou = "not available (no full masks)" if r.label_iou is None else f"{100 * r.label_iou:.2f}"
         _console(stderr=True).print(
             f"evolution round {r.index} (epoch {r.epoch}): label IoU {iou}", highlight=False
         )

@@ -35,6 +35,7 @@ class TrainData:
         images: raw float32 HxW frames.
         labels: current float32 HxW labels (points, evolved labels, or full masks / 255).
         masks: full masks as booleans (for label IoU), or None when `masks/` is absent.
+        no_masks: why `masks` is None (one line), else None.
     """
 
     root: Path
@@ -42,6 +43,7 @@ class TrainData:
     images: list[np.ndarray]
     labels: list[np.ndarray]
     masks: list[np.ndarray] | None
+    no_masks: str | None = None
 
 
 def _read_label(root: Path, folder: str, name: str, shape: tuple[int, int], kind: str) -> np.ndarray:
@@ -85,17 +87,18 @@ def load_train_data(root: str | Path, kind: str, limit: int | None = None) -> Tr
         raise DataError(f"{root}: the train split is empty")
     images = [read_image(find_image(root, n)) for n in names]
     labels = [_read_label(root, folder, n, img.shape, kind) for n, img in zip(names, images, strict=True)]
-    masks = None
+    masks, no_masks = None, f"{root / 'masks'}: no full masks to compare the labels with"
     if (root / "masks").is_dir():
         try:
             masks = [
                 fit_mask(read_mask(find_image(root, n, "masks")), *img.shape) > 0
                 for n, img in zip(names, images, strict=True)
             ]
+            no_masks = None
         except DataError as err:
-            log.warning("label IoU disabled: %s", err)
+            no_masks = str(err)
     log.info("train split: %d images, %s labels from %s", len(names), kind, root / folder)
-    return TrainData(root, names, images, labels, masks)
+    return TrainData(root, names, images, labels, masks, no_masks)
 
 
 def label_iou(

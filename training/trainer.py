@@ -328,7 +328,7 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
         "evolution round %d after epoch %d: label IoU %s",
         index,
         epoch,
-        "n/a" if iou is None else f"{iou:.4f}",
+        "not available" if iou is None else f"{iou:.4f}",
     )
     run.emit(record)
     return record
@@ -354,9 +354,11 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 fa_rule=run.cfg.fa_rule,  # type: ignore[arg-type]
             )
             summary = report.summary
-        except DataError as err:
+        except (DataError, ConfigError) as err:
+            # No test split, no masks/ (a point-only dataset) or no readable test image: train on.
             run.no_test_split = True
-            log.warning("no test metrics: %s", err)
+            log.warning("test metrics skipped: %s", err)
+            run.log.event("eval_skipped", epoch=epoch, reason=str(err))
         run.net.train()
     ddp.barrier(run.info)
     if summary is not None:
@@ -427,6 +429,9 @@ def _train(
     ddp.barrier(info)
     run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
     run.callback = callback
+    if cfg.labels != "full" and data.no_masks is not None:
+        log.warning("label IoU not available: %s", data.no_masks)
+        run.log.event("label_iou", available=False, reason=data.no_masks)
     if cfg.resume is not None:
         _restore(run)
     try:

@@ -76,12 +76,21 @@ class IRSTDDataset:
         root: dataset folder.
         split: "train" or "test" (any `img_idx/<split>_*.txt`).
         mask_folder: folder of masks to pair with images (None: images only).
+
+    Raises:
+        DataError: no dataset folder, no mask folder (when one is asked for), no split list.
     """
 
     def __init__(self, root: str | Path, split: str = "test", mask_folder: str | None = "masks") -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(f"{self.root}: dataset folder not found")
+        if mask_folder is not None and not (self.root / mask_folder).is_dir():
+            # Point-only datasets (masks_centroid/ without masks/) train but cannot be scored.
+            raise DataError(
+                f"{self.root / mask_folder}: mask folder not found, so the '{split}' split cannot be scored",
+                hint="metrics compare predictions with full masks; point labels cannot stand in for them",
+            )
         self.split = split
         self.mask_folder = mask_folder
         self.names = read_split(self.root, split)

@@ -6,7 +6,7 @@ normalize, reference padding, tiles for big frames, backend, crop back, `prob > 
 torch ops on the device so frames cross the bus once (uint8 up, probabilities and mask down).
 
 Example:
-    >>> det = Detector("ACM_LESPS_centroid.pth.tar", norm="SIRST3")
+    >>> det = Detector("ACM_LESPS_centroid.pth.tar")  # a known release: SIRST3 norm from the table
     >>> [r.targets for r in det.predict([frame_bgr])]
 """
 
@@ -96,10 +96,11 @@ class Detector(Closeable):
         patch_size: tile frames whose both sides exceed it (reference rule; None: never).
         torch_processing: pre/postprocess with torch ops on the backend's device (default: on when a
             PyTorch backend runs on CUDA).
-        **backend_opts: passed to the backend (e.g. half, channels_last, providers, threads).
+        **backend_opts: passed to the backend (e.g. half, channels_last, providers, threads, trust_pickle).
 
     Raises:
-        ConfigError: no normalization known (released checkpoints need `norm`), bad threshold.
+        ConfigError: no normalization known (a file that is neither ours nor a known release needs
+            `norm`), bad threshold.
         BackendError, CheckpointError: from loading the artifact.
     """
 

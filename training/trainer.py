@@ -429,7 +429,7 @@ def _train(
     ddp.barrier(info)
     run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
     run.callback = callback
-    if cfg.labels != "full" and data.no_masks is not None:
+    if cfg.labels != "full" and data.no_masks is not None and info.is_main:
         log.warning("label IoU not available: %s", data.no_masks)
         run.log.event("label_iou", available=False, reason=data.no_masks)
     if cfg.resume is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from lesps_deploy.app.cli import app
@@ -80,8 +81,10 @@ def test_predict_errors(acm_pth: Path, tmp_path: Path) -> None:
         _predict(tmp_path / "missing.mp4", "--weights", acm_pth, "--norm", "SIRST3")
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), np.zeros((32, 32), np.uint8))
+    unknown = tmp_path / "unknown.pth"  # the release's weights re-saved: not in the table, no metadata
+    torch.save(torch.load(acm_pth, map_location="cpu", weights_only=True)["state_dict"], unknown)
     with pytest.raises(ConfigError, match="normalization"):
-        _predict(image, "--weights", acm_pth)
+        _predict(image, "--weights", unknown)
     with pytest.raises(ConfigError, match="--batch"):
         _predict(image, "--weights", acm_pth, "--batch", "0")
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from lesps_deploy.apis.evaluation import EvalConfig, evaluate_weights
 from lesps_deploy.data import IRSTDDataset, fit_mask, pad_reference, read_image, read_mask, resolve_norm
-from lesps_deploy.evaluate import EvalConfig, evaluate_weights
 from lesps_deploy.runtime import load_runtime
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lesps_deploy.apis.prediction import PredictConfig, run_predict
 from lesps_deploy.data import NORM_PRESETS, find_image, read_image, read_split
-from lesps_deploy.predict import PredictConfig, run_predict
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.streams import Frame, JsonlSink, MaskSink, VideoSink, draw_result
 

@@ -6,28 +6,37 @@ Example:
     >>> result.path, result.parity[0][1].max_abs_diff
 """
 
-from lesps_deploy.runtime.engine_header import EngineHeader, read_engine, read_header, write_engine
+from lesps_deploy._lazy import exported_names, lazy_exports
 
-from .exporter import ExportConfig, ExportResult, export_weights, validate_config
-from .formats import EXPORT_FORMATS, ExportFormat, format_names, get_format
-from .onnx import export_onnx, read_onnx_meta
-from .parity import ParityReport, check_parity
+_LAZY = {
+    "lesps_deploy.runtime.engine_header": (
+        "EngineHeader",
+        "read_engine",
+        "read_header",
+        "write_engine",
+    ),
+    "lesps_deploy.formats": (
+        "EXPORT_FORMATS",
+        "ArtifactFormat",
+        "export_format_names",
+        "get_export_format",
+    ),
+    ".config": (
+        "ExportConfig",
+        "ExportResult",
+        "validate_config",
+    ),
+    ".exporter": ("export_weights",),
+    ".onnx": (
+        "export_onnx",
+        "read_onnx_meta",
+    ),
+    ".onnx_cache": ("cached_onnx",),
+    ".parity": (
+        "ParityReport",
+        "check_parity",
+    ),
+}
 
-__all__ = [
-    "EXPORT_FORMATS",
-    "EngineHeader",
-    "ExportConfig",
-    "ExportFormat",
-    "ExportResult",
-    "ParityReport",
-    "check_parity",
-    "export_onnx",
-    "export_weights",
-    "format_names",
-    "get_format",
-    "read_engine",
-    "read_header",
-    "read_onnx_meta",
-    "validate_config",
-    "write_engine",
-]
+__all__ = exported_names(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -17,10 +17,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from lesps_deploy import __version__
 from lesps_deploy.errors import ExportError, MissingDependencyError
 from lesps_deploy.io import atomic_path
-from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.metadata import ModelMeta, __version__
 
 __all__ = ["MIN_OPSET", "export_onnx", "read_onnx_meta", "write_onnx_meta", "simplify_onnx", "onnx_io_shapes"]
 

@@ -115,7 +115,7 @@ def probability_diff(
 
 
 def _counts(backend: Backend, dataset_dir: Path, split: str, norm: Norm) -> dict[str, float]:
-    from lesps_deploy.evaluate import evaluate_backend
+    from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
     summary = evaluate_backend(backend, dataset_dir, split, norm=norm).summary
     return {k: summary[k] for k in COUNT_KEYS}

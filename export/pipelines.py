@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lesps_deploy.data import Norm
+from lesps_deploy.data.norm import Norm, model_norm
+from lesps_deploy.formats import CHECKPOINT, ArtifactFormat
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.runtime.base import Backend, load_runtime
 
-from .exporter import ExportConfig, move_into_place, resolve_meta, run_parity
-from .formats import ExportFormat
-from .parity import ParityReport
+from .config import TOLERANCES, ExportConfig, source_kind
+from .parity import ParityReport, check_parity
 
-__all__ = ["Job", "PIPELINES"]
+__all__ = ["Job", "PIPELINES", "resolve_meta", "run_parity"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ class Job:
     """Resolved options plus what `prepare` loads (the source model, its meta and norm)."""
 
     cfg: ExportConfig
-    fmt: ExportFormat
+    fmt: ArtifactFormat
     out: Path
     device: str
     imgsz: tuple[int, int]
@@ -40,35 +42,74 @@ class Job:
     dynamic: bool
     meta: ModelMeta | None = None
     norm: Norm | None = None
-    module: Any = None
-    reference: Any = None  # TorchBackend over `module`, None when the source is not a checkpoint
+    module: Any = None  # torch.nn.Module of a checkpoint source (torch is imported only for those)
+    reference: Backend | None = None  # TorchBackend over `module`, None when the source is not a checkpoint
 
     @property
     def source(self) -> str:
-        from .exporter import _source_kind
-
-        return _source_kind(self.cfg.weights)
+        return source_kind(self.cfg.weights)
 
     @property
     def precision(self) -> str:
         return "int8" if self.cfg.int8 else "fp16" if self.cfg.half else "fp32"
 
 
+def resolve_meta(
+    meta: ModelMeta, norm_spec: str | None, dataset: Path | None, source: Path
+) -> tuple[ModelMeta, Norm]:
+    """Meta carrying the normalization the artifact will embed: `--norm` wins over the checkpoint's own.
+
+    Raises:
+        ConfigError: neither gives one.
+    """
+    norm = model_norm(norm_spec, meta, dataset, source)
+    return dataclasses.replace(meta, mean=norm.mean, std=norm.std), norm
+
+
+def run_parity(
+    label: str,
+    reference: Backend,
+    artifact_path: Path,
+    job: Job,
+    precision: str = "fp32",
+    backend: str | None = None,
+) -> tuple[str, ParityReport]:
+    """Parity of one artifact file against the PyTorch reference module."""
+    device = "cpu" if backend == "onnxruntime" or artifact_path.suffix == ".onnx" else job.device
+    with load_runtime(artifact_path, device=device, backend=backend) as artifact:
+        report = check_parity(
+            reference, artifact, job.norm, dataset_dir=job.cfg.verify, counts=job.cfg.verify is not None,
+            tolerance=TOLERANCES[precision], strict_counts=precision == "fp32",
+        )  # fmt: skip
+    if not report.ok:
+        logger.warning("%s parity check failed: %s", label, "; ".join(report.lines()))
+    return label, report
+
+
+def move_into_place(src: Path, dst: Path) -> Path:
+    """Rename a finished file onto its final path (same filesystem: atomic)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+    return dst
+
+
 def prepare(job: Job) -> None:
     """Load the source (checkpoint or ONNX file) and settle meta and normalization."""
-    if job.source == "checkpoint":
+    if job.source == CHECKPOINT:
         from lesps_deploy.models import load_checkpoint
         from lesps_deploy.runtime.torch_backend import TorchBackend
 
         ckpt = load_checkpoint(job.cfg.weights, model=job.cfg.model, trust_pickle=job.cfg.trust_pickle)
         meta = dataclasses.replace(ckpt.meta, source_sha256=ckpt.sha256)
-        job.meta, job.norm = resolve_meta(meta, job.cfg.norm, job.cfg.verify)
+        job.meta, job.norm = resolve_meta(meta, job.cfg.norm, job.cfg.verify, job.cfg.weights)
         job.module = ckpt.model.eval()
         job.reference = TorchBackend.from_module(job.module, job.meta, "cpu")
     elif job.source == "onnx":
         from .onnx import read_onnx_meta
 
-        job.meta, job.norm = resolve_meta(read_onnx_meta(job.cfg.weights), job.cfg.norm, job.cfg.verify)
+        job.meta, job.norm = resolve_meta(
+            read_onnx_meta(job.cfg.weights), job.cfg.norm, job.cfg.verify, job.cfg.weights
+        )
         logger.warning("%s: no PyTorch checkpoint given, so parity is not checked", job.cfg.weights)
     else:
         from lesps_deploy.runtime.engine_header import read_header

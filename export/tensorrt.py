@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import onnx
 
 from lesps_deploy.data import Norm
 from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
-from lesps_deploy.io import atomic_write_bytes
+from lesps_deploy.io import atomic_write_bytes, cache_dir
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.engine_header import EngineHeader, write_engine
 
@@ -184,8 +183,7 @@ def _modelopt_int8(
 
 def default_timing_cache(trt_version: str, capability: str) -> Path:
     """Per-user timing cache file, one per TensorRT version and compute capability."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lesps-deploy"
-    return root / f"tensorrt-{trt_version}-sm{capability.replace('.', '')}.timing"
+    return cache_dir() / f"tensorrt-{trt_version}-sm{capability.replace('.', '')}.timing"
 
 
 def _v10_calibrator(

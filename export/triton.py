@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lesps_deploy.errors import ConfigError, ExportError
+from lesps_deploy.formats import strip_suffix
 from lesps_deploy.metadata import ModelMeta
 
 __all__ = [
@@ -61,11 +62,7 @@ class TritonModel:
 
 def model_name(weights: str | os.PathLike[str]) -> str:
     """A Triton-safe model name from a weights file name (checkpoint suffixes dropped)."""
-    name = Path(weights).name
-    for suffix in (".pth.tar", ".pth", ".pt", ".ckpt", ".onnx", ".engine", ".plan"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
+    name = strip_suffix(Path(weights).name)
     return _NAME_OK.sub("_", name).strip("_") or "lesps_model"
 
 

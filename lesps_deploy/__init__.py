@@ -1,5 +1,23 @@
-"""lesps-deploy: infrared small target detection from single-point labels to the edge."""
+"""lesps-deploy: infrared small target detection from single-point labels to the edge.
 
-__version__ = "0.1.0"
+The few names a user needs, loaded on first use so `import lesps_deploy` stays light:
 
-__all__ = ["__version__"]
+Example:
+    >>> from lesps_deploy import Detector, create_model, evaluate, export_model, predict, train
+    >>> report = evaluate("acm.onnx", "datasets/NUAA-SIRST")
+    >>> report.summary["IoU"], report.summary["Pd"]
+"""
+
+from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy.metadata import __version__
+
+_LAZY = {
+    "lesps_deploy.runtime.detector": ("Detector",),
+    "lesps_deploy.models": ("create_model", "list_models"),
+    "lesps_deploy.apis.evaluation": ("evaluate",),
+    "lesps_deploy.apis.prediction": ("predict",),
+    "lesps_deploy.apis.workflows": ("export_model", "train"),
+}
+
+__all__ = ["__version__", *exported_names(_LAZY)]
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

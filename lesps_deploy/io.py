@@ -1,7 +1,8 @@
-"""Atomic file writing: nothing a user made is ever left half-written."""
+"""Files: atomic writing (nothing a user made is ever left half-written), hashing and the cache folder."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -10,7 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "sha256_file",
+    "cache_dir",
+]
 
 
 @contextmanager
@@ -58,3 +66,18 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int = 2) -> Path:
     """Write `obj` as JSON to `path` atomically and return the path."""
     return atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_dir(*parts: str) -> Path:
+    """`$XDG_CACHE_HOME/lesps-deploy/<parts>` (default `~/.cache/lesps-deploy/...`); not created here."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root, "lesps-deploy", *parts)

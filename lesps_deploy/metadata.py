@@ -10,7 +10,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["ModelMeta"]
+__all__ = ["ModelMeta", "__version__"]
+
+# The package version (pyproject reads it from here), stamped into every artifact written.
+__version__ = "0.1.0"
 
 
 @dataclass

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
-from lesps_deploy.demo import DemoConfig, DemoSummary, run_demo, video_hits
-from lesps_deploy.demo_report import render_html, render_markdown
+from lesps_deploy.cli import app
+from lesps_deploy.demo.config import DemoConfig, DemoSummary
+from lesps_deploy.demo.report import render_html, render_markdown
+from lesps_deploy.demo.run import run_demo, video_hits
 from lesps_deploy.errors import ConfigError
 
 FIGURES = ("figure_samples", "figure_evolution", "figure_overlays", "figure_video")

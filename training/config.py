@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.segmentation import check_fa_rule
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
 
 __all__ = ["TrainConfig", "LabelType", "LABEL_TYPES", "RESUME_OVERRIDABLE"]
 
@@ -71,7 +71,7 @@ class TrainConfig:
     threshold: float = 0.5
     save_every: int = 1
     prior: float | None = None
-    fa_rule: str = "current"
+    fa_rule: FaRule = DEFAULT_FA_RULE
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)

@@ -25,7 +25,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from lesps_deploy.data import find_image, fit_mask, read_mask, read_split, write_mask_png
+from lesps_deploy.data.components import centroid_points, label_components
+from lesps_deploy.data.dataset import find_image, read_split
+from lesps_deploy.data.images import fit_mask, read_mask, write_mask_png
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.progress import ProgressSpec, progress_task
 
@@ -44,7 +46,6 @@ log = logging.getLogger(__name__)
 PointKind = Literal["centroid", "coarse"]
 COARSE_SIGMA = 0.25  # std of the offset, in half bounding-box sizes
 _MAX_DRAWS = 10_000  # a target the Gaussian cannot hit in this many draws gets its nearest pixel
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 def label_folder(kind: str) -> str:
@@ -53,23 +54,7 @@ def label_folder(kind: str) -> str:
 
 
 def _targets(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    return ndimage.label(np.asarray(mask) > 0, structure=_EIGHT)
-
-
-def centroid_points(mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-    """One 255 pixel per target at its floored centroid (uint8 HxW, 0/255). `rng` is unused."""
-    regions, count = _targets(mask)
-    out = np.zeros(regions.shape, dtype=np.uint8)
-    if count == 0:
-        return out
-    rows, cols = np.nonzero(regions)
-    ids = regions[rows, cols]
-    areas = np.bincount(ids, minlength=count + 1)[1:]
-    # Integer sums with floor division: exactly floor(mean), no float rounding at integer boundaries.
-    sum_r = np.bincount(ids, weights=rows, minlength=count + 1)[1:].astype(np.int64)
-    sum_c = np.bincount(ids, weights=cols, minlength=count + 1)[1:].astype(np.int64)
-    out[sum_r // areas, sum_c // areas] = 255
-    return out
+    return label_components(np.asarray(mask) > 0)
 
 
 def coarse_points(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:

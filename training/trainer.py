@@ -336,7 +336,7 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
 
 def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
     """Test-split metrics on the main process (others wait); None when there is no test split."""
-    from lesps_deploy.evaluate import evaluate_backend
+    from lesps_deploy.metrics.dataset_eval import evaluate_backend
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
     summary = None

@@ -6,30 +6,29 @@ Example:
     >>> [(r.backend, r.batch, r.latency_ms["p50"]) for r in report.ok_rows]
 """
 
-from lesps_deploy.benchmark.config import PRECISIONS, BenchmarkConfig, parse_list
-from lesps_deploy.benchmark.report import (
-    benchmark_tables,
-    compare_reports,
-    compare_table,
-    markdown_report,
-    write_plot,
-)
-from lesps_deploy.benchmark.results import BenchmarkReport, Row, load_report
-from lesps_deploy.benchmark.runner import run_benchmark
-from lesps_deploy.benchmark.timing import latency_stats
+from lesps_deploy._lazy import exported_names, lazy_exports
 
-__all__ = [
-    "PRECISIONS",
-    "BenchmarkConfig",
-    "BenchmarkReport",
-    "Row",
-    "benchmark_tables",
-    "compare_reports",
-    "compare_table",
-    "latency_stats",
-    "load_report",
-    "markdown_report",
-    "parse_list",
-    "run_benchmark",
-    "write_plot",
-]
+_LAZY = {
+    ".config": (
+        "PRECISIONS",
+        "BenchmarkConfig",
+        "parse_list",
+    ),
+    ".report": (
+        "benchmark_tables",
+        "compare_reports",
+        "compare_table",
+        "markdown_report",
+        "write_plot",
+    ),
+    ".results": (
+        "BenchmarkReport",
+        "Row",
+        "load_report",
+    ),
+    ".runner": ("run_benchmark",),
+    ".timing": ("latency_stats",),
+}
+
+__all__ = exported_names(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lesps_deploy import __version__
 from lesps_deploy.data import Norm, padded_size
 from lesps_deploy.io import atomic_write_json
+from lesps_deploy.metadata import __version__
 
 from .config import BenchmarkConfig
 from .env import package_version

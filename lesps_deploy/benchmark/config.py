@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.segmentation import check_fa_rule
+from lesps_deploy.formats import backend_names
+from lesps_deploy.io import cache_dir
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
 
 __all__ = ["BenchmarkConfig", "PRECISIONS", "default_cache_dir", "parse_list"]
 
@@ -16,8 +17,7 @@ PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
 
 def default_cache_dir() -> Path:
     """Where exported artifacts are kept between runs (`$XDG_CACHE_HOME/lesps-deploy/benchmark`)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "lesps-deploy" / "benchmark"
+    return cache_dir("benchmark")
 
 
 def parse_list(text: str | tuple | list, kind: type = str, option: str = "") -> tuple:
@@ -55,7 +55,7 @@ class BenchmarkConfig:
 
     Attributes:
         weights: PyTorch checkpoint (.pth/.pth.tar/.pt); other backends get artifacts exported from it.
-        backends: backend names (runtime.base.BACKENDS); PyTorch FP32 is always measured as the reference.
+        backends: backend names (`lesps_deploy.formats`); PyTorch FP32 is always measured as the reference.
         precisions: fp32, fp16, int8.
         batches: batch sizes.
         imgsz: square frame sides; frames are preprocessed like `Detector`/`evaluate` (reference
@@ -89,7 +89,7 @@ class BenchmarkConfig:
     min_seconds: float | None = None
     data: Path | None = None
     split: str = "test"
-    fa_rule: str = "current"
+    fa_rule: FaRule = DEFAULT_FA_RULE
     cache_dir: Path | None = None
     json_out: Path | None = None
     markdown_out: Path | None = None
@@ -100,9 +100,7 @@ class BenchmarkConfig:
     trust_pickle: bool = False
 
     def __post_init__(self) -> None:
-        from lesps_deploy.runtime.base import BACKENDS
-
-        known = [spec.name for spec in BACKENDS]
+        known = backend_names()
         checks = (
             (set(self.backends) - set(known), f"--backends: unknown {sorted(set(self.backends) - set(known))}; choose from {', '.join(known)}"),
             (set(self.precisions) - set(PRECISIONS), f"--precision: unknown {sorted(set(self.precisions) - set(PRECISIONS))}; choose from {', '.join(PRECISIONS)}"),

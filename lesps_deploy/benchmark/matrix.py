@@ -1,6 +1,6 @@
 """Which backend x precision x batch x size combinations apply here, and why the others do not.
 
-Artifacts (backend, precision) come from the export format table (`lesps_deploy.export.formats`):
+Artifacts (backend, precision) come from the export format table (`lesps_deploy.formats`):
 a backend is measured on the checkpoint itself (PyTorch) or on the artifact of the format row
 whose `backend` names it, and a precision other than FP32 needs the row to accept the matching
 export option. Each skip rule returns a one-line reason or None; the first reason wins.
@@ -12,7 +12,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lesps_deploy.export.formats import EXPORT_FORMATS, ExportFormat
+from lesps_deploy.formats import ArtifactFormat, format_for_backend
 
 from .config import BenchmarkConfig
 
@@ -22,7 +22,7 @@ __all__ = [
     "Context",
     "REFERENCE",
     "SKIP_RULES",
-    "format_for_backend",
+    "export_format_of",
     "plan",
     "precision_option",
 ]
@@ -48,12 +48,10 @@ def precision_option(precision: str) -> str | None:
     return _PRECISION_OPTION[precision]
 
 
-def format_for_backend(backend: str) -> ExportFormat | None:
-    """The single-file export format a backend loads; None for the checkpoint's own backend (torch)."""
-    for row in EXPORT_FORMATS:
-        if row.backend == backend and row.suffix:
-            return row
-    return None
+def export_format_of(backend: str) -> ArtifactFormat | None:
+    """The export format a backend loads; None for the checkpoint's own backend (torch)."""
+    row = format_for_backend(backend)
+    return row if row.exportable else None
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class Artifact:
 
     backend: str
     precision: str
-    fmt: ExportFormat | None
+    fmt: ArtifactFormat | None
     skip: str | None = None
 
     @property
@@ -116,7 +114,7 @@ def _not_installed(backend: str, precision: str, ctx: Context) -> str | None:
 
 
 def _device(backend: str, precision: str, ctx: Context) -> str | None:
-    fmt = format_for_backend(backend)
+    fmt = export_format_of(backend)
     if fmt is not None and not ctx.cuda and not fmt.cpu:
         return f"{fmt.name} artifacts ({backend}) need a CUDA GPU; use --device cuda"
     if backend == "onnxruntime" and ctx.cuda and "CUDAExecutionProvider" not in ctx.ort_providers:
@@ -125,7 +123,7 @@ def _device(backend: str, precision: str, ctx: Context) -> str | None:
 
 
 def _precision(backend: str, precision: str, ctx: Context) -> str | None:
-    fmt = format_for_backend(backend)
+    fmt = export_format_of(backend)
     if fmt is None:
         need = _TORCH_PRECISIONS[precision]
         if need == "cuda":
@@ -150,7 +148,7 @@ SKIP_RULES: tuple[Rule, ...] = (_not_installed, _device, _precision, _calibratio
 
 def _artifact(backend: str, precision: str, ctx: Context) -> Artifact:
     reasons = (rule(backend, precision, ctx) for rule in SKIP_RULES)
-    return Artifact(backend, precision, format_for_backend(backend), next((r for r in reasons if r), None))
+    return Artifact(backend, precision, export_format_of(backend), next((r for r in reasons if r), None))
 
 
 def plan(cfg: BenchmarkConfig, ctx: Context) -> list[Combo]:

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.data import Norm, resolve_norm
+from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.errors import BackendError, ConfigError
+from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend, load_runtime
@@ -40,7 +41,6 @@ __all__ = ["run_benchmark"]
 
 logger = logging.getLogger(__name__)
 
-_CHECKPOINT_SUFFIXES = (".pth.tar", ".pth", ".pt", ".ckpt")
 _MAX_EVAL_BATCH = 8
 
 
@@ -59,9 +59,9 @@ class _Session:
 def _open_session(cfg: BenchmarkConfig) -> _Session:
     from lesps_deploy.models import load_checkpoint
 
-    if not str(cfg.weights).lower().endswith(_CHECKPOINT_SUFFIXES):
+    if not str(cfg.weights).lower().endswith(CHECKPOINT_SUFFIXES):
         raise ConfigError(
-            f"{cfg.weights}: benchmark takes a PyTorch checkpoint ({', '.join(_CHECKPOINT_SUFFIXES)})",
+            f"{cfg.weights}: benchmark takes a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})",
             hint="the other artifacts are exported from it (and cached) so they can be compared with PyTorch",
         )
     if cfg.device.startswith("cuda"):
@@ -70,15 +70,7 @@ def _open_session(cfg: BenchmarkConfig) -> _Session:
         if not torch.cuda.is_available():
             raise BackendError(f"--device {cfg.device}: CUDA is not available here", hint="use --device cpu")
     ckpt = load_checkpoint(cfg.weights, model=cfg.model, trust_pickle=cfg.trust_pickle)
-    if cfg.norm is not None:
-        norm = resolve_norm(cfg.norm, cfg.data)
-    elif ckpt.meta.mean is not None and ckpt.meta.std is not None:
-        norm = Norm(float(ckpt.meta.mean), float(ckpt.meta.std))
-    else:
-        raise ConfigError(
-            f"{cfg.weights}: the checkpoint carries no normalization",
-            hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
-        )
+    norm = model_norm(cfg.norm, ckpt.meta, cfg.data, cfg.weights)
     meta = dataclasses.replace(ckpt.meta, mean=norm.mean, std=norm.std, source_sha256=ckpt.sha256)
     frames = SyntheticFrames(cfg.seed, max(cfg.batches))
     return _Session(cfg, ckpt.model.eval(), meta, norm, ckpt.sha256, frames)
@@ -97,7 +89,7 @@ def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) 
 
 
 def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
-    from lesps_deploy.evaluate import evaluate_backend
+    from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
     cfg = session.cfg
     report = evaluate_backend(

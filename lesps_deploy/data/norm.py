@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from lesps_deploy.errors import ConfigError
+from lesps_deploy.metadata import ModelMeta
 
-__all__ = ["Norm", "NORM_PRESETS", "resolve_norm", "normalize", "dataset_norm"]
+__all__ = ["Norm", "NORM_PRESETS", "NORM_HINT", "resolve_norm", "model_norm", "normalize", "dataset_norm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ NORM_PRESETS: dict[str, Norm] = {
     "SIRST3": Norm(95.010, 41.511),
     "NUDT-SIRST-Sea": Norm(43.62403869628906, 18.91838264465332),
 }
+
+# The one hint every "normalization unknown" error gives.
+NORM_HINT = "pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)"
 
 
 def dataset_norm(dataset_dir: str | Path, progress: bool = False) -> Norm:
@@ -62,10 +66,7 @@ def resolve_norm(
     if isinstance(spec, tuple | list):
         return Norm(float(spec[0]), float(spec[1]))
     if spec is None:
-        raise ConfigError(
-            "normalization unknown",
-            hint="pass --norm PRESET|auto|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
-        )
+        raise ConfigError("normalization unknown", hint=NORM_HINT)
     text = spec.strip()
     presets = {k.lower(): v for k, v in NORM_PRESETS.items()}
     if text.lower() in presets:
@@ -86,6 +87,32 @@ def resolve_norm(
     if std <= 0:
         raise ConfigError(f"--norm {spec!r}: std must be positive")
     return Norm(mean, std)
+
+
+def model_norm(
+    spec: str | Norm | tuple[float, float] | None,
+    meta: ModelMeta,
+    dataset_dir: str | Path | None = None,
+    source: str | Path | None = None,
+) -> Norm:
+    """The normalization to run a model with: `spec` (a `--norm` value) wins over the artifact's own.
+
+    Every command resolves normalization here, so each says the same thing when none is known.
+
+    Args:
+        spec: preset, 'auto', 'MEAN,STD', a tuple or a Norm; None: the artifact's metadata.
+        meta: the artifact's metadata (`mean`/`std` may be None, as in the released checkpoints).
+        dataset_dir: dataset for 'auto' statistics.
+        source: the weights file, named in the error.
+
+    Raises:
+        ConfigError: neither `spec` nor `meta` gives one, or `spec` is malformed.
+    """
+    if spec is not None:
+        return resolve_norm(spec, dataset_dir)
+    if meta.mean is not None and meta.std is not None:
+        return Norm(float(meta.mean), float(meta.std))
+    raise ConfigError(f"{source or meta.model}: the weights carry no normalization", hint=NORM_HINT)
 
 
 def normalize(img: np.ndarray, norm: Norm) -> np.ndarray:

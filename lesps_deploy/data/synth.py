@@ -26,16 +26,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
+from lesps_deploy.data.components import centroid_points, component_stats, label_components
 from lesps_deploy.data.images import write_mask_png
 from lesps_deploy.data.synth_backgrounds import (
-    VISIBLE_FLOOR,
     Mover,
     Sensor,
     edge_pixels,
@@ -47,9 +47,9 @@ from lesps_deploy.data.synth_backgrounds import (
     sample_sensor,
     sample_shape,
 )
+from lesps_deploy.data.synth_config import MAX_AREA, SynthConfig, SynthSummary, TargetMix, VideoSummary
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.io import atomic_path, atomic_write_json, atomic_write_text
-from lesps_deploy.metrics.components import component_stats, label_components
 
 __all__ = [
     "MASK_FRACTION",
@@ -69,24 +69,11 @@ logger = logging.getLogger(__name__)
 MASK_FRACTION = 0.25
 MASK_MIN_LEVEL = 3 / 255
 MIN_PEAK = 4 / 255
-MAX_AREA = 80
 MIN_VISIBLE_SCR = 4.0  # realised signal-to-clutter ratio below which a target counts as dim
 _EIGHT = np.ones((3, 3), bool)
 
 
 # ---------------------------------------------------------------- frames
-@dataclass(frozen=True)
-class TargetMix:
-    """What targets a frame gets (see the module docstring; `SynthConfig` documents each field)."""
-
-    hard_fraction: float = 0.1
-    edge_fraction: float = 0.3
-    point_fraction: float | None = None
-    min_area: int = 1
-    max_area: int = MAX_AREA
-    contrast: tuple[float, float] = VISIBLE_FLOOR
-
-
 @dataclass(frozen=True)
 class TargetInfo:
     """One inserted target: shape, centroid of its mask, area, peak rise (8-bit grey levels), SCR."""
@@ -227,125 +214,12 @@ def synth_frame(
     return _quantize(frame.image, bit16), frame.mask.astype(np.uint8) * 255
 
 
-def _centroid_points(mask: np.ndarray) -> np.ndarray:
-    """One pixel per 8-connected component at (floor(centroid row), floor(centroid col)), 0/255.
-
-    Same rule as `lesps_deploy.training.labels.centroid_points` (data cannot import training).
-    """
-    out = np.zeros(mask.shape, np.uint8)
-    for row, col in _centroids(mask > 0):
-        out[int(np.floor(row)), int(np.floor(col))] = 255
-    return out
-
-
 def _centroids(mask: np.ndarray) -> np.ndarray:
     """(n, 2) float centroids (row, col) of the 8-connected components of a bool mask, in label order."""
     return component_stats(*label_components(mask)).centroid
 
 
 # ---------------------------------------------------------------- datasets
-@dataclass(frozen=True)
-class SynthConfig:
-    """Options of `make_dataset` (the CLI maps onto these one to one).
-
-    Attributes:
-        images: Number of frames (at least 2: both split lists are non-empty).
-        size: Side of the square frames.
-        seed: Seed of everything; frame i depends only on (seed, i).
-        train_fraction: Share of frames in the train list.
-        video_frames: With > 0, also write video.mp4 and video_truth.npz (`make_video`).
-        fps: Frame rate of the video.
-        bit16_fraction: Share of frames saved as 16-bit PNG. Defaults to 0: 16-bit frames use the full
-            0-65535 range, so mixing them with 8-bit frames under one normalization (as the reference
-            training does) would swamp the statistics.
-        hard_fraction: Share of dim targets (SCR 2-4).
-        edge_fraction: Share of targets next to strong clutter edges.
-        point_fraction: Share of Gaussian point-spread targets (the rest are extended ellipses and
-            blobs); None keeps the default mix of `synth_backgrounds.TARGET_SHAPES`.
-        min_area, max_area: Range of a target's mask area in pixels (draws outside it are redrawn).
-        contrast: Range (8-bit grey levels) from which the floor under a visible target's peak rise is
-            drawn; dim targets (`hard_fraction`) ignore it.
-        overwrite: Allow writing into a folder whose images/ is not empty (same-named files are replaced;
-            extra files of an earlier, larger run stay but are in no list).
-    """
-
-    images: int = 400
-    size: int = 256
-    seed: int = 0
-    train_fraction: float = 0.5
-    video_frames: int = 0
-    fps: int = 25
-    bit16_fraction: float = 0.0
-    # The target options default to TargetMix's (one source for both).
-    hard_fraction: float = TargetMix.hard_fraction
-    edge_fraction: float = TargetMix.edge_fraction
-    point_fraction: float | None = TargetMix.point_fraction
-    min_area: int = TargetMix.min_area
-    max_area: int = TargetMix.max_area
-    contrast: tuple[float, float] = TargetMix.contrast
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        low, high = self.contrast
-        checks = {
-            "images must be at least 2": self.images >= 2,
-            "size must be at least 32": self.size >= 32,
-            "train_fraction must be in (0, 1)": 0.0 < self.train_fraction < 1.0,
-            "video_frames must be >= 0": self.video_frames >= 0,
-            "fps must be positive": self.fps > 0,
-            "target areas must satisfy 1 <= min_area <= max_area": 1 <= self.min_area <= self.max_area,
-            "contrast must be 0 < low <= high <= 127 grey levels": 0 < low <= high <= 127,
-            "fractions must be in [0, 1]": all(
-                0.0 <= f <= 1.0
-                for f in (
-                    self.bit16_fraction,
-                    self.hard_fraction,
-                    self.edge_fraction,
-                    self.point_fraction or 0.0,
-                )
-            ),
-        }
-        for message, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"synthetic data: {message}")
-
-    @property
-    def mix(self) -> TargetMix:
-        """The target options as the frame renderer takes them."""
-        return TargetMix(**{f.name: getattr(self, f.name) for f in fields(TargetMix)})
-
-
-@dataclass(frozen=True)
-class VideoSummary:
-    """A written video and its ground truth (`truth`: npz with masks (N,H,W) 0/255 and targets)."""
-
-    path: Path
-    truth: Path
-    frames: int
-    size: int
-    fps: int
-    targets: int
-
-
-@dataclass(frozen=True)
-class SynthSummary:
-    """What `make_dataset` wrote."""
-
-    root: Path
-    name: str
-    images: int
-    train: int
-    test: int
-    bit16: int
-    targets: int
-    train_list: Path
-    test_list: Path
-    manifest: Path
-    seconds: float
-    video: VideoSummary | None = None
-    folders: dict[str, Path] = field(default_factory=dict)
-
-
 def _write_png(path: Path, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(".png", image)
     if not ok:
@@ -377,7 +251,7 @@ def _write_sample(folders: dict[str, Path], name: str, frame: _Frame, bit16: boo
     mask = frame.mask.astype(np.uint8) * 255
     _write_png(folders["images"] / f"{name}.png", _quantize(frame.image, bit16))
     write_mask_png(folders["masks"] / f"{name}.png", mask)
-    write_mask_png(folders["masks_centroid"] / f"{name}.png", _centroid_points(mask))
+    write_mask_png(folders["masks_centroid"] / f"{name}.png", centroid_points(mask))
 
 
 def make_dataset(

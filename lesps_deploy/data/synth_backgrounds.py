@@ -26,6 +26,8 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.special import expit
 
+from lesps_deploy.data.synth_config import VISIBLE_FLOOR
+
 __all__ = [
     "Mover",
     "SCENES",
@@ -46,8 +48,6 @@ __all__ = [
 ]
 
 SceneFn = Callable[[np.random.Generator, int, int], np.ndarray]
-
-VISIBLE_FLOOR = (12.0, 30.0)  # range (8-bit grey levels) of the least peak rise of a visible target
 
 
 def fbm(

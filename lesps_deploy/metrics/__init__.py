@@ -1,29 +1,28 @@
-"""Metrics: IoU, nIoU, Pd, Fa with the reference semantics; 8-connected component tools."""
+"""Metrics: IoU, nIoU, Pd, Fa with the reference semantics, and evaluation of a backend on a split."""
 
-from lesps_deploy.metrics.components import ComponentStats, component_stats, label_components
-from lesps_deploy.metrics.segmentation import (
-    DEFAULT_FA_RULE,
-    FA_RULES,
-    MATCH_DISTANCE,
-    FaRule,
-    ImageCounts,
-    MetricCounts,
-    SegmentationMetrics,
-    check_fa_rule,
-    image_counts,
-)
+from lesps_deploy._lazy import exported_names, lazy_exports
 
-__all__ = [
-    "DEFAULT_FA_RULE",
-    "FA_RULES",
-    "FaRule",
-    "MATCH_DISTANCE",
-    "ComponentStats",
-    "ImageCounts",
-    "MetricCounts",
-    "SegmentationMetrics",
-    "check_fa_rule",
-    "component_stats",
-    "image_counts",
-    "label_components",
-]
+_LAZY = {
+    ".rules": (
+        "DEFAULT_FA_RULE",
+        "FA_RULES",
+        "FaRule",
+        "MATCH_DISTANCE",
+        "check_fa_rule",
+    ),
+    ".segmentation": (
+        "ImageCounts",
+        "MetricCounts",
+        "SegmentationMetrics",
+        "image_counts",
+    ),
+    ".dataset_eval": (
+        "SUMMARY_KEYS",
+        "EvalReport",
+        "evaluate_backend",
+        "summary_arrays",
+    ),
+}
+
+__all__ = exported_names(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

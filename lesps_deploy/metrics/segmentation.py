@@ -20,39 +20,18 @@ Reference quirks reproduced by default (`mask_threshold=None`), because they cha
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
 
 import numpy as np
 
-from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.components import component_stats, label_components
+from lesps_deploy.data.components import component_stats, label_components
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, MATCH_DISTANCE, FaRule, check_fa_rule
 
 __all__ = [
     "MetricCounts",
     "ImageCounts",
     "SegmentationMetrics",
     "image_counts",
-    "check_fa_rule",
-    "MATCH_DISTANCE",
-    "FaRule",
-    "FA_RULES",
-    "DEFAULT_FA_RULE",
 ]
-
-MATCH_DISTANCE = 3.0
-FaRule = Literal["current", "2023"]
-FA_RULES: tuple[str, ...] = ("current", "2023")
-DEFAULT_FA_RULE: FaRule = "current"
-
-
-def check_fa_rule(rule: str) -> FaRule:
-    """`rule` if it names a false-alarm rule, else a ConfigError listing the valid ones."""
-    if rule not in FA_RULES:
-        raise ConfigError(
-            f"--fa-rule {rule}: expected one of {', '.join(FA_RULES)}",
-            hint="'current' is the authors' code today; '2023' compares with papers evaluated with the 2023 code",
-        )
-    return rule  # type: ignore[return-value]
 
 
 @dataclass(slots=True)

@@ -9,10 +9,13 @@ Example:
     >>> net = create_model("DNANet", deep_supervision=True)
 """
 
+# Eager on purpose: importing the model files registers them, and everything here needs torch anyway.
+from lesps_deploy.io import sha256_file
+
 from ._registry import canonical_name, create_model, detect_model, list_models, model_name_of, register_model
 from .acm import ACM
 from .alcnet import ALCNet
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, sha256_file
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .dnanet import DNANet
 from .layers import IRSTDModel
 from .releases import RELEASES, Release, find_release, list_releases

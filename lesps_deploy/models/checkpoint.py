@@ -11,7 +11,6 @@ other globals is unpickled in full (which can run code from the file) only when 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
@@ -24,14 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import __version__
 from ..errors import CheckpointError, LespsError
-from ..io import atomic_path
-from ..metadata import ModelMeta
+from ..io import atomic_path, sha256_file
+from ..metadata import ModelMeta, __version__
 from ._registry import canonical_name, create_model, detect_model, diff_keys, model_name_of, strip_prefix
 from .releases import Release, find_release
 
-__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "sha256_file", "META_KEY", "WEIGHTS_KEY"]
+__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "META_KEY", "WEIGHTS_KEY"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +63,6 @@ class Checkpoint:
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     release: Release | None = None
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_line(exc: BaseException) -> str:

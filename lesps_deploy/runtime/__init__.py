@@ -1,14 +1,29 @@
-"""Runtime: one interface over PyTorch, ONNX Runtime and TensorRT artifacts."""
+"""Runtime: one interface over PyTorch, ONNX Runtime and TensorRT artifacts, and the `Detector`."""
 
-from lesps_deploy.runtime.base import BACKENDS, Backend, BackendSpec, backend_for_path, load_runtime
-from lesps_deploy.runtime.processing import infer_probabilities, preprocess
+from lesps_deploy._lazy import exported_names, lazy_exports
 
-__all__ = [
-    "BACKENDS",
-    "Backend",
-    "BackendSpec",
-    "backend_for_path",
-    "infer_probabilities",
-    "load_runtime",
-    "preprocess",
-]
+_LAZY = {
+    ".base": (
+        "Backend",
+        "Closeable",
+        "backend_for_path",
+        "load_runtime",
+    ),
+    ".processing": (
+        "infer_probabilities",
+        "preprocess",
+        "run_frames",
+    ),
+    ".detector": (
+        "Detector",
+        "targets_from_mask",
+    ),
+    ".results": (
+        "Result",
+        "Target",
+        "Timings",
+    ),
+}
+
+__all__ = exported_names(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,5 +1,7 @@
 """The `Backend` protocol and `load_runtime`: one interface over .pth, .onnx and .engine files.
 
+Which backend opens a file comes from the artifact format table (`lesps_deploy.formats`), by suffix.
+
 A backend takes a normalized, padded float32 batch `(N, 1, H, W)` (H, W multiples of
 `meta.pad_multiple`) and returns sigmoid probabilities of the same shape. Pre/postprocessing
 (normalize, pad, crop, threshold, components) lives outside the backends so that every backend
@@ -8,17 +10,16 @@ is fed and read identically.
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from lesps_deploy.errors import BackendError
+from lesps_deploy.formats import format_for_backend, format_for_path
 from lesps_deploy.metadata import ModelMeta
 
-__all__ = ["Backend", "BackendSpec", "BACKENDS", "Closeable", "backend_for_path", "load_runtime"]
+__all__ = ["Backend", "Closeable", "backend_for_path", "load_runtime"]
 
 
 @runtime_checkable
@@ -53,43 +54,9 @@ class Closeable:
         self.close()
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """One row of the backend table: name, file suffixes, and where its class lives."""
-
-    name: str
-    suffixes: tuple[str, ...]
-    target: str  # "module:Class", imported lazily so optional dependencies stay optional
-
-    def load_class(self) -> type:
-        module, _, cls = self.target.partition(":")
-        return getattr(importlib.import_module(module), cls)
-
-
-BACKENDS: tuple[BackendSpec, ...] = (
-    BackendSpec(
-        "torch", (".pth.tar", ".pth", ".pt", ".ckpt"), "lesps_deploy.runtime.torch_backend:TorchBackend"
-    ),
-    BackendSpec("onnxruntime", (".onnx",), "lesps_deploy.runtime.onnx_backend:OnnxRuntimeBackend"),
-    BackendSpec("tensorrt", (".engine", ".plan"), "lesps_deploy.runtime.tensorrt_backend:TensorRTBackend"),
-)
-
-
-def _spec_by_name(name: str) -> BackendSpec:
-    for spec in BACKENDS:
-        if spec.name == name:
-            return spec
-    raise BackendError(f"unknown backend '{name}'; choose one of: {', '.join(s.name for s in BACKENDS)}")
-
-
-def backend_for_path(path: str | Path) -> BackendSpec:
-    """The backend row whose suffix matches `path` (by suffix only)."""
-    name = Path(path).name.lower()
-    for spec in BACKENDS:
-        if any(name.endswith(suffix) for suffix in spec.suffixes):
-            return spec
-    known = ", ".join(s for spec in BACKENDS for s in spec.suffixes)
-    raise BackendError(f"{path}: unknown weights suffix; expected one of {known}")
+def backend_for_path(path: str | Path) -> str:
+    """Name of the backend that opens `path`, chosen by its suffix only (see `lesps_deploy.formats`)."""
+    return format_for_path(path).backend
 
 
 def load_runtime(
@@ -109,5 +76,5 @@ def load_runtime(
     path = Path(path)
     if not path.exists():
         raise BackendError(f"{path}: file not found")
-    spec = _spec_by_name(backend) if backend else backend_for_path(path)
-    return spec.load_class()(path, device=device, **options)
+    row = format_for_backend(backend) if backend else format_for_path(path)
+    return row.load_class()(path, device=device, **options)

@@ -20,21 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.data import Norm, padded_size, resolve_norm, to_gray
+from lesps_deploy.data.components import component_stats, label_components
+from lesps_deploy.data.images import to_gray
+from lesps_deploy.data.norm import Norm, model_norm
+from lesps_deploy.data.padding import padded_size
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
-from lesps_deploy.metrics.components import component_stats, label_components
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
-from lesps_deploy.runtime.processing import (
-    DEFAULT_PATCH_SIZE,
-    needs_tiling,
-    preprocess,
-    shape_batches,
-    tile_slices,
-)
+from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, NUMPY_OPS, ArrayOps, run_frames
 from lesps_deploy.runtime.results import Result, Target, Timings
 
-__all__ = ["Detector", "FrameInfo", "targets_from_mask"]
+__all__ = ["Detector", "FrameInfo", "targets_from_mask", "torch_ops"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +55,28 @@ def targets_from_mask(mask: np.ndarray, prob: np.ndarray) -> tuple[Target, ...]:
             mean=float(st.mean[i]),
         )
         for i in range(n)
+    )
+
+
+def torch_ops(device: str) -> ArrayOps:
+    """`run_frames` operations on torch tensors on `device`: the same float32 arithmetic as numpy's."""
+    import torch
+    import torch.nn.functional as F
+
+    def prepare(frame: np.ndarray, norm: Norm, multiple: int) -> Any:
+        x = _gray_tensor(np.asarray(frame), device)
+        h, w = x.shape
+        ph, pw = padded_size(h, w, multiple)
+        mean = torch.tensor(norm.mean, dtype=torch.float32, device=device)
+        std = torch.tensor(norm.std, dtype=torch.float32, device=device)
+        return F.pad((x - mean) / std, (0, pw - w, 0, ph - h))[None]
+
+    return ArrayOps(
+        prepare=prepare,
+        stack=torch.stack,
+        zeros=lambda shape: torch.zeros(shape, dtype=torch.float32, device=device),
+        contiguous=lambda t: t.contiguous(),
+        to_numpy=lambda t: t.cpu().numpy(),
     )
 
 
@@ -155,15 +173,7 @@ class Detector(Closeable):
     ) -> None:
         meta = backend.meta
         self.backend = backend
-        if norm is not None:
-            self.norm = resolve_norm(norm)
-        elif meta.mean is not None and meta.std is not None:
-            self.norm = Norm(float(meta.mean), float(meta.std))
-        else:
-            raise ConfigError(
-                f"{label}: the weights carry no normalization",
-                hint="pass --norm PRESET|MEAN,STD (the released LESPS checkpoints use --norm SIRST3)",
-            )
+        self.norm = model_norm(norm, meta, source=label)
         self.threshold = float(meta.threshold if threshold is None else threshold)
         if not 0.0 <= self.threshold < 1.0:
             raise ConfigError(f"threshold {self.threshold} out of range; use a probability in [0, 1)")
@@ -204,87 +214,16 @@ class Detector(Closeable):
             return []
         infos = infos or [(i, time.time(), "") for i in range(len(frames))]
         if self.torch_processing:
-            probs, pre_ms, inf_ms = self._run_torch(frames)
+            run, ops = self.backend.run_tensor, torch_ops(self.backend.device)  # type: ignore[attr-defined]
         else:
-            probs, pre_ms, inf_ms = self._run_numpy(frames)
+            run, ops = self.backend, NUMPY_OPS
+        out = run_frames(run, frames, self.norm, self.multiple, self.batch_size, self.patch_size, ops)
         return [
             self._postprocess(prob, pre, inf, info)
-            for prob, pre, inf, info in zip(probs, pre_ms, inf_ms, infos, strict=True)
+            for prob, pre, inf, info in zip(
+                out.probs, out.preprocess_ms, out.inference_ms, infos, strict=True
+            )
         ]
-
-    def _run_numpy(self, frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[float], list[float]]:
-        """Probability maps plus per-frame preprocess and inference ms (batch time shared evenly)."""
-        n = len(frames)
-        pre_ms, inf_ms = [0.0] * n, [0.0] * n
-        inputs, sizes = [], []
-        for i, frame in enumerate(frames):
-            t0 = time.perf_counter()
-            gray = to_gray(np.asarray(frame))
-            inputs.append(preprocess(gray, self.norm, self.multiple))
-            sizes.append(gray.shape)
-            pre_ms[i] = (time.perf_counter() - t0) * 1e3
-        probs: list[np.ndarray | None] = [None] * n
-        plain = [i for i in range(n) if not needs_tiling(*sizes[i], self.patch_size)]
-        for group in shape_batches([inputs[i].shape for i in plain], self.batch_size):
-            ids = [plain[j] for j in group]
-            t0 = time.perf_counter()
-            out = self.backend(np.stack([inputs[i] for i in ids]))
-            share = (time.perf_counter() - t0) * 1e3 / len(ids)
-            for k, i in enumerate(ids):
-                probs[i], inf_ms[i] = out[k, 0], share
-        for i in sorted(set(range(n)) - set(plain)):
-            t0 = time.perf_counter()
-            probs[i] = self._run_tiled(inputs[i])
-            inf_ms[i] = (time.perf_counter() - t0) * 1e3
-        cropped = [np.ascontiguousarray(p[: s[0], : s[1]]) for p, s in zip(probs, sizes, strict=True)]
-        return cropped, pre_ms, inf_ms
-
-    def _run_tiled(self, padded: np.ndarray) -> np.ndarray:
-        prob = np.zeros(padded.shape[1:], np.float32)
-        for rows, cols in tile_slices(*padded.shape[1:], self.patch_size):  # type: ignore[arg-type]
-            prob[rows, cols] = self.backend(np.ascontiguousarray(padded[None, :, rows, cols]))[0, 0]
-        return prob
-
-    def _run_torch(self, frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[float], list[float]]:
-        """`_run_numpy` with torch ops on the backend's device (same float32 arithmetic, same masks)."""
-        import torch
-        import torch.nn.functional as F
-
-        dev = self.backend.device
-        n = len(frames)
-        pre_ms, inf_ms = [0.0] * n, [0.0] * n
-        mean, std = (
-            torch.tensor(self.norm.mean, dtype=torch.float32),
-            torch.tensor(self.norm.std, dtype=torch.float32),
-        )
-        inputs, sizes = [], []
-        for i, frame in enumerate(frames):
-            t0 = time.perf_counter()
-            x = _gray_tensor(np.asarray(frame), dev)
-            h, w = x.shape
-            ph, pw = padded_size(h, w, self.multiple)
-            inputs.append(F.pad((x - mean.to(dev)) / std.to(dev), (0, pw - w, 0, ph - h))[None])
-            sizes.append((h, w))
-            pre_ms[i] = (time.perf_counter() - t0) * 1e3
-        probs: list[Any] = [None] * n
-        plain = [i for i in range(n) if not needs_tiling(*sizes[i], self.patch_size)]
-        for group in shape_batches([tuple(inputs[i].shape) for i in plain], self.batch_size):
-            ids = [plain[j] for j in group]
-            t0 = time.perf_counter()
-            out = self.backend.run_tensor(torch.stack([inputs[i] for i in ids]))
-            crops = [out[k, 0, : sizes[i][0], : sizes[i][1]].cpu().numpy() for k, i in enumerate(ids)]
-            share = (time.perf_counter() - t0) * 1e3 / len(ids)
-            for k, i in enumerate(ids):
-                probs[i], inf_ms[i] = crops[k], share
-        for i in sorted(set(range(n)) - set(plain)):
-            t0 = time.perf_counter()
-            padded = inputs[i]
-            prob = torch.zeros(padded.shape[1:], dtype=torch.float32, device=dev)
-            for rows, cols in tile_slices(*padded.shape[1:], self.patch_size):  # type: ignore[arg-type]
-                prob[rows, cols] = self.backend.run_tensor(padded[None, :, rows, cols].contiguous())[0, 0]
-            probs[i] = prob[: sizes[i][0], : sizes[i][1]].cpu().numpy()
-            inf_ms[i] = (time.perf_counter() - t0) * 1e3
-        return probs, pre_ms, inf_ms
 
     def _postprocess(self, prob: np.ndarray, pre_ms: float, inf_ms: float, info: FrameInfo) -> Result:
         t0 = time.perf_counter()

@@ -1,18 +1,35 @@
-"""Pre/postprocessing shared by evaluation, prediction and benchmarks, so every backend is fed alike.
+"""Pre/postprocessing shared by evaluation, the `Detector`, parity and benchmarks: every backend is fed alike.
 
-normalize -> reference padding -> (tiles for big frames) -> backend -> crop back -> threshold.
+luma -> normalize -> reference padding -> (tiles for big frames) -> backend -> crop back. One loop,
+`run_frames`, groups frames of one padded size into batches, tiles the big ones and crops back; it runs
+on numpy arrays, or on torch tensors on the backend's device when given `TorchOps` (the Detector on CUDA).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, normalize
 from lesps_deploy.data.padding import pad_reference
 
-__all__ = ["preprocess", "needs_tiling", "tile_slices", "infer_probabilities", "shape_batches"]
+__all__ = [
+    "DEFAULT_PATCH_SIZE",
+    "ArrayOps",
+    "NUMPY_OPS",
+    "FrameOutputs",
+    "preprocess",
+    "needs_tiling",
+    "tile_slices",
+    "shape_batches",
+    "run_frames",
+    "infer_probabilities",
+]
 
 DEFAULT_PATCH_SIZE = 1024
 
@@ -46,6 +63,100 @@ def shape_batches(shapes: Sequence[tuple[int, ...]], batch_size: int) -> Iterato
             yield idx[start : start + batch_size]
 
 
+@dataclass(frozen=True)
+class ArrayOps:
+    """The array operations `run_frames` needs, for numpy (`NUMPY_OPS`) or torch tensors on a device.
+
+    Attributes:
+        prepare: raw frame (HxW, or HxWx3/4 BGR) -> normalized, reference-padded (1, H', W') input.
+        stack: list of (1, H', W') inputs -> (N, 1, H', W') batch.
+        zeros: (H', W') -> float32 zeros (the canvas of a tiled frame).
+        contiguous: a strided tile view -> a contiguous batch.
+        to_numpy: a cropped probability map -> float32 numpy HxW.
+    """
+
+    prepare: Callable[[Any, Norm, int], Any]
+    stack: Callable[[list[Any]], Any]
+    zeros: Callable[[tuple[int, int]], Any]
+    contiguous: Callable[[Any], Any]
+    to_numpy: Callable[[Any], np.ndarray]
+
+
+def _prepare_numpy(frame: np.ndarray, norm: Norm, multiple: int) -> np.ndarray:
+    return preprocess(to_gray(np.asarray(frame)), norm, multiple)
+
+
+NUMPY_OPS = ArrayOps(
+    prepare=_prepare_numpy,
+    stack=np.stack,
+    zeros=lambda shape: np.zeros(shape, np.float32),
+    contiguous=np.ascontiguousarray,
+    to_numpy=np.ascontiguousarray,
+)
+
+
+@dataclass(frozen=True)
+class FrameOutputs:
+    """Probability maps (float32 HxW, frame size) and per-frame preprocess / inference milliseconds.
+
+    A batch's inference time is shared evenly by its frames.
+    """
+
+    probs: list[np.ndarray]
+    preprocess_ms: list[float]
+    inference_ms: list[float]
+
+
+def run_frames(
+    run: Callable[[Any], Any],
+    frames: Sequence[Any],
+    norm: Norm,
+    multiple: int = 32,
+    batch_size: int = 1,
+    patch_size: int | None = DEFAULT_PATCH_SIZE,
+    ops: ArrayOps = NUMPY_OPS,
+) -> FrameOutputs:
+    """Probability maps for raw frames of any sizes: the one batch/tile/crop loop.
+
+    Args:
+        run: a backend: (N,1,H,W) normalized padded batch -> probabilities of the same shape.
+        frames: raw frames (HxW gray of any dtype, or HxWx3/4 BGR(A) like OpenCV gives them).
+        norm: input normalization.
+        multiple: padding multiple of the model.
+        batch_size: frames of the same padded size are stacked up to this many per call.
+        patch_size: tile frames whose both sides exceed it (None: never tile).
+        ops: numpy (default) or torch array operations (see `ArrayOps`).
+    """
+    n = len(frames)
+    pre_ms, inf_ms = [0.0] * n, [0.0] * n
+    inputs, sizes = [], []
+    for i, frame in enumerate(frames):
+        t0 = time.perf_counter()
+        inputs.append(ops.prepare(frame, norm, multiple))
+        sizes.append(tuple(np.shape(frame)[:2]))
+        pre_ms[i] = (time.perf_counter() - t0) * 1e3
+    probs: list[np.ndarray | None] = [None] * n
+    plain = [i for i in range(n) if not needs_tiling(*sizes[i], patch_size)]
+    for group in shape_batches([tuple(inputs[i].shape) for i in plain], batch_size):
+        ids = [plain[j] for j in group]
+        t0 = time.perf_counter()
+        out = run(ops.stack([inputs[i] for i in ids]))
+        for k, i in enumerate(ids):
+            probs[i] = ops.to_numpy(out[k, 0, : sizes[i][0], : sizes[i][1]])
+        share = (time.perf_counter() - t0) * 1e3 / len(ids)
+        for i in ids:
+            inf_ms[i] = share
+    for i in sorted(set(range(n)) - set(plain)):
+        t0 = time.perf_counter()
+        padded = inputs[i]
+        prob = ops.zeros(tuple(padded.shape[1:]))
+        for rows, cols in tile_slices(*padded.shape[1:], patch_size):  # type: ignore[arg-type]
+            prob[rows, cols] = run(ops.contiguous(padded[None, :, rows, cols]))[0, 0]
+        probs[i] = ops.to_numpy(prob[: sizes[i][0], : sizes[i][1]])
+        inf_ms[i] = (time.perf_counter() - t0) * 1e3
+    return FrameOutputs(probs, pre_ms, inf_ms)  # type: ignore[arg-type]
+
+
 def infer_probabilities(
     run: Callable[[np.ndarray], np.ndarray],
     images: Sequence[np.ndarray],
@@ -54,30 +165,5 @@ def infer_probabilities(
     batch_size: int = 1,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
 ) -> list[np.ndarray]:
-    """Probability maps (HxW float32, frame size) for raw frames of any sizes.
-
-    Args:
-        run: a backend: (N,1,H,W) normalized padded batch -> probabilities of the same shape.
-        images: raw float32 HxW frames.
-        norm: input normalization.
-        multiple: padding multiple of the model.
-        batch_size: frames of the same padded size are stacked up to this many per call.
-        patch_size: tile frames whose both sides exceed it (None: never tile).
-    """
-    inputs = [preprocess(img, norm, multiple) for img in images]
-    out: list[np.ndarray | None] = [None] * len(images)
-    plain = [i for i, img in enumerate(images) if not needs_tiling(*img.shape, patch_size)]
-    for group in shape_batches([inputs[i].shape for i in plain], batch_size):
-        ids = [plain[j] for j in group]
-        probs = run(np.stack([inputs[i] for i in ids]))
-        for k, i in enumerate(ids):
-            out[i] = probs[k, 0]
-    for i in set(range(len(images))) - set(plain):
-        padded = inputs[i]
-        prob = np.zeros(padded.shape[1:], np.float32)
-        for rows, cols in tile_slices(*padded.shape[1:], patch_size):  # type: ignore[arg-type]
-            prob[rows, cols] = run(np.ascontiguousarray(padded[None, :, rows, cols]))[0, 0]
-        out[i] = prob
-    return [
-        np.ascontiguousarray(p[: img.shape[0], : img.shape[1]]) for p, img in zip(out, images, strict=True)
-    ]
+    """Probability maps (HxW float32, frame size) for raw frames of any sizes (`run_frames` on numpy)."""
+    return run_frames(run, images, norm, multiple, batch_size, patch_size).probs

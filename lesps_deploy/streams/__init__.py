@@ -1,32 +1,42 @@
 """Streams: frame sources (files, cameras, RTSP, HTTP MJPEG), output sinks, drawing and the pipeline."""
 
-from lesps_deploy.streams.base import Frame, FrameSource, ReconnectPolicy, SourceStats
-from lesps_deploy.streams.live import CaptureSource, MjpegSource
-from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, PipelineStatus, run_pipeline
-from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, Sink, VideoSink
-from lesps_deploy.streams.sources import SOURCE_KINDS, ImageListSource, VideoFileSource, open_source
-from lesps_deploy.streams.viz import draw_result, to_display
+from lesps_deploy._lazy import exported_names, lazy_exports
 
-__all__ = [
-    "SOURCE_KINDS",
-    "CaptureSource",
-    "Frame",
-    "FrameSource",
-    "ImageListSource",
-    "JsonlSink",
-    "MaskSink",
-    "MjpegSource",
-    "OverlaySink",
-    "PipelineOptions",
-    "PipelineStats",
-    "PipelineStatus",
-    "ReconnectPolicy",
-    "Sink",
-    "SourceStats",
-    "VideoFileSource",
-    "VideoSink",
-    "draw_result",
-    "open_source",
-    "run_pipeline",
-    "to_display",
-]
+_LAZY = {
+    ".base": (
+        "Frame",
+        "FrameSource",
+        "ReconnectPolicy",
+        "SourceStats",
+    ),
+    ".live": (
+        "CaptureSource",
+        "MjpegSource",
+    ),
+    ".pipeline": (
+        "PipelineOptions",
+        "PipelineStats",
+        "PipelineStatus",
+        "run_pipeline",
+    ),
+    ".sinks": (
+        "JsonlSink",
+        "MaskSink",
+        "OverlaySink",
+        "Sink",
+        "VideoSink",
+    ),
+    ".sources": (
+        "SOURCE_KINDS",
+        "ImageListSource",
+        "VideoFileSource",
+        "open_source",
+    ),
+    ".viz": (
+        "draw_result",
+        "to_display",
+    ),
+}
+
+__all__ = exported_names(_LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

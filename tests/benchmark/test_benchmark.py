@@ -14,9 +14,9 @@ import torch
 from conftest import write_tiny_dataset
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
 from lesps_deploy.benchmark import BenchmarkConfig, load_report, run_benchmark
 from lesps_deploy.benchmark.results import Row
+from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model, save_checkpoint

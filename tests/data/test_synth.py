@@ -179,7 +179,7 @@ def test_speed_small_set(tmp_path: Path) -> None:
 
 
 def test_cli_synth(tmp_path: Path) -> None:
-    from lesps_deploy.app.cli import app  # `lesps_deploy.app` maps to the repository root (see pyproject)
+    from lesps_deploy.cli import app
 
     out = tmp_path / "cli-synth"
     result = CliRunner().invoke(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
-from lesps_deploy.evaluate import SUMMARY_KEYS
+from lesps_deploy.cli import app
+from lesps_deploy.metrics.dataset_eval import SUMMARY_KEYS
 
 COUNT_KEYS = ("intersection", "union", "targets", "detected", "false_alarm_pixels", "pixels")
 CHECKPOINTS = (

@@ -12,9 +12,9 @@ import json
 import pytest
 
 from lesps_deploy.data import NORM_PRESETS
-from lesps_deploy.evaluate import evaluate_backend
 from lesps_deploy.export import ExportConfig, check_parity, export_weights
 from lesps_deploy.export.parity import COUNT_KEYS
+from lesps_deploy.metrics.dataset_eval import evaluate_backend
 from lesps_deploy.models import load_checkpoint
 from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 from lesps_deploy.runtime.torch_backend import TorchBackend

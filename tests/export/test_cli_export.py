@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model, save_checkpoint
 

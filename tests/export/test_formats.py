@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
-from lesps_deploy.export import EXPORT_FORMATS, ExportConfig, export_weights, get_format, validate_config
-from lesps_deploy.export.formats import OPTION_FLAGS, formats_help
+from lesps_deploy.export import ExportConfig, export_weights, validate_config
+from lesps_deploy.formats import EXPORT_FORMATS, OPTION_FLAGS, formats_help
+from lesps_deploy.formats import get_export_format as get_format
 
 CKPT = Path("model.pth.tar")
 

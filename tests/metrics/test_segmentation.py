@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from lesps_deploy.metrics import (
-    MetricCounts,
-    SegmentationMetrics,
-    component_stats,
-    image_counts,
-    label_components,
-)
+from lesps_deploy.data.components import component_stats, label_components
+from lesps_deploy.metrics import MetricCounts, SegmentationMetrics, image_counts
 
 
 def plain_counts(

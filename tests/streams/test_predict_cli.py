@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError, SourceError
 
 runner = CliRunner()
@@ -109,7 +109,7 @@ def test_ctrl_c_in_a_real_process(nuaa_video: Path, acm_onnx: Path, tmp_path: Pa
     cmd = [
         sys.executable,
         "-m",
-        "lesps_deploy.app.cli",
+        "lesps_deploy.cli",
         "predict",
         str(long_video),
         "--weights",

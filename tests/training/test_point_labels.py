@@ -79,7 +79,7 @@ def test_unknown_kind():
 def test_labels_cli(nuaa_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from lesps_deploy.app.cli import app
+    from lesps_deploy.cli import app
 
     root = tmp_path / "d"
     (root / "masks").mkdir(parents=True)

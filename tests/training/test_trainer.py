@@ -15,7 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.data import write_mask_png
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.models import load_checkpoint

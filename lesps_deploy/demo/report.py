@@ -26,6 +26,8 @@ import numpy as np
 from lesps_deploy.errors import DataError
 from lesps_deploy.io import atomic_write_bytes, atomic_write_text
 
+from .config import DEMO_BAR
+
 __all__ = [
     "Block",
     "evolution_figure",
@@ -304,7 +306,7 @@ def _blocks(summary: Any) -> list[Block]:
         ("table", ["IoU %", "nIoU %", "Pd %", "Fa (1e-6)", "detected / targets", "images"],
          [[_pct(m["IoU"]), _pct(m["nIoU"]), _pct(m["Pd"]), f"{1e6 * m['Fa']:.2f}",
            f"{m['detected']} / {m['targets']}", str(m["images"])]]),
-        ("p", f"The model {bar} the demo's bar (Pd >= 90 % and IoU >= 50 %)."
+        ("p", f"The model {bar} the demo's bar ({DEMO_BAR})."
               + (" Quick mode trains for seconds only; its numbers mean nothing." if summary.quick else "")),
         ("h2", "Label evolution"),
         ("p", "IoU of the training labels (thresholded at 0.5) against the full masks, which training never "

@@ -1,4 +1,7 @@
-"""`lesps predict`: detection on images, folders, videos, cameras and streams, with outputs on disk.
+"""`lesps predict` as a library call: detection on images, folders, videos, cameras and streams.
+
+The streams and the `Detector` load inside the calls, so importing this module (the CLI does, for
+`PredictConfig`'s defaults) stays light.
 
 `run_predict(PredictConfig(...))` opens the source, loads a `Detector`, runs the threaded pipeline
 into the chosen sinks and writes `summary.json` (frames, dropped, FPS, latency p50/p90/p99 per stage).
@@ -24,17 +27,17 @@ from typing import TYPE_CHECKING, Any
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.runtime.base import backend_for_path
-from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
-from lesps_deploy.streams.base import FrameSource, ReconnectPolicy
-from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, PipelineStatus, run_pipeline
-from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, Sink, VideoSink
-from lesps_deploy.streams.sources import open_source, source_kind
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["PredictConfig", "PredictSummary", "run_predict", "next_run_dir", "summary_table"]
+    from lesps_deploy.runtime.detector import Detector
+    from lesps_deploy.streams.base import FrameSource
+    from lesps_deploy.streams.pipeline import PipelineStats, PipelineStatus
+    from lesps_deploy.streams.sinks import Sink
+
+__all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_run_dir", "summary_table"]
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +190,7 @@ def _torch_threads(cfg: PredictConfig) -> Iterator[None]:
     On a busy CPU, fewer intra-op threads than cores avoids OpenMP oversubscription stalls.
     """
     threads = _threads(cfg)
-    if not threads or (cfg.backend or backend_for_path(cfg.weights).name) != "torch":
+    if not threads or (cfg.backend or backend_for_path(cfg.weights)) != "torch":
         yield
         return
     import torch
@@ -201,6 +204,8 @@ def _torch_threads(cfg: PredictConfig) -> Iterator[None]:
 
 
 def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple[list[Sink], dict[str, str]]:
+    from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, VideoSink
+
     sinks: list[Sink] = []
     outputs: dict[str, str] = {}
     if cfg.save_masks:
@@ -252,7 +257,27 @@ def run_predict(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | N
         return _run(cfg, status)
 
 
+def predict(source: str | Path, weights: str | Path, **options: Any) -> PredictSummary:
+    """Detect targets in `source` with `weights`: `run_predict(PredictConfig(source, weights, **options))`.
+
+    Args:
+        source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL.
+        weights: .pth/.pth.tar/.pt, .onnx or .engine file.
+        **options: any other `PredictConfig` field (out, save_video, save_masks, norm, device, ...).
+
+    Example:
+        >>> summary = predict("video.mp4", "acm.onnx", save_video=True, out="runs/video")
+        >>> summary.frames, summary.fps, summary.outputs["video"]
+    """
+    return run_predict(PredictConfig(str(source), Path(weights), **options))
+
+
 def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:
+    from lesps_deploy.runtime.detector import Detector
+    from lesps_deploy.streams.base import ReconnectPolicy
+    from lesps_deploy.streams.pipeline import PipelineOptions, run_pipeline
+    from lesps_deploy.streams.sources import open_source, source_kind
+
     source_kind(cfg.source)  # a missing file fails here, before the model loads
     # Model first, then the source: a live stream opened before a slow model load would start with
     # seconds of stale buffered frames.

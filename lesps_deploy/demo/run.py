@@ -5,11 +5,11 @@ The demo only orchestrates library calls, in the order a user would make them:
 1. `data.synth.make_dataset`: a synthetic infrared dataset (and a video) in the standard layout;
 2. `training.make_point_labels`: one centroid point per target, from the full masks;
 3. `training.train`: ACM trained from those points with LESPS label evolution;
-4. `evaluate.evaluate_weights`: IoU, nIoU, Pd, Fa on the test split;
+4. `apis.evaluation.evaluate_weights`: IoU, nIoU, Pd, Fa on the test split;
 5. `export.export_weights`: ONNX, with parity against PyTorch on the test split;
 6. `benchmark.run_benchmark`: PyTorch vs ONNX Runtime latency;
-7. `predict.run_predict`: detection on the synthetic video, written as an annotated video;
-8. `demo_report.write_report`: report.md and report.html with tables, figures and every artifact.
+7. `apis.prediction.run_predict`: detection on the synthetic video, written as an annotated video;
+8. `demo.report.write_report`: report.md and report.html with tables, figures and every artifact.
 
 Output folder layout (relative to `--out`):
     synth-irstd/            the dataset (images/, masks/, masks_centroid/, img_idx/, synth.json, video.mp4)
@@ -30,165 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.data.synth import TargetMix
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 
-__all__ = [
-    "DEMO_PRESETS",
-    "STEPS",
-    "DemoConfig",
-    "DemoSettings",
-    "DemoStep",
-    "DemoSummary",
-    "run_demo",
-]
+from .config import DATASET_DIR, MARKER, TRAIN_SEED, DemoConfig, DemoSettings, DemoSummary
+
+__all__ = ["STEPS", "DemoStep", "run_demo", "video_hits"]
 
 log = logging.getLogger(__name__)
-
-DATASET_DIR = "synth-irstd"
-MARKER = "demo.json"  # marks a folder as a demo's own output (the only kind --force may clear)
-# The trainer's default seed. ACM's early loss curve depends strongly on the initialisation seed (seed
-# 0 takes ~10x longer to leave its starting plateau than 42), and the default preset is tuned on 42.
-TRAIN_SEED = 42
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """Sizes and schedule of one demo preset.
-
-    Attributes:
-        images, size, train_fraction, hard_fraction, edge_fraction, point_fraction, min_area, max_area,
-            contrast, video_frames: the synthetic data (`SynthConfig`).
-        epochs, batch_size, patch_size, lr, milestones, tloss, tb, evolve_every: the LESPS training run.
-        bench_imgsz, bench_runs, bench_warmup: the benchmark (batch 1, one frame size).
-        figure_images, overlay_images: how many images the evolution and detection figures show.
-    """
-
-    images: int
-    size: int
-    train_fraction: float
-    hard_fraction: float
-    edge_fraction: float
-    video_frames: int
-    epochs: int
-    batch_size: int
-    patch_size: int
-    lr: float
-    milestones: tuple[int, ...]
-    tloss: float
-    evolve_every: int
-    bench_imgsz: int
-    bench_runs: int
-    bench_warmup: int
-    tb: float = 0.5
-    point_fraction: float | None = None
-    min_area: int = TargetMix.min_area
-    max_area: int = TargetMix.max_area
-    contrast: tuple[float, float] = TargetMix.contrast
-    figure_images: int = 4
-    overlay_images: int = 4
-
-
-# The default must detect (test Pd >= 0.9, IoU >= 0.5) within about 5 minutes of training on 2 CPU
-# cores. Why it looks like this:
-# - ACM predicts at 1/4 resolution and LESPS stops a label's growth at an area of about 2 * 0.0015*H*W
-#   (49 px at 128 px), so its evolved labels settle near 25-35 px whatever the target: tiny (< 16 px)
-#   targets are over-segmented and big (> 48 px) ones capped. The data keeps to 16-48 px targets.
-# - Dim targets (SCR 2-4, 2 %) stay, but a visible one rises at least 50-80 grey levels: at 40-60 its
-#   Pd was 0.82-0.85, above 60 it is 0.97.
-# - Mostly extended targets (70 %): crisp edges give the network a clear boundary to grow labels to.
-# - Tb 0.65: at 0.6 soft label halos (values 0.33-0.5, which SoftIoU still pushes to 1) made the model
-#   over-segment by 10-90 % run to run (IoU 0.43-0.56); at 0.7 labels stay small (IoU 0.50).
-# - ACM needs ~60 epochs before its point predictions stand out, so evolution waits for loss < 3.5.
-# Measured (seed 0, 2 threads): IoU 0.518, Pd 0.918, 290 s of training. Neighbours (Tb 0.6/0.7, contrast
-# 40-60, 1 % dim) gave IoU 0.43-0.56 and Pd 0.89-0.94: the margin is thin and results move by a few
-# points with the thread count. `quick` only exercises every step on tiny inputs.
-DEMO_PRESETS: dict[str, DemoSettings] = {
-    "default": DemoSettings(
-        images=400, size=128, train_fraction=0.5, hard_fraction=0.02, edge_fraction=0.3, point_fraction=0.3,
-        min_area=16, max_area=48, contrast=(50.0, 80.0), video_frames=100,
-        epochs=160, batch_size=8, patch_size=128, lr=2e-3, milestones=(140,), tloss=3.5, evolve_every=4,
-        tb=0.65, bench_imgsz=256, bench_runs=30, bench_warmup=3,
-    ),
-    "quick": DemoSettings(
-        images=12, size=64, train_fraction=0.5, hard_fraction=0.0, edge_fraction=0.3, video_frames=8,
-        epochs=1, batch_size=4, patch_size=64, lr=2e-3, milestones=(100,), tloss=1e9, evolve_every=1,
-        bench_imgsz=64, bench_runs=5, bench_warmup=1, figure_images=2, overlay_images=2,
-    ),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    """Options of `lesps demo`, one to one.
-
-    Attributes:
-        out: output folder (created; must be empty or a previous demo's folder with `force`).
-        quick: tiny sizes (under a minute; the model is not expected to detect well).
-        seed: seed of the data and the training.
-        force: replace a previous demo's output folder.
-        device: training/evaluation device (the export and ONNX Runtime run on the CPU).
-    """
-
-    out: Path = Path("runs/demo")
-    quick: bool = False
-    seed: int = 0
-    force: bool = False
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
-
-    @property
-    def settings(self) -> DemoSettings:
-        return DEMO_PRESETS["quick" if self.quick else "default"]
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What `run_demo` did; also written as `demo.json`.
-
-    Attributes:
-        metrics: test-split IoU, nIoU, Pd, Fa (and counts) of the trained model.
-        initial_label_iou: IoU of the point labels against the full masks (train split).
-        rounds: (round, epoch, label IoU) of each evolution round.
-        parity_max_abs_diff, parity_ok: ONNX vs PyTorch on the test split.
-        benchmark: one dict per measured backend (backend, precision, batch, imgsz, p50_ms, ips, speedup).
-        video: detection on the synthetic video (frames, fps, truth targets found, extra detections).
-        artifacts: label -> path of every file or folder the demo wrote.
-        step_seconds: wall time of each step.
-    """
-
-    out_dir: Path
-    quick: bool
-    seconds: float
-    metrics: dict[str, Any]
-    initial_label_iou: float | None
-    rounds: tuple[tuple[int, int, float | None], ...]
-    parity_max_abs_diff: float
-    parity_ok: bool
-    benchmark: tuple[dict[str, Any], ...]
-    video: dict[str, Any]
-    artifacts: dict[str, Path]
-    step_seconds: dict[str, float]
-    report_md: Path
-    report_html: Path
-
-    @property
-    def detects(self) -> bool:
-        """The bar the default demo is tuned to clear: test Pd >= 0.9 and IoU >= 0.5."""
-        return bool(self.metrics["Pd"] >= 0.9 and self.metrics["IoU"] >= 0.5)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "out_dir": str(self.out_dir), "quick": self.quick, "seconds": self.seconds, "metrics": self.metrics,
-            "initial_label_iou": self.initial_label_iou, "rounds": [list(r) for r in self.rounds],
-            "parity_max_abs_diff": self.parity_max_abs_diff, "parity_ok": self.parity_ok,
-            "benchmark": list(self.benchmark), "video": self.video, "detects": self.detects,
-            "artifacts": {k: str(v) for k, v in self.artifacts.items()}, "step_seconds": self.step_seconds,
-            "report_md": str(self.report_md), "report_html": str(self.report_html),
-        }  # fmt: skip
 
 
 @dataclass
@@ -216,7 +65,8 @@ class _Run:
 
 # ---------------------------------------------------------------- steps
 def _step_data(run: _Run) -> None:
-    from lesps_deploy.data.synth import SynthConfig, make_dataset
+    from lesps_deploy.data.synth import make_dataset
+    from lesps_deploy.data.synth_config import SynthConfig
     from lesps_deploy.progress import progress_task
 
     s = run.settings
@@ -288,7 +138,7 @@ def _step_train(run: _Run) -> None:
 
 
 def _step_evaluate(run: _Run) -> None:
-    from lesps_deploy.evaluate import EvalConfig, evaluate_weights
+    from lesps_deploy.apis.evaluation import EvalConfig, evaluate_weights
 
     cfg = EvalConfig(
         weights=run.artifacts["checkpoint"], data=run.data, split="test", device=run.cfg.device,
@@ -348,7 +198,7 @@ def _step_benchmark(run: _Run) -> None:
 
 
 def _step_predict(run: _Run) -> None:
-    from lesps_deploy.predict import PredictConfig, run_predict
+    from lesps_deploy.apis.prediction import PredictConfig, run_predict
 
     cfg = PredictConfig(
         source=str(run.artifacts["video"]), weights=run.artifacts["onnx"], out=run.out / "predict",
@@ -368,7 +218,7 @@ def _step_predict(run: _Run) -> None:
 
 
 def _step_report(run: _Run) -> None:
-    from lesps_deploy.demo_report import write_figures, write_report
+    from .report import write_figures, write_report
 
     figures = write_figures(run)
     run.add(**figures)

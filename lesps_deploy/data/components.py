@@ -1,4 +1,8 @@
-"""8-connected components and their statistics, vectorised (no per-component loops over pixels)."""
+"""8-connected components, their statistics and the centroid point rule, vectorised (no per-component loops).
+
+The lowest layer that uses them is data (synthetic masks and their point labels); metrics, the runtime's
+targets and training's point labels import them from here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["EIGHT", "ComponentStats", "label_components", "component_stats"]
+__all__ = ["EIGHT", "ComponentStats", "label_components", "component_stats", "centroid_points"]
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -62,3 +66,23 @@ def component_stats(labels: np.ndarray, n: int, scores: np.ndarray | None = None
         np.maximum.at(peak, idx, vals)
         peak = peak[1:]
     return ComponentStats(area.astype(np.int64), centroid, bbox, peak, mean)
+
+
+def centroid_points(mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """One 255 pixel per 8-connected target of `mask > 0` at its floored centroid (uint8 HxW, 0/255).
+
+    The LESPS centroid label (as the released `masks_centroid/`). `rng` is unused; it is there so
+    every point labeler takes (mask, rng).
+    """
+    labels, count = label_components(np.asarray(mask) > 0)
+    out = np.zeros(labels.shape, dtype=np.uint8)
+    if count == 0:
+        return out
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols]
+    areas = np.bincount(ids, minlength=count + 1)[1:]
+    # Integer sums with floor division: exactly floor(mean), no float rounding at integer boundaries.
+    sum_r = np.bincount(ids, weights=rows, minlength=count + 1)[1:].astype(np.int64)
+    sum_c = np.bincount(ids, weights=cols, minlength=count + 1)[1:].astype(np.int64)
+    out[sum_r // areas, sum_c // areas] = 255
+    return out

@@ -1,0 +1,177 @@
+"""`ExportConfig` (the options of `lesps export`), their validation against the format table, and results.
+
+Light on purpose (no torch, no onnx): the CLI reads its defaults from `ExportConfig`'s fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lesps_deploy.errors import ConfigError, LespsError
+from lesps_deploy.formats import (
+    CHECKPOINT,
+    CHECKPOINT_SUFFIXES,
+    OPTION_FLAGS,
+    ArtifactFormat,
+    format_for_path,
+    get_export_format,
+)
+from lesps_deploy.metadata import ModelMeta
+
+from .triton import model_name
+
+if TYPE_CHECKING:
+    from .parity import ParityReport
+
+__all__ = [
+    "ExportConfig",
+    "ExportResult",
+    "validate_config",
+    "output_path",
+    "source_kind",
+    "export_device",
+    "TOLERANCES",
+    "FORMAT_DEFAULTS",
+]
+
+# max abs probability difference allowed against PyTorch FP32, per artifact precision
+TOLERANCES: dict[str, float] = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.15}
+# format -> (imgsz, batch) used when --imgsz / --batch are not given
+FORMAT_DEFAULTS: dict[str, tuple[tuple[int, int], int]] = {
+    "onnx": ((256, 256), 1),
+    "engine": ((512, 512), 1),
+    "triton": ((256, 256), 8),
+}
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of `lesps export`, one to one (None: the format's default)."""
+
+    weights: Path
+    format: str = "onnx"
+    out: Path | None = None
+    model: str | None = None
+    norm: str | None = None
+    imgsz: tuple[int, int] | None = None
+    batch: int | None = None
+    dynamic: bool | None = None
+    half: bool = False
+    int8: bool = False
+    calib_data: Path | None = None
+    calib_images: int = 300
+    calib_method: str = "entropy"
+    opset: int = 17
+    simplify: bool = False
+    workspace: float | None = None
+    verify: Path | None = None
+    instances: int = 1
+    device: str | None = None
+    force: bool = False
+    trust_pickle: bool = False
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written and how it compares with PyTorch."""
+
+    format: str
+    path: Path
+    meta: ModelMeta
+    seconds: float
+    parity: tuple[tuple[str, ParityReport], ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for _, report in self.parity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format, "path": str(self.path), "model": self.meta.model, "seconds": self.seconds,
+            "parity": {label: report.to_dict() for label, report in self.parity}, "ok": self.ok, **self.details,
+        }  # fmt: skip
+
+
+def _given(cfg: ExportConfig) -> list[str]:
+    """Options set away from their defaults."""
+    return [f.name for f in fields(cfg) if f.name in OPTION_FLAGS and getattr(cfg, f.name) != f.default]
+
+
+def _check_ranges(cfg: ExportConfig) -> None:
+    if cfg.imgsz is not None and (len(cfg.imgsz) != 2 or any(s <= 0 or s % 32 for s in cfg.imgsz)):
+        raise ConfigError(f"--imgsz {cfg.imgsz}: height and width must be positive multiples of 32")
+    checks = (
+        (cfg.batch is not None and cfg.batch < 1, f"--batch {cfg.batch}: must be >= 1"),
+        (cfg.opset < 17, f"--opset {cfg.opset}: must be >= 17"),
+        (cfg.calib_images < 1, f"--calib-images {cfg.calib_images}: must be >= 1"),
+        (
+            cfg.calib_method not in ("entropy", "minmax"),
+            f"--calib-method {cfg.calib_method}: use entropy or minmax",
+        ),
+        (cfg.workspace is not None and cfg.workspace <= 0, f"--workspace {cfg.workspace}: must be > 0 GiB"),
+        (cfg.instances < 1, f"--instances {cfg.instances}: must be >= 1"),
+    )
+    for bad, message in checks:
+        if bad:
+            raise ConfigError(message)
+
+
+def validate_config(cfg: ExportConfig) -> ArtifactFormat:
+    """Check `cfg` against its format row; returns the row.
+
+    Raises:
+        ConfigError: an option the format does not take, contradicting options, or out-of-range values.
+    """
+    fmt = get_export_format(cfg.format)
+    for name in _given(cfg):
+        if not fmt.accepts(name):
+            raise ConfigError(f"{OPTION_FLAGS[name]} does not apply to --format {fmt.name}")
+    _check_ranges(cfg)
+    device = export_device(cfg, fmt)
+    if cfg.half and cfg.int8:
+        raise ConfigError("--half and --int8 are exclusive (INT8 engines already fall back to FP16 layers)")
+    if cfg.int8 and cfg.calib_data is None:
+        raise ConfigError(
+            "--int8 needs calibration images", hint="add --calib-data DATASET_DIR (300+ images)"
+        )
+    if not cfg.int8 and {"calib_data", "calib_images", "calib_method"} & set(_given(cfg)):
+        raise ConfigError("--calib-data/--calib-images/--calib-method only apply with --int8")
+    if cfg.half and not device.startswith("cuda"):
+        raise ConfigError(f"--half needs a GPU; --device {device} cannot build an FP16 {fmt.name}")
+    if device == "cpu" and not fmt.cpu:
+        raise ConfigError(f"--format {fmt.name} is built on a GPU; use --device cuda")
+    suffix = source_kind(cfg.weights)
+    if suffix != CHECKPOINT and fmt.name == "onnx":
+        raise ConfigError(
+            f"{cfg.weights}: --format onnx needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
+        )
+    if suffix == "engine" and fmt.name != "triton":
+        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with --format triton")
+    return fmt
+
+
+def export_device(cfg: ExportConfig, fmt: ArtifactFormat) -> str:
+    """`--device`, else where the format is built (CPU when it can be)."""
+    return cfg.device or ("cpu" if fmt.cpu else "cuda")
+
+
+def source_kind(weights: Path) -> str:
+    """What `weights` is: 'checkpoint', 'onnx' or 'engine' (by suffix, from the format table)."""
+    try:
+        return format_for_path(weights).name
+    except LespsError:
+        raise ConfigError(
+            f"{weights}: unknown weights suffix; expected a checkpoint, .onnx or .engine"
+        ) from None
+
+
+def output_path(cfg: ExportConfig, fmt: ArtifactFormat) -> Path:
+    """`--out`, else beside the weights: <stem><suffix>, or <dir>/triton_models for a repository."""
+    if cfg.out is not None:
+        return Path(cfg.out)
+    if fmt.name == "triton":
+        return cfg.weights.parent / "triton_models"
+    return cfg.weights.with_name(model_name(cfg.weights) + fmt.suffix)

@@ -1,0 +1,177 @@
+"""`lesps evaluate` as a library call: any weights file over a dataset split, IoU, nIoU, Pd, Fa.
+
+A PyTorch checkpoint on the CPU runs through ONNX Runtime, from an ONNX export cached by the file's
+sha256 (`lesps_deploy.export.onnx_cache`): a second evaluation of the same file neither exports nor
+imports torch. `.onnx` and `.engine` files load their own backend; none of this module's imports pulls
+torch in.
+
+Example:
+    >>> from lesps_deploy import evaluate
+    >>> report = evaluate("ACM_LESPS_centroid.pth.tar", "datasets/NUAA-SIRST", norm="SIRST3")
+    >>> report.summary["IoU"], report.summary["Pd"], report.summary["Fa"]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lesps_deploy.errors import CheckpointError, ModelError
+from lesps_deploy.formats import CHECKPOINT_SUFFIXES
+from lesps_deploy.io import atomic_write_json, atomic_write_text
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
+from lesps_deploy.runtime.base import Backend, load_runtime
+from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+
+if TYPE_CHECKING:
+    from lesps_deploy.metrics.dataset_eval import EvalReport
+
+__all__ = ["EvalConfig", "evaluate", "evaluate_weights", "results_table"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Options of `lesps evaluate`, one to one."""
+
+    weights: Path
+    data: Path
+    split: str = "test"
+    model: str | None = None
+    norm: str | None = None
+    threshold: float | None = None
+    patch_size: int = DEFAULT_PATCH_SIZE
+    mask_threshold: int | None = None
+    fa_rule: FaRule = DEFAULT_FA_RULE
+    device: str = "cpu"
+    batch_size: int = 1
+    backend: str | None = None
+    json_out: Path | None = None
+    per_image: Path | None = None
+    trust_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        check_fa_rule(self.fa_rule)
+
+
+def _fast_path(cfg: EvalConfig) -> bool:
+    """A checkpoint on the CPU with no backend forced runs through ONNX Runtime."""
+    checkpoint = Path(cfg.weights).name.lower().endswith(CHECKPOINT_SUFFIXES) and Path(cfg.weights).is_file()
+    return cfg.backend is None and cfg.device == "cpu" and checkpoint
+
+
+def _open_backend(cfg: EvalConfig) -> Backend:
+    """The backend `cfg.weights` selects; a PyTorch checkpoint on the CPU runs through ONNX Runtime.
+
+    Why: on CPU, ONNX Runtime runs these networks ~1.6x faster than eager PyTorch, and the exported
+    graph gives the reference counts exactly (tested on every released checkpoint). `backend="torch"`
+    keeps eager PyTorch; a model that cannot be exported falls back to it with a warning.
+    """
+    options: dict[str, object] = {"model": cfg.model} if cfg.model else {}
+    if cfg.trust_pickle:
+        options["trust_pickle"] = True
+    if not _fast_path(cfg):
+        return load_runtime(cfg.weights, device=cfg.device, backend=cfg.backend, **options)
+    from lesps_deploy.export.onnx_cache import cached_onnx
+    from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
+
+    try:
+        onnx_path = cached_onnx(cfg.weights, model=cfg.model, trust_pickle=cfg.trust_pickle)
+    except (CheckpointError, ModelError):
+        raise
+    except Exception as err:  # noqa: BLE001 - any export failure means: stay on eager PyTorch
+        logger.warning("%s: evaluating with eager PyTorch (ONNX fast path unavailable: %s)", cfg.weights, err)
+        return load_runtime(cfg.weights, device=cfg.device, backend="torch", **options)
+    # One intra-op thread per call and one evaluation worker per core (see evaluate_weights): for
+    # these small frames that beats one call spread over all cores.
+    fast = OnnxRuntimeBackend(onnx_path, device="cpu", threads=1)
+    fast.single_threaded = True  # type: ignore[attr-defined]
+    logger.debug("%s: evaluating through ONNX Runtime (CPU fast path, %s)", cfg.weights, onnx_path)
+    return fast
+
+
+def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
+    """Load `cfg.weights` with the backend its suffix selects, evaluate, and write JSON/CSV if asked.
+
+    Raises:
+        ConfigError: no normalization known, or no image of the split could be read.
+        BackendError, CheckpointError: the weights cannot be loaded.
+    """
+    from lesps_deploy.data.norm import model_norm
+    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+
+    with _open_backend(cfg) as backend:
+        norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights)
+        workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
+        report = evaluate_backend(
+            backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
+            cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule,
+        )  # fmt: skip
+    report.summary["weights"] = str(cfg.weights)
+    if cfg.json_out:
+        atomic_write_json(cfg.json_out, report.summary)
+    if cfg.per_image:
+        atomic_write_text(cfg.per_image, _per_image_csv(report.per_image))
+    return report
+
+
+def evaluate(weights: str | Path, data: str | Path, **options: Any) -> EvalReport:
+    """Evaluate `weights` on the `data` split: `evaluate_weights(EvalConfig(weights, data, **options))`.
+
+    Args:
+        weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file.
+        data: dataset folder (images/, masks/, img_idx/).
+        **options: any other `EvalConfig` field (split, norm, threshold, fa_rule, device, ...).
+
+    Example:
+        >>> report = evaluate("acm.onnx", "datasets/NUAA-SIRST", split="test")
+        >>> round(100 * report.summary["IoU"], 2)
+    """
+    return evaluate_weights(EvalConfig(Path(weights), Path(data), **options))
+
+
+def _per_image_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
+    """Rich table: IoU/nIoU x100, Pd x100, Fa x1e-6, plus the raw counts."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in (
+        "model",
+        "weights",
+        "images",
+        "IoU",
+        "nIoU",
+        "Pd",
+        "Fa (1e-6)",
+        "detected/targets",
+        "seconds",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "weights") else "right")
+    for r in rows:
+        table.add_row(
+            str(r["model"]),
+            Path(str(r["weights"])).name,
+            str(r["images"]),
+            f"{100 * r['IoU']:.2f}",
+            f"{100 * r['nIoU']:.2f}",
+            f"{100 * r['Pd']:.2f}",
+            f"{1e6 * r['Fa']:.2f}",
+            f"{r['detected']}/{r['targets']}",
+            f"{r['seconds']:.1f}",
+        )
+    return table

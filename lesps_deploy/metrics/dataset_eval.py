@@ -1,0 +1,163 @@
+"""Evaluate a loaded backend on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics.
+
+Frames are decoded on a background thread while the backend runs, and frames of the same padded size
+are batched; metrics use vectorised component statistics. Counts equal the reference test loop's.
+Training, export parity, the benchmark and `lesps evaluate` all evaluate through `evaluate_backend`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lesps_deploy.data.dataset import IRSTDDataset, Sample
+from lesps_deploy.data.norm import Norm, model_norm
+from lesps_deploy.errors import ConfigError, LespsError
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule
+from lesps_deploy.metrics.segmentation import ImageCounts, SegmentationMetrics, image_counts
+from lesps_deploy.progress import track
+from lesps_deploy.runtime.base import Backend
+from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilities
+
+__all__ = ["SUMMARY_KEYS", "EvalReport", "evaluate_backend", "summary_arrays"]
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_KEYS = (
+    "model",
+    "weights",
+    "dataset",
+    "split",
+    "images",
+    "threshold",
+    "norm",
+    "fa_rule",
+    "IoU",
+    "nIoU",
+    "Pd",
+    "Fa",
+    "intersection",
+    "union",
+    "targets",
+    "detected",
+    "false_alarm_pixels",
+    "pixels",
+    "seconds",
+)
+
+
+@dataclass
+class EvalReport:
+    """`summary` holds exactly SUMMARY_KEYS; `bad` lists one line per skipped file."""
+
+    summary: dict[str, Any]
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+
+
+def _prefetch(dataset: IRSTDDataset, bad: list[str], depth: int = 16) -> Iterator[Sample]:
+    """Decode samples on a thread; unreadable ones are recorded in `bad` and skipped."""
+    q: queue.Queue[Sample | None] = queue.Queue(maxsize=depth)
+
+    def work() -> None:
+        for name in dataset.names:
+            try:
+                q.put(dataset.load(name))
+            except LespsError as err:
+                bad.append(str(err))
+                logger.error("%s", err)
+        q.put(None)
+
+    threading.Thread(target=work, daemon=True, name="eval-decode").start()
+    while (sample := q.get()) is not None:
+        yield sample
+
+
+def _chunks(samples: Iterator[Sample], size: int) -> Iterator[list[Sample]]:
+    chunk: list[Sample] = []
+    for sample in samples:
+        chunk.append(sample)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def evaluate_backend(
+    backend: Backend,
+    dataset_dir: str | Path,
+    split: str = "test",
+    norm: Norm | str | None = None,
+    threshold: float | None = None,
+    patch_size: int | None = DEFAULT_PATCH_SIZE,
+    mask_threshold: int | None = None,
+    batch_size: int = 1,
+    progress: bool = False,
+    limit: int | None = None,
+    workers: int = 1,
+    fa_rule: FaRule = DEFAULT_FA_RULE,
+) -> EvalReport:
+    """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
+
+    `workers` > 1 runs inference and per-image metrics of consecutive chunks concurrently (for
+    backends that release the GIL and use one intra-op thread each); results keep dataset order.
+    """
+    start = time.perf_counter()
+    dataset = IRSTDDataset(dataset_dir, split)
+    if limit is not None:
+        dataset.names = dataset.names[:limit]
+    meta = backend.meta
+    norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None))
+    threshold = meta.threshold if threshold is None else threshold
+    metrics = SegmentationMetrics(mask_threshold, fa_rule)
+    per_image: list[dict[str, Any]] = []
+    bad: list[str] = []
+
+    def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
+        images = [s.image for s in chunk]
+        probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size)
+        return [
+            (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold, fa_rule))
+            for sample, prob in zip(chunk, probs, strict=True)
+        ]
+
+    samples = track(_prefetch(dataset, bad), len(dataset), f"evaluate {meta.model}", enabled=progress)
+    chunks = _chunks(samples, max(1, batch_size) * 4)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="eval") as pool:
+        for results in pool.map(score, chunks) if workers > 1 else map(score, chunks):
+            for name, counts in results:
+                if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
+                    logger.debug("first image evaluated at %.6f (epoch seconds)", time.time())
+                metrics.add(counts)
+                per_image.append({"name": name, **counts.to_dict()})
+    if not per_image:
+        raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
+    summary = {
+        "model": meta.model,
+        "weights": str(getattr(backend, "path", None) or ""),
+        "dataset": str(dataset.root),
+        "split": split,
+        "images": len(per_image),
+        "threshold": threshold,
+        "norm": [norm.mean, norm.std],
+        "fa_rule": fa_rule,
+        **metrics.summary(),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    return EvalReport({k: summary[k] for k in SUMMARY_KEYS}, per_image, bad)
+
+
+def summary_arrays(report: EvalReport) -> dict[str, np.ndarray]:
+    """Per-image counts as arrays (handy for notebooks and merging shards)."""
+    keys = [k for k in report.per_image[0] if k != "name"] if report.per_image else []
+    return {k: np.array([r[k] for r in report.per_image]) for k in keys}

@@ -1,0 +1,27 @@
+"""The evaluation rules every command shares: the Pd match distance and the false-alarm rule.
+
+Light on purpose (no numpy): config dataclasses and the CLI read these without loading the metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from lesps_deploy.errors import ConfigError
+
+__all__ = ["MATCH_DISTANCE", "FaRule", "FA_RULES", "DEFAULT_FA_RULE", "check_fa_rule"]
+
+MATCH_DISTANCE = 3.0
+FaRule = Literal["current", "2023"]
+FA_RULES: tuple[str, ...] = ("current", "2023")
+DEFAULT_FA_RULE: FaRule = "current"
+
+
+def check_fa_rule(rule: str) -> FaRule:
+    """`rule` if it names a false-alarm rule, else a ConfigError listing the valid ones."""
+    if rule not in FA_RULES:
+        raise ConfigError(
+            f"--fa-rule {rule}: expected one of {', '.join(FA_RULES)}",
+            hint="'current' is the authors' code today; '2023' compares with papers evaluated with the 2023 code",
+        )
+    return rule  # type: ignore[return-value]

@@ -152,22 +152,11 @@ def evaluate(
     from lesps_deploy.apis.evaluation import evaluate_weights, results_table
 
     cfg = EvalConfig(
-        weights=weights,
-        data=data,
-        split=split,
-        model=model,
-        norm=norm,
-        threshold=threshold,
-        patch_size=patch_size,
-        mask_threshold=mask_threshold,
+        weights=weights, data=data, split=split, model=model, norm=norm, threshold=threshold,
+        patch_size=patch_size, mask_threshold=mask_threshold, device=device, backend=backend,
+        batch_size=batch_size, json_out=json_out, per_image=per_image, trust_pickle=trust_pickle,
         fa_rule=fa_rule,  # type: ignore[arg-type]
-        device=device,
-        backend=backend,
-        batch_size=batch_size,
-        json_out=json_out,
-        per_image=per_image,
-        trust_pickle=trust_pickle,
-    )
+    )  # fmt: skip
     report = evaluate_weights(cfg, progress=True)
     _console().print(results_table([report.summary]))
     for bad in report.bad:
@@ -290,31 +279,12 @@ def train(
     except ValueError:
         raise ConfigError(f"--milestones {milestones!r}: expected epochs like 200,300") from None
     cfg = TrainConfig(
-        model=model or "DNANet",
-        data=data,
-        labels=labels,
-        epochs=epochs,
-        batch_size=batch_size,
-        patch_size=patch_size,
-        lr=lr,
-        milestones=steps,
-        gamma=gamma,
-        tloss=tloss,
-        tb=tb,
-        k=k,
-        evolve_every=evolve_every,
-        norm=norm or "auto",
-        device=device,
-        amp=amp,
-        seed=seed,
-        out=out,
-        resume=resume,
-        eval_every=eval_every,
-        num_workers=num_workers,
-        limit=limit,
-        prior=prior,
+        model=model or _default(TrainConfig, "model"), data=data, labels=labels, epochs=epochs, batch_size=batch_size,
+        patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, tloss=tloss, tb=tb, k=k,
+        evolve_every=evolve_every, norm=norm or _default(TrainConfig, "norm"), device=device, amp=amp, seed=seed, out=out,
+        resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
         fa_rule=fa_rule,
-    )
+    )  # fmt: skip
     result = run_training(cfg, progress=True)
     for r in result.rounds:
         iou = "not available (no full masks)" if r.label_iou is None else f"{100 * r.label_iou:.2f}"
@@ -397,28 +367,11 @@ def export_cmd(
     from lesps_deploy.io import atomic_write_json
 
     cfg = ExportConfig(
-        weights=weights,
-        format=fmt,
-        out=out,
-        model=model,
-        norm=norm,
-        imgsz=imgsz,
-        batch=batch,
-        dynamic=dynamic,
-        half=half,
-        int8=int8,
-        calib_data=calib_data,
-        calib_images=calib_images,
-        calib_method=calib_method,
-        opset=opset,
-        simplify=simplify,
-        workspace=workspace,
-        verify=verify,
-        instances=instances,
-        device=device,
-        force=force,
-        trust_pickle=trust_pickle,
-    )
+        weights=weights, format=fmt, out=out, model=model, norm=norm, imgsz=imgsz, batch=batch,
+        dynamic=dynamic, half=half, int8=int8, calib_data=calib_data, calib_images=calib_images,
+        calib_method=calib_method, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
+        instances=instances, device=device, force=force, trust_pickle=trust_pickle,
+    )  # fmt: skip
     result = export_weights(cfg)
     console = _console()
     console.print(f"[green]wrote[/] {result.path} ({result.format}, {result.seconds:.1f} s)", highlight=False)
@@ -686,20 +639,11 @@ def data_synth(
     from lesps_deploy.data.synth import make_dataset
 
     cfg = SynthConfig(
-        images=images,
-        size=size,
-        seed=seed,
-        train_fraction=train_fraction,
-        video_frames=video,
-        bit16_fraction=bit16,
-        hard_fraction=hard_fraction,
-        edge_fraction=edge_fraction,
-        point_fraction=point_fraction,
-        min_area=min_area,
-        max_area=max_area,
-        contrast=contrast,
+        images=images, size=size, seed=seed, train_fraction=train_fraction, video_frames=video,
+        bit16_fraction=bit16, hard_fraction=hard_fraction, edge_fraction=edge_fraction,
+        point_fraction=point_fraction, min_area=min_area, max_area=max_area, contrast=contrast,
         overwrite=overwrite,
-    )
+    )  # fmt: skip
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task("synthesizing", total=images)
         summary = make_dataset(out_dir, cfg, progress=lambda done, total: bar.update(task, completed=done))

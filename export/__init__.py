@@ -6,37 +6,16 @@ Example:
     >>> result.path, result.parity[0][1].max_abs_diff
 """
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 
-_LAZY = {
-    "lesps_deploy.runtime.engine_header": (
-        "EngineHeader",
-        "read_engine",
-        "read_header",
-        "write_engine",
-    ),
-    "lesps_deploy.formats": (
-        "EXPORT_FORMATS",
-        "ArtifactFormat",
-        "export_format_names",
-        "get_export_format",
-    ),
-    ".config": (
-        "ExportConfig",
-        "ExportResult",
-        "validate_config",
-    ),
-    ".exporter": ("export_weights",),
-    ".onnx": (
-        "export_onnx",
-        "read_onnx_meta",
-    ),
-    ".onnx_cache": ("cached_onnx",),
-    ".parity": (
-        "ParityReport",
-        "check_parity",
-    ),
-}
+_LAZY = """
+    lesps_deploy.runtime.engine_header: EngineHeader read_engine read_header write_engine
+    lesps_deploy.formats:               EXPORT_FORMATS ArtifactFormat export_format_names get_export_format
+    .config:                            ExportConfig ExportResult validate_config
+    .exporter:                          export_weights
+    .onnx:                              export_onnx read_onnx_meta
+    .onnx_cache:                        cached_onnx
+    .parity:                            ParityReport check_parity
+"""
 
-__all__ = exported_names(_LAZY)
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -8,16 +8,16 @@ Example:
     >>> report.summary["IoU"], report.summary["Pd"]
 """
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 from lesps_deploy.metadata import __version__
 
-_LAZY = {
-    "lesps_deploy.runtime.detector": ("Detector",),
-    "lesps_deploy.models": ("create_model", "list_models"),
-    "lesps_deploy.apis.evaluation": ("evaluate",),
-    "lesps_deploy.apis.prediction": ("predict",),
-    "lesps_deploy.apis.workflows": ("export_model", "train"),
-}
+_LAZY = """
+    lesps_deploy.runtime.detector: Detector
+    lesps_deploy.models:           create_model list_models
+    lesps_deploy.apis.evaluation:  evaluate
+    lesps_deploy.apis.prediction:  predict
+    lesps_deploy.apis.workflows:   export_model train
+"""
 
-__all__ = ["__version__", *exported_names(_LAZY)]
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, _names = lazy_face(__name__, _LAZY)
+__all__ = ["__version__", *_names]

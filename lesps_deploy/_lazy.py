@@ -1,40 +1,45 @@
 """Package faces whose names load on first use, so `import lesps_deploy.x` stays cheap.
 
-A face lists, per module, the names it offers; a name's module is imported the first time the name is
-read. `lesps --help` and every command on an `.onnx`/`.engine` file so never import torch, however many
-package faces they pass through. The import-cycle test reads the same `_LAZY` tables as import edges.
+A face lists, one line per module, the names it offers (`module: name name ...`, the module absolute or
+relative to the face with a leading dot); a name's module is imported the first time the name is read.
+`lesps --help` and every command on an `.onnx`/`.engine` file so never import torch, however many
+package faces they pass through. The import-cycle test reads the same tables as import edges.
 
 Example:
-    >>> _LAZY = {".dataset": ("IRSTDDataset",), ".norm": ("Norm", "resolve_norm")}
-    >>> __all__ = exported_names(_LAZY)
-    >>> __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+    >>> _LAZY = '''
+    ...     .dataset: IRSTDDataset Sample
+    ...     .norm: Norm resolve_norm
+    ... '''
+    >>> __getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["exported_names", "lazy_exports"]
-
-LazyTable = Mapping[str, Sequence[str]]
+__all__ = ["parse_table", "lazy_face"]
 
 
-def exported_names(table: LazyTable) -> list[str]:
-    """Every name of a lazy table, for the face's `__all__`."""
-    return [name for names in table.values() for name in names]
+def parse_table(table: str) -> dict[str, str]:
+    """name -> module of a face table (`module: name name ...` per line)."""
+    where: dict[str, str] = {}
+    for line in table.strip().splitlines():
+        module, _, names = line.partition(":")
+        where.update(dict.fromkeys(names.split(), module.strip()))
+    return where
 
 
-def lazy_exports(package: str, table: LazyTable) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """`__getattr__` and `__dir__` for the face `package` offering `table`'s names.
+def lazy_face(package: str, table: str) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """`__getattr__`, `__dir__` and `__all__` for the face `package` offering `table`'s names.
 
     Args:
         package: the face's `__name__`.
-        table: module (absolute, or relative to `package` with a leading dot) -> names it defines.
+        table: one `module: name name ...` line per module (see the module docstring).
     """
-    where = {name: module for module, names in table.items() for name in names}
+    where = parse_table(table)
 
     def __getattr__(name: str) -> Any:
         if name not in where:
@@ -46,4 +51,4 @@ def lazy_exports(package: str, table: LazyTable) -> tuple[Callable[[str], Any], 
     def __dir__() -> list[str]:
         return sorted(set(vars(sys.modules[package])) | set(where))
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, list(where)

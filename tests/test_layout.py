@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lesps_deploy._lazy import parse_table
+
 ROOT = Path(__file__).resolve().parents[1] / "lesps_deploy"
 PACKAGE = "lesps_deploy"
 
@@ -67,8 +69,7 @@ def _imported(module: str, tree: ast.Module, is_package: bool, known: set[str]) 
                 out.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "_LAZY" for t in node.targets):
-            for key in node.value.keys:  # type: ignore[attr-defined]
-                name = key.value
+            for name in set(parse_table(node.value.value).values()):  # type: ignore[attr-defined]
                 out.add(_absolute(module, is_package, 1, name[1:]) if name.startswith(".") else name)
     return out & known
 

@@ -5,46 +5,16 @@ Example:
     >>> result = train(TrainConfig(model="ACM", data="datasets/NUAA-SIRST", labels="centroid"))
 """
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 
-_LAZY = {
-    ".config": (
-        "LABEL_TYPES",
-        "TrainConfig",
-    ),
-    ".evolution": ("evolve_labels",),
-    ".labels": (
-        "POINT_LABELERS",
-        "LabelReport",
-        "centroid_points",
-        "coarse_points",
-        "label_folder",
-        "make_point_labels",
-    ),
-    ".loss": (
-        "focal_loss_map",
-        "lesps_loss",
-    ),
-    ".point_files": (
-        "PointFile",
-        "PointRecord",
-        "read_point_file",
-    ),
-    ".point_import": (
-        "POINT_FILE_KINDS",
-        "PointImportReport",
-        "labels_from_points",
-        "point_import_table",
-    ),
-    ".trainer": (
-        "EpochRecord",
-        "EvalRecord",
-        "EvolutionRound",
-        "TrainingError",
-        "TrainResult",
-        "train",
-    ),
-}
+_LAZY = """
+    .config:       LABEL_TYPES TrainConfig
+    .evolution:    evolve_labels
+    .labels:       POINT_LABELERS LabelReport centroid_points coarse_points label_folder make_point_labels
+    .loss:         focal_loss_map lesps_loss
+    .point_files:  PointFile PointRecord read_point_file
+    .point_import: POINT_FILE_KINDS PointImportReport labels_from_points point_import_table
+    .trainer:      EpochRecord EvalRecord EvolutionRound TrainingError TrainResult train
+"""
 
-__all__ = exported_names(_LAZY)
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -5,21 +5,11 @@ Example:
     >>> report = evaluate_weights(EvalConfig(Path("acm.onnx"), Path("datasets/NUAA-SIRST")))
 """
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 
-_LAZY = {
-    ".evaluation": (
-        "EvalConfig",
-        "evaluate_weights",
-        "results_table",
-    ),
-    ".prediction": (
-        "PredictConfig",
-        "PredictSummary",
-        "run_predict",
-        "summary_table",
-    ),
-}
+_LAZY = """
+    .evaluation: EvalConfig evaluate_weights results_table
+    .prediction: PredictConfig PredictSummary run_predict summary_table
+"""
 
-__all__ = exported_names(_LAZY)
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -6,29 +6,14 @@ Example:
     >>> [(r.backend, r.batch, r.latency_ms["p50"]) for r in report.ok_rows]
 """
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 
-_LAZY = {
-    ".config": (
-        "PRECISIONS",
-        "BenchmarkConfig",
-        "parse_list",
-    ),
-    ".report": (
-        "benchmark_tables",
-        "compare_reports",
-        "compare_table",
-        "markdown_report",
-        "write_plot",
-    ),
-    ".results": (
-        "BenchmarkReport",
-        "Row",
-        "load_report",
-    ),
-    ".runner": ("run_benchmark",),
-    ".timing": ("latency_stats",),
-}
+_LAZY = """
+    .config:  PRECISIONS BenchmarkConfig parse_list
+    .report:  benchmark_tables compare_reports compare_table markdown_report write_plot
+    .results: BenchmarkReport Row load_report
+    .runner:  run_benchmark
+    .timing:  latency_stats
+"""
 
-__all__ = exported_names(_LAZY)
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -1,50 +1,15 @@
 """Data layer: frames, masks, splits, normalization, 8-connected components, synthetic data."""
 
-from lesps_deploy._lazy import exported_names, lazy_exports
+from lesps_deploy._lazy import lazy_face
 
-_LAZY = {
-    ".dataset": (
-        "IRSTDDataset",
-        "Sample",
-        "find_image",
-        "read_split",
-        "split_file",
-    ),
-    ".images": (
-        "IMAGE_SUFFIXES",
-        "fit_mask",
-        "read_image",
-        "read_mask",
-        "to_gray",
-        "write_mask_png",
-    ),
-    ".norm": (
-        "NORM_HINT",
-        "NORM_PRESETS",
-        "Norm",
-        "dataset_norm",
-        "model_norm",
-        "normalize",
-        "resolve_norm",
-    ),
-    ".padding": (
-        "crop",
-        "pad_reference",
-        "padded_size",
-    ),
-    ".components": (
-        "ComponentStats",
-        "centroid_points",
-        "component_stats",
-        "label_components",
-    ),
-    ".synth_config": ("SynthConfig", "SynthSummary", "VideoSummary"),
-    ".synth": (
-        "make_dataset",
-        "make_video",
-        "synth_frame",
-    ),
-}
+_LAZY = """
+    .dataset:      IRSTDDataset Sample find_image read_split split_file
+    .images:       IMAGE_SUFFIXES fit_mask read_image read_mask to_gray write_mask_png
+    .norm:         NORM_HINT NORM_PRESETS Norm dataset_norm model_norm normalize resolve_norm
+    .padding:      crop pad_reference padded_size
+    .components:   ComponentStats centroid_points component_stats label_components
+    .synth_config: SynthConfig SynthSummary VideoSummary
+    .synth:        make_dataset make_video synth_frame
+"""
 
-__all__ = exported_names(_LAZY)
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

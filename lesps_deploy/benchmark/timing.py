@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from lesps_deploy.timing import Stopwatch
+
 __all__ = [
     "Timer",
     "CpuTimer",
@@ -36,9 +38,9 @@ class Timer:
     """Times one call of `fn` in milliseconds."""
 
     def time(self, fn: Callable[[], Any]) -> tuple[float, Any]:
-        start = time.perf_counter()
-        out = fn()
-        return (time.perf_counter() - start) * 1e3, out
+        with Stopwatch() as sw:
+            out = fn()
+        return sw.ms, out
 
 
 class CpuTimer(Timer):

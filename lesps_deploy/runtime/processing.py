@@ -7,7 +7,6 @@ on numpy arrays, or on torch tensors on the backend's device when given `TorchOp
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, normalize
 from lesps_deploy.data.padding import pad_reference
+from lesps_deploy.timing import Stopwatch
 
 __all__ = [
     "DEFAULT_PATCH_SIZE",
@@ -131,29 +131,28 @@ def run_frames(
     pre_ms, inf_ms = [0.0] * n, [0.0] * n
     inputs, sizes = [], []
     for i, frame in enumerate(frames):
-        t0 = time.perf_counter()
-        inputs.append(ops.prepare(frame, norm, multiple))
+        with Stopwatch() as sw:
+            inputs.append(ops.prepare(frame, norm, multiple))
         sizes.append(tuple(np.shape(frame)[:2]))
-        pre_ms[i] = (time.perf_counter() - t0) * 1e3
+        pre_ms[i] = sw.ms
     probs: list[np.ndarray | None] = [None] * n
     plain = [i for i in range(n) if not needs_tiling(*sizes[i], patch_size)]
     for group in shape_batches([tuple(inputs[i].shape) for i in plain], batch_size):
         ids = [plain[j] for j in group]
-        t0 = time.perf_counter()
-        out = run(ops.stack([inputs[i] for i in ids]))
-        for k, i in enumerate(ids):
-            probs[i] = ops.to_numpy(out[k, 0, : sizes[i][0], : sizes[i][1]])
-        share = (time.perf_counter() - t0) * 1e3 / len(ids)
+        with Stopwatch() as sw:
+            out = run(ops.stack([inputs[i] for i in ids]))
+            for k, i in enumerate(ids):
+                probs[i] = ops.to_numpy(out[k, 0, : sizes[i][0], : sizes[i][1]])
         for i in ids:
-            inf_ms[i] = share
+            inf_ms[i] = sw.ms / len(ids)
     for i in sorted(set(range(n)) - set(plain)):
-        t0 = time.perf_counter()
-        padded = inputs[i]
-        prob = ops.zeros(tuple(padded.shape[1:]))
-        for rows, cols in tile_slices(*padded.shape[1:], patch_size):  # type: ignore[arg-type]
-            prob[rows, cols] = run(ops.contiguous(padded[None, :, rows, cols]))[0, 0]
-        probs[i] = ops.to_numpy(prob[: sizes[i][0], : sizes[i][1]])
-        inf_ms[i] = (time.perf_counter() - t0) * 1e3
+        with Stopwatch() as sw:
+            padded = inputs[i]
+            prob = ops.zeros(tuple(padded.shape[1:]))
+            for rows, cols in tile_slices(*padded.shape[1:], patch_size):  # type: ignore[arg-type]
+                prob[rows, cols] = run(ops.contiguous(padded[None, :, rows, cols]))[0, 0]
+            probs[i] = ops.to_numpy(prob[: sizes[i][0], : sizes[i][1]])
+        inf_ms[i] = sw.ms
     return FrameOutputs(probs, pre_ms, inf_ms)  # type: ignore[arg-type]
 
 

@@ -98,11 +98,13 @@ def _setup_logging(verbose: bool = False) -> None:
     from rich.logging import RichHandler
 
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.INFO,
         format="%(message)s",
         handlers=[RichHandler(console=_console(stderr=True), show_path=False, show_time=False)],
         force=True,
     )
+    # --verbose is about this library: third-party debug logs (PIL logs every PNG chunk) stay off.
+    logging.getLogger("lesps_deploy").setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
 
 @app.callback()

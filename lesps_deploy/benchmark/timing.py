@@ -84,9 +84,11 @@ class TimingRun:
     last_output: Any = None
 
 
-def _warm_up(fn: Callable[[], Any], timer: Timer, calls: int, max_seconds: float) -> int:
-    start, done = time.perf_counter(), 0
-    while done < calls and time.perf_counter() - start < max_seconds:
+def _warm_up(
+    fn: Callable[[], Any], timer: Timer, calls: int, max_seconds: float, clock: Callable[[], float]
+) -> int:
+    start, done = clock(), 0
+    while done < calls and clock() - start < max_seconds:
         timer.time(fn)
         done += 1
     return done
@@ -101,16 +103,20 @@ def time_calls(
     min_runs: int = 5,
     max_seconds: float = 10.0,
     min_seconds: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> TimingRun:
-    """Warm up, then time `fn` repeatedly (see `BenchmarkConfig` for the stopping rules)."""
-    warmed = _warm_up(fn, timer, warmup, max_warmup_seconds)
+    """Warm up, then time `fn` repeatedly (see `BenchmarkConfig` for the stopping rules).
+
+    `clock` (seconds) decides when the time caps are reached; tests pass a fake one.
+    """
+    warmed = _warm_up(fn, timer, warmup, max_warmup_seconds, clock)
     raw: list[float] = []
     out: Any = None
-    start = time.perf_counter()
+    start = clock()
     while True:
         ms, out = timer.time(fn)
         raw.append(round(ms, _DECIMALS))
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if min_seconds is not None:
             if elapsed >= min_seconds and len(raw) >= min_runs:
                 stopped = "min_seconds"
@@ -121,7 +127,7 @@ def time_calls(
         elif elapsed >= max_seconds and len(raw) >= min_runs:
             stopped = "max_seconds"
             break
-    return TimingRun(tuple(raw), warmed, stopped, round(time.perf_counter() - start, 3), out)
+    return TimingRun(tuple(raw), warmed, stopped, round(clock() - start, 3), out)
 
 
 def latency_stats(timings_ms: list[float] | tuple[float, ...]) -> dict[str, float]:

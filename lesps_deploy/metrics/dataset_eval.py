@@ -11,11 +11,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilit
 __all__ = ["SUMMARY_KEYS", "EvalReport", "evaluate_backend", "summary_arrays"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 SUMMARY_KEYS = (
     "model",
@@ -93,6 +97,25 @@ def _chunks(samples: Iterator[Sample], size: int) -> Iterator[list[Sample]]:
         yield chunk
 
 
+def _ordered_map(fn: Callable[[T], R], items: Iterator[T], workers: int) -> Iterator[R]:
+    """`map(fn, items)` on `workers` threads, in order, with at most 2 * workers items in flight.
+
+    Unlike `Executor.map`, which takes every item up front (here: decodes the whole split before the
+    first result), items are read only as results are consumed, so memory stays bounded.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="eval") as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def evaluate_backend(
     backend: Backend,
     dataset_dir: str | Path,
@@ -133,13 +156,12 @@ def evaluate_backend(
 
     samples = track(_prefetch(dataset, bad), len(dataset), f"evaluate {meta.model}", enabled=progress)
     chunks = _chunks(samples, max(1, batch_size) * 4)
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="eval") as pool:
-        for results in pool.map(score, chunks) if workers > 1 else map(score, chunks):
-            for name, counts in results:
-                if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
-                    logger.debug("first image evaluated at %.6f (epoch seconds)", time.time())
-                metrics.add(counts)
-                per_image.append({"name": name, **counts.to_dict()})
+    for results in _ordered_map(score, chunks, workers):
+        for name, counts in results:
+            if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
+                logger.debug("first image evaluated at %.6f (epoch seconds)", time.time())
+            metrics.add(counts)
+            per_image.append({"name": name, **counts.to_dict()})
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
     summary = {

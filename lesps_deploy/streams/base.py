@@ -64,12 +64,14 @@ class ReconnectPolicy:
         initial_delay_s: first wait before retrying.
         max_delay_s: longest wait between two attempts.
         factor: growth of the wait after each failed attempt.
+        max_attempts: also give up after this many failed attempts in a row (None: the time bound only).
     """
 
     timeout_s: float = 30.0
     initial_delay_s: float = 0.25
     max_delay_s: float = 4.0
     factor: float = 2.0
+    max_attempts: int | None = None
 
     def delays(self) -> Iterator[float]:
         delay = self.initial_delay_s

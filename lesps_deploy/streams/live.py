@@ -102,9 +102,9 @@ class LiveSource(FrameSource):
         """Retry with backoff until connected (True) or out of time / stopped (False)."""
         self.stats.disconnects += 1
         deadline = time.monotonic() + self.reconnect.timeout_s
-        for delay in self.reconnect.delays():
+        for failed, delay in enumerate(self.reconnect.delays()):
             wait = min(delay, deadline - time.monotonic())
-            if wait <= 0 or self._stop.wait(wait):
+            if failed == self.reconnect.max_attempts or wait <= 0 or self._stop.wait(wait):
                 break
             self.stats.reconnect_attempts += 1
             try:

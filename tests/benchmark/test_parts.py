@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from lesps_deploy.benchmark.config import BenchmarkConfig, parse_list
 from lesps_deploy.benchmark.env import environment, jetson_power_mode
 from lesps_deploy.benchmark.matrix import Context, plan
 from lesps_deploy.benchmark.memory import read_peaks, reset_peaks
-from lesps_deploy.benchmark.timing import CpuTimer, latency_stats, time_calls
+from lesps_deploy.benchmark.timing import CpuTimer, Timer, latency_stats, time_calls
 from lesps_deploy.errors import ConfigError
 
 
@@ -25,19 +23,50 @@ def test_latency_stats_known_values() -> None:
     assert stats["std"] == pytest.approx(np.std(raw), abs=1e-4)
 
 
+class FakeClock:
+    """A clock that moves only when a timed call runs: each call takes exactly `step` seconds."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTimer(Timer):
+    """Runs the call and advances the fake clock by one step (1/32 s: exact in binary floating point)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def time(self, fn):
+        out = fn()
+        self.clock.now += self.clock.step
+        return self.clock.step * 1e3, out
+
+
 def test_stopping_rules() -> None:
     calls = []
     run = time_calls(lambda: calls.append(1), CpuTimer(), warmup=3, runs=7)
     assert len(run.timings_ms) == 7 and run.warmup == 3 and run.stopped_by == "runs" and len(calls) == 10
 
-    def slow() -> None:
-        time.sleep(0.02)
-
-    capped = time_calls(slow, CpuTimer(), warmup=0, runs=1000, min_runs=2, max_seconds=0.1)
-    assert capped.stopped_by == "max_seconds" and 2 <= len(capped.timings_ms) < 20
-    timed = time_calls(slow, CpuTimer(), warmup=0, runs=1, min_runs=1, min_seconds=0.1)
-    assert timed.stopped_by == "min_seconds" and len(timed.timings_ms) >= 4
-    assert all(ms >= 19 for ms in timed.timings_ms)
+    clock = FakeClock(1 / 32)
+    capped = time_calls(
+        lambda: None, FakeTimer(clock), warmup=0, runs=1000, min_runs=2, max_seconds=0.125, clock=clock
+    )
+    assert capped.stopped_by == "max_seconds" and len(capped.timings_ms) == 4 and capped.seconds == 0.125
+    few = time_calls(
+        lambda: None, FakeTimer(clock), warmup=0, runs=1000, min_runs=6, max_seconds=0.125, clock=clock
+    )
+    assert few.stopped_by == "max_seconds" and len(few.timings_ms) == 6  # min_runs outlasts the cap
+    timed = time_calls(
+        lambda: None, FakeTimer(clock), warmup=0, runs=1, min_runs=1, min_seconds=0.125, clock=clock
+    )
+    assert timed.stopped_by == "min_seconds" and timed.timings_ms == (31.25,) * 4
+    warm = time_calls(
+        lambda: None, FakeTimer(clock), warmup=10, max_warmup_seconds=0.0625, runs=1, clock=clock
+    )
+    assert warm.warmup == 2  # the warm-up time cap stops it before 10 calls
 
 
 def _ctx(device: str, data: bool = False, providers=("CPUExecutionProvider",), trt: bool = False) -> Context:

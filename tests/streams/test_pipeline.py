@@ -4,6 +4,7 @@ sources, bad frames skipped, Ctrl-C leaving complete files."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,27 +29,33 @@ from lesps_deploy.streams.viz import draw_result, to_display
 
 
 class ArraySource(FrameSource):
-    """Frames from memory (a real FrameSource, for feeding odd frames)."""
+    """Frames from memory (a real FrameSource, for feeding odd frames); `exhausted` is set after the last."""
 
     def __init__(self, images: list[np.ndarray], live: bool = False) -> None:
         super().__init__("arrays")
         self.images, self.live = images, live
+        self.exhausted = threading.Event()
 
     def _frames(self) -> Iterator[Frame]:
         for i, img in enumerate(self.images):
             yield Frame(img, i, time.time(), f"f{i:03d}")
+        self.exhausted.set()
 
 
 class SlowSink:
-    """Records what it receives, taking `delay` seconds per frame (a slow disk)."""
+    """Records what it receives; with `hold`, its first write waits until that event is set (a stalled disk).
+
+    The wait is bounded so a broken pipeline fails the test's assertions instead of hanging it.
+    """
 
     needs_overlay = False
 
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay, self.indices = delay, []
+    def __init__(self, hold: threading.Event | None = None) -> None:
+        self.hold, self.indices = hold, []
 
     def write(self, frame, result, overlay) -> None:
-        time.sleep(self.delay)
+        if self.hold is not None and not self.indices:
+            self.hold.wait(timeout=60)
         self.indices.append(frame.index)
 
     def close(self) -> None:
@@ -115,12 +122,16 @@ def test_workers_keep_source_order(tiny_detector, small_frames) -> None:
 
 
 def test_file_sources_never_drop_live_sources_do(tiny_detector, small_frames) -> None:
-    files = SlowSink(0.01)
-    stats = run_pipeline(tiny_detector, ArraySource(small_frames * 2), [files])
+    """A file source blocks on its full queue, so it never drops. A live one keeps reading: with the sink
+    stalled until the source has read its last frame, only what the bounded queues hold survives."""
+    files = SlowSink()
+    stats = run_pipeline(tiny_detector, ArraySource(small_frames * 2), [files], PipelineOptions(queue_size=4))
     assert stats.dropped == 0 and files.indices == list(range(24))
-    live = SlowSink(0.03)
-    stats = run_pipeline(tiny_detector, ArraySource(small_frames * 2, live=True), [live])
-    assert stats.dropped > 0 and stats.frames + stats.dropped == 24
+    live_src = ArraySource(small_frames * 2, live=True)
+    live = SlowSink(hold=live_src.exhausted)
+    stats = run_pipeline(tiny_detector, live_src, [live], PipelineOptions(queue_size=4))
+    # Held at once: one frame in the stalled sink, 4 in the write queue, one in inference, one queued.
+    assert stats.frames <= 7 and stats.frames + stats.dropped == 24
     assert live.indices == sorted(live.indices)  # dropping keeps order
 
 
@@ -155,7 +166,9 @@ def test_ctrl_c_finishes_files(tiny_detector, small_frames, tmp_path: Path) -> N
 
 def test_live_mjpeg_through_pipeline(tiny_detector, mjpeg_server, jpeg_frames) -> None:
     server = mjpeg_server(jpeg_frames, plan=[6, 6], fps=100)
-    src = open_source(server.url, reconnect=ReconnectPolicy(timeout_s=0.5, initial_delay_s=0.05))
+    src = open_source(
+        server.url, reconnect=ReconnectPolicy(timeout_s=60.0, initial_delay_s=0.02, max_attempts=2)
+    )
     sink = SlowSink()
     stats = run_pipeline(tiny_detector, src, [sink])
     assert src.stats.reconnects == 1 and src.stats.gave_up

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,9 @@ from lesps_deploy.errors import SourceError
 from lesps_deploy.streams import CaptureSource, ReconnectPolicy, open_source
 from lesps_deploy.streams.sources import source_kind
 
-FAST_RECONNECT = ReconnectPolicy(timeout_s=0.8, initial_delay_s=0.05, max_delay_s=0.2)
+# Bounded by attempts, not by time, so a loaded machine makes the same number of attempts. The time
+# bound is far away: it only ends a test that would otherwise hang.
+FAST_RECONNECT = ReconnectPolicy(timeout_s=60.0, initial_delay_s=0.02, max_delay_s=0.05, max_attempts=3)
 
 
 @pytest.fixture
@@ -70,17 +71,14 @@ def test_missing_source_is_one_line_error(tmp_path: Path) -> None:
 def test_mjpeg_cut_reconnect_then_give_up(content_length: bool, mjpeg_server, jpeg_frames) -> None:
     """Two connections cut mid-part: one reconnect, then failing attempts until the bounded timeout."""
     server = mjpeg_server(jpeg_frames, plan=[5, 4], fps=200, content_length=content_length)
-    t0 = time.monotonic()
     src = open_source(server.url, reconnect=FAST_RECONNECT)
-    frames = list(src)
-    elapsed = time.monotonic() - t0
+    frames = list(src)  # ends: the policy gives up after 3 failed attempts in a row
     st = src.stats
     assert src.live
     assert len(frames) == 7 and st.skipped == 2  # frame 3 of each connection is corrupt
     assert [f.index for f in frames] == [0, 1, 2, 4, 5, 6, 7]  # indices run on across reconnects
     assert (st.disconnects, st.reconnects, st.gave_up) == (2, 1, True)
-    assert st.reconnect_attempts >= 3 and server.refused >= 2
-    assert elapsed < 5.0
+    assert st.reconnect_attempts == 1 + 3 and server.refused == 3  # one success, then 3 refused attempts
 
 
 def test_mjpeg_first_connection_failure_is_an_error(mjpeg_server, jpeg_frames) -> None:
@@ -98,4 +96,4 @@ def test_opencv_capture_reconnects(mjpeg_server, jpeg_frames) -> None:
     assert 2 <= len(frames) <= 14  # FFmpeg's stream probing may swallow a few first frames
     assert frames[-1].index == len(frames) - 1
     assert (src.stats.disconnects, src.stats.reconnects, src.stats.gave_up) == (2, 1, True)
-    assert src.stats.reconnect_attempts >= 2
+    assert src.stats.reconnect_attempts == 1 + 3  # one success, then 3 failed attempts

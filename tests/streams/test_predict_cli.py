@@ -117,7 +117,12 @@ def test_ctrl_c_in_a_real_process(nuaa_video: Path, acm_onnx: Path, tmp_path: Pa
     ]
     cmd += ["--out", str(out), "--save-video"]
     # cwd outside the checkout: `-m` puts the cwd first on sys.path, and the source tree is not the install.
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT back to its default in the child: a shell that starts the suite in the background (`&`)
+    # ignores SIGINT, the child would inherit that, and Python then never raises KeyboardInterrupt.
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=restore_sigint
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         partial = list(out.glob(".detections.jsonl.*"))

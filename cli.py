@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import MISSING
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,15 +26,26 @@ from lesps_deploy.export.config import ExportConfig
 from lesps_deploy.training.config import TrainConfig
 
 
-def _default(config: type, name: str) -> Any:
-    """The default of field `name` of the dataclass `config` (raises KeyError for a field it lacks)."""
-    field = config.__dataclass_fields__[name]  # type: ignore[attr-defined]
-    return field.default_factory() if field.default is MISSING else field.default
+class _Defaults:
+    """`D.name` is the default of field `name` of a config dataclass (an unknown name is an AttributeError)."""
+
+    def __init__(self, config: type) -> None:
+        self._fields = {f.name: f for f in fields(config)}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._fields:
+            raise AttributeError(name)
+        field = self._fields[name]
+        return field.default_factory() if field.default is MISSING else field.default
 
 
-def _list_default(config: type, name: str) -> str:
-    """A tuple field's default as the comma list its option takes."""
-    return ",".join(str(v) for v in _default(config, name))
+def _csv(values: tuple) -> str:
+    """A tuple default as the comma list its option takes."""
+    return ",".join(str(v) for v in values)
+
+
+EVAL, TRAIN, EXPORT, PREDICT = (_Defaults(c) for c in (EvalConfig, TrainConfig, ExportConfig, PredictConfig))
+BENCH, SYNTH, DEMO = (_Defaults(c) for c in (BenchmarkConfig, SynthConfig, DemoConfig))
 
 
 app = typer.Typer(
@@ -117,38 +128,36 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 def evaluate(
     weights: WeightsArg,
     data: DataOpt,
-    split: Annotated[str, typer.Option(help="Split list img_idx/<split>_<name>.txt.")] = _default(
-        EvalConfig, "split"
-    ),
-    model: ModelOpt = _default(EvalConfig, "model"),
-    norm: NormOpt = _default(EvalConfig, "norm"),
-    threshold: ThresholdOpt = _default(EvalConfig, "threshold"),
-    patch_size: Annotated[int, typer.Option(help="Tile frames whose both sides exceed this.")] = _default(
-        EvalConfig, "patch_size"
-    ),
+    split: Annotated[str, typer.Option(help="Split list img_idx/<split>_<name>.txt.")] = EVAL.split,
+    model: ModelOpt = EVAL.model,
+    norm: NormOpt = EVAL.norm,
+    threshold: ThresholdOpt = EVAL.threshold,
+    patch_size: Annotated[
+        int, typer.Option(help="Tile frames whose both sides exceed this.")
+    ] = EVAL.patch_size,
     mask_threshold: Annotated[
         int | None,
         typer.Option(
             help="Use one rule 'mask value > N' for IoU and Pd/Fa (default: the reference's mixed rule)."
         ),
-    ] = _default(EvalConfig, "mask_threshold"),
-    fa_rule: FaRuleOpt = _default(EvalConfig, "fa_rule"),
-    device: DeviceOpt = _default(EvalConfig, "device"),
+    ] = EVAL.mask_threshold,
+    fa_rule: FaRuleOpt = EVAL.fa_rule,
+    device: DeviceOpt = EVAL.device,
     backend: Annotated[
         str | None,
         typer.Option(
             help="torch, onnxruntime or tensorrt (default: from the suffix; CPU checkpoints run via ONNX Runtime)."
         ),
-    ] = _default(EvalConfig, "backend"),
+    ] = EVAL.backend,
     batch_size: Annotated[
         int, typer.Option(help="Images per forward pass (grouped by padded size).")
-    ] = _default(EvalConfig, "batch_size"),
+    ] = EVAL.batch_size,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    per_image: Annotated[Path | None, typer.Option(help="Write per-image counts as CSV here.")] = _default(
-        EvalConfig, "per_image"
-    ),
+    per_image: Annotated[
+        Path | None, typer.Option(help="Write per-image counts as CSV here.")
+    ] = EVAL.per_image,
     skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
-    trust_pickle: TrustPickleOpt = _default(EvalConfig, "trust_pickle"),
+    trust_pickle: TrustPickleOpt = EVAL.trust_pickle,
 ) -> None:
     """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
     from lesps_deploy.apis.evaluation import evaluate_weights, results_table
@@ -223,51 +232,41 @@ def train(
     ] = None,
     labels: Annotated[
         str, typer.Option("--labels", help="Supervision: centroid, coarse (LESPS) or full masks.")
-    ] = _default(TrainConfig, "labels"),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = _default(TrainConfig, "epochs"),
-    batch_size: Annotated[int, typer.Option(help="Batch size (split over torchrun processes).")] = _default(
-        TrainConfig, "batch_size"
+    ] = TRAIN.labels,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = TRAIN.epochs,
+    batch_size: Annotated[
+        int, typer.Option(help="Batch size (split over torchrun processes).")
+    ] = TRAIN.batch_size,
+    patch_size: Annotated[int, typer.Option(help="Random crop size.")] = TRAIN.patch_size,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = TRAIN.lr,
+    milestones: Annotated[str, typer.Option(help="MultiStepLR epochs, comma separated.")] = _csv(
+        TRAIN.milestones
     ),
-    patch_size: Annotated[int, typer.Option(help="Random crop size.")] = _default(TrainConfig, "patch_size"),
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = _default(TrainConfig, "lr"),
-    milestones: Annotated[str, typer.Option(help="MultiStepLR epochs, comma separated.")] = _list_default(
-        TrainConfig, "milestones"
-    ),
-    gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = _default(TrainConfig, "gamma"),
+    gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = TRAIN.gamma,
     tloss: Annotated[
         float, typer.Option(help="Evolution starts after the first epoch with mean loss below this.")
-    ] = _default(TrainConfig, "tloss"),
-    tb: Annotated[float, typer.Option(help="Evolution threshold Tb.")] = _default(TrainConfig, "tb"),
-    k: Annotated[float, typer.Option(help="Evolution threshold k.")] = _default(TrainConfig, "k"),
-    evolve_every: Annotated[int, typer.Option(help="Evolution period in epochs.")] = _default(
-        TrainConfig, "evolve_every"
-    ),
+    ] = TRAIN.tloss,
+    tb: Annotated[float, typer.Option(help="Evolution threshold Tb.")] = TRAIN.tb,
+    k: Annotated[float, typer.Option(help="Evolution threshold k.")] = TRAIN.k,
+    evolve_every: Annotated[int, typer.Option(help="Evolution period in epochs.")] = TRAIN.evolve_every,
     norm: NormOpt = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = _default(
-        TrainConfig, "device"
-    ),
-    amp: Annotated[bool, typer.Option("--amp", help="Mixed precision.")] = _default(TrainConfig, "amp"),
-    seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling and crops.")] = _default(
-        TrainConfig, "seed"
-    ),
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = TRAIN.device,
+    amp: Annotated[bool, typer.Option("--amp", help="Mixed precision.")] = TRAIN.amp,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling and crops.")] = TRAIN.seed,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default runs/<model>_<labels>_<time>).")
-    ] = _default(TrainConfig, "out"),
+    ] = TRAIN.out,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder.")] = None,
     eval_every: Annotated[
         int, typer.Option(help="Test metrics every N epochs (0: at the end only).")
-    ] = _default(TrainConfig, "eval_every"),
-    num_workers: Annotated[int, typer.Option(help="DataLoader workers.")] = _default(
-        TrainConfig, "num_workers"
-    ),
-    limit: Annotated[int | None, typer.Option(help="Train on the first N train images only.")] = _default(
-        TrainConfig, "limit"
-    ),
+    ] = TRAIN.eval_every,
+    num_workers: Annotated[int, typer.Option(help="DataLoader workers.")] = TRAIN.num_workers,
+    limit: Annotated[int | None, typer.Option(help="Train on the first N train images only.")] = TRAIN.limit,
     prior: Annotated[
         float | None,
         typer.Option(help="Init output biases to logit(P), e.g. 0.01 (not in the paper; faster short runs)."),
-    ] = _default(TrainConfig, "prior"),
-    fa_rule: FaRuleOpt = _default(TrainConfig, "fa_rule"),
+    ] = TRAIN.prior,
+    fa_rule: FaRuleOpt = TRAIN.fa_rule,
 ) -> None:
     """Train with LESPS point supervision (or full masks); resumable, runs under torchrun for DDP."""
     from lesps_deploy.apis.evaluation import results_table
@@ -281,9 +280,9 @@ def train(
     except ValueError:
         raise ConfigError(f"--milestones {milestones!r}: expected epochs like 200,300") from None
     cfg = TrainConfig(
-        model=model or _default(TrainConfig, "model"), data=data, labels=labels, epochs=epochs, batch_size=batch_size,
+        model=model or TRAIN.model, data=data, labels=labels, epochs=epochs, batch_size=batch_size,
         patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, tloss=tloss, tb=tb, k=k,
-        evolve_every=evolve_every, norm=norm or _default(TrainConfig, "norm"), device=device, amp=amp, seed=seed, out=out,
+        evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
         fa_rule=fa_rule,
     )  # fmt: skip
@@ -310,59 +309,49 @@ def _export_formats_help() -> str:
 @app.command("export")
 def export_cmd(
     weights: WeightsArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=_export_formats_help())] = _default(
-        ExportConfig, "format"
-    ),
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_export_formats_help())] = EXPORT.format,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output file (Triton: repository folder).")
-    ] = _default(ExportConfig, "out"),
-    model: ModelOpt = _default(ExportConfig, "model"),
-    norm: NormOpt = _default(ExportConfig, "norm"),
+    ] = EXPORT.out,
+    model: ModelOpt = EXPORT.model,
+    norm: NormOpt = EXPORT.norm,
     imgsz: Annotated[
         tuple[int, int] | None, typer.Option(help="H W, multiples of 32 (trace / profile opt size).")
-    ] = _default(ExportConfig, "imgsz"),
+    ] = EXPORT.imgsz,
     batch: Annotated[
         int | None, typer.Option(help="Batch (engine profile max; Triton max_batch_size).")
-    ] = _default(ExportConfig, "batch"),
+    ] = EXPORT.batch,
     dynamic: Annotated[
         bool | None, typer.Option("--dynamic/--static", help="Dynamic batch/H/W (default).")
-    ] = _default(ExportConfig, "dynamic"),
-    half: Annotated[bool, typer.Option(help="FP16 engine (GPU).")] = _default(ExportConfig, "half"),
-    int8: Annotated[bool, typer.Option(help="INT8 engine, calibrated on --calib-data.")] = _default(
-        ExportConfig, "int8"
-    ),
+    ] = EXPORT.dynamic,
+    half: Annotated[bool, typer.Option(help="FP16 engine (GPU).")] = EXPORT.half,
+    int8: Annotated[bool, typer.Option(help="INT8 engine, calibrated on --calib-data.")] = EXPORT.int8,
     calib_data: Annotated[
         Path | None, typer.Option(help="Dataset folder of INT8 calibration images.")
-    ] = _default(ExportConfig, "calib_data"),
-    calib_images: Annotated[int, typer.Option(help="Calibration images (>= 300 recommended).")] = _default(
-        ExportConfig, "calib_images"
-    ),
-    calib_method: Annotated[str, typer.Option(help="entropy or minmax.")] = _default(
-        ExportConfig, "calib_method"
-    ),
-    opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = _default(ExportConfig, "opset"),
+    ] = EXPORT.calib_data,
+    calib_images: Annotated[
+        int, typer.Option(help="Calibration images (>= 300 recommended).")
+    ] = EXPORT.calib_images,
+    calib_method: Annotated[str, typer.Option(help="entropy or minmax.")] = EXPORT.calib_method,
+    opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = EXPORT.opset,
     simplify: Annotated[
         bool, typer.Option(help="Simplify with onnxslim (extra 'simplify'), parity re-checked.")
-    ] = _default(ExportConfig, "simplify"),
-    workspace: Annotated[float | None, typer.Option(help="TensorRT workspace limit in GiB.")] = _default(
-        ExportConfig, "workspace"
-    ),
+    ] = EXPORT.simplify,
+    workspace: Annotated[
+        float | None, typer.Option(help="TensorRT workspace limit in GiB.")
+    ] = EXPORT.workspace,
     verify: Annotated[
         Path | None, typer.Option(help="Dataset: parity on real images and split counts.")
-    ] = _default(ExportConfig, "verify"),
-    instances: Annotated[int, typer.Option(help="Triton instances per device.")] = _default(
-        ExportConfig, "instances"
-    ),
+    ] = EXPORT.verify,
+    instances: Annotated[int, typer.Option(help="Triton instances per device.")] = EXPORT.instances,
     device: Annotated[
         str | None, typer.Option("--device", help="cpu or cuda[:N] (default: per format).")
-    ] = _default(ExportConfig, "device"),
-    force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = _default(
-        ExportConfig, "force"
-    ),
+    ] = EXPORT.device,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = EXPORT.force,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the export report as JSON here.")
     ] = None,
-    trust_pickle: TrustPickleOpt = _default(ExportConfig, "trust_pickle"),
+    trust_pickle: TrustPickleOpt = EXPORT.trust_pickle,
 ) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
     from lesps_deploy.export.exporter import export_weights
@@ -411,63 +400,53 @@ def predict(
     weights: Annotated[
         Path, typer.Option("--weights", "-w", help="Weights: .pth/.pth.tar/.pt, .onnx or .engine.")
     ],
-    device: DeviceOpt = _default(PredictConfig, "device"),
+    device: DeviceOpt = PREDICT.device,
     backend: Annotated[
         str | None, typer.Option(help="Force a backend: torch, onnxruntime, tensorrt.")
-    ] = _default(PredictConfig, "backend"),
-    model: ModelOpt = _default(PredictConfig, "model"),
-    norm: NormOpt = _default(PredictConfig, "norm"),
-    threshold: ThresholdOpt = _default(PredictConfig, "threshold"),
-    batch: Annotated[int, typer.Option(help="Frames per inference call.")] = _default(PredictConfig, "batch"),
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/predict-N).")] = _default(
-        PredictConfig, "out"
-    ),
-    save_masks: Annotated[bool, typer.Option(help="Write masks/<frame>.png.")] = _default(
-        PredictConfig, "save_masks"
-    ),
+    ] = PREDICT.backend,
+    model: ModelOpt = PREDICT.model,
+    norm: NormOpt = PREDICT.norm,
+    threshold: ThresholdOpt = PREDICT.threshold,
+    batch: Annotated[int, typer.Option(help="Frames per inference call.")] = PREDICT.batch,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/predict-N).")] = PREDICT.out,
+    save_masks: Annotated[bool, typer.Option(help="Write masks/<frame>.png.")] = PREDICT.save_masks,
     save_overlay: Annotated[
         bool, typer.Option(help="Write overlays/<frame>.png with targets circled.")
-    ] = _default(PredictConfig, "save_overlay"),
+    ] = PREDICT.save_overlay,
     save_video: Annotated[
         bool, typer.Option(help="Write annotated.mp4 (input fps and frame count).")
-    ] = _default(PredictConfig, "save_video"),
-    jsonl: Annotated[bool, typer.Option(help="Write detections.jsonl (one line per frame).")] = _default(
-        PredictConfig, "jsonl"
-    ),
-    vid_stride: Annotated[int, typer.Option(help="Keep every N-th input frame.")] = _default(
-        PredictConfig, "vid_stride"
-    ),
-    max_frames: Annotated[int | None, typer.Option(help="Stop after N frames.")] = _default(
-        PredictConfig, "max_frames"
-    ),
+    ] = PREDICT.save_video,
+    jsonl: Annotated[bool, typer.Option(help="Write detections.jsonl (one line per frame).")] = PREDICT.jsonl,
+    vid_stride: Annotated[int, typer.Option(help="Keep every N-th input frame.")] = PREDICT.vid_stride,
+    max_frames: Annotated[int | None, typer.Option(help="Stop after N frames.")] = PREDICT.max_frames,
     drop_frames: Annotated[
         bool | None,
         typer.Option(
             "--drop-frames/--no-drop-frames",
             help="Drop stale frames when behind (default: live sources only).",
         ),
-    ] = _default(PredictConfig, "drop_frames"),
+    ] = PREDICT.drop_frames,
     show_stats: Annotated[
         bool, typer.Option(help="Draw frame index, targets and latency on overlays/video.")
-    ] = _default(PredictConfig, "show_stats"),
-    patch_size: Annotated[int, typer.Option(help="Tile frames whose both sides exceed this.")] = _default(
-        PredictConfig, "patch_size"
-    ),
+    ] = PREDICT.show_stats,
+    patch_size: Annotated[
+        int, typer.Option(help="Tile frames whose both sides exceed this.")
+    ] = PREDICT.patch_size,
     reconnect_timeout: Annotated[
         float, typer.Option(help="Seconds to retry a lost live connection.")
-    ] = _default(PredictConfig, "reconnect_timeout_s"),
-    half: Annotated[bool, typer.Option(help="PyTorch fp16 (CUDA).")] = _default(PredictConfig, "half"),
-    channels_last: Annotated[bool, typer.Option(help="PyTorch channels_last memory format.")] = _default(
-        PredictConfig, "channels_last"
-    ),
+    ] = PREDICT.reconnect_timeout_s,
+    half: Annotated[bool, typer.Option(help="PyTorch fp16 (CUDA).")] = PREDICT.half,
+    channels_last: Annotated[
+        bool, typer.Option(help="PyTorch channels_last memory format.")
+    ] = PREDICT.channels_last,
     threads: Annotated[
         int, typer.Option(help="Inference threads, ONNX Runtime or PyTorch (0: default).")
-    ] = _default(PredictConfig, "threads"),
+    ] = PREDICT.threads,
     workers: Annotated[
         int, typer.Option(help="Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).")
-    ] = _default(PredictConfig, "workers"),
+    ] = PREDICT.workers,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
-    trust_pickle: TrustPickleOpt = _default(PredictConfig, "trust_pickle"),
+    trust_pickle: TrustPickleOpt = PREDICT.trust_pickle,
 ) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     import json
@@ -501,67 +480,61 @@ def benchmark(
         Path,
         typer.Option("--weights", "-w", help="PyTorch checkpoint; other artifacts are exported from it."),
     ],
-    backends: Annotated[str, typer.Option(help="Comma list: torch, onnxruntime, tensorrt.")] = _list_default(
-        BenchmarkConfig, "backends"
+    backends: Annotated[str, typer.Option(help="Comma list: torch, onnxruntime, tensorrt.")] = _csv(
+        BENCH.backends
     ),
     precision: Annotated[
         str,
         typer.Option(help="Comma list: fp32, fp16, int8 (unsupported combinations are listed as skipped)."),
-    ] = _list_default(BenchmarkConfig, "precisions"),
-    batch: Annotated[str, typer.Option(help="Comma list of batch sizes.")] = _list_default(
-        BenchmarkConfig, "batches"
-    ),
+    ] = _csv(BENCH.precisions),
+    batch: Annotated[str, typer.Option(help="Comma list of batch sizes.")] = _csv(BENCH.batches),
     imgsz: Annotated[
         str, typer.Option(help="Comma list of square frame sides (reference padding: 256 runs as 288).")
-    ] = _list_default(BenchmarkConfig, "imgsz"),
-    device: DeviceOpt = _default(BenchmarkConfig, "device"),
-    model: ModelOpt = _default(BenchmarkConfig, "model"),
-    norm: NormOpt = _default(BenchmarkConfig, "norm"),
-    threshold: ThresholdOpt = _default(BenchmarkConfig, "threshold"),
+    ] = _csv(BENCH.imgsz),
+    device: DeviceOpt = BENCH.device,
+    model: ModelOpt = BENCH.model,
+    norm: NormOpt = BENCH.norm,
+    threshold: ThresholdOpt = BENCH.threshold,
     warmup: Annotated[
         int, typer.Option(help="Warm-up calls per combination (also capped by --max-warmup-seconds).")
-    ] = _default(BenchmarkConfig, "warmup"),
-    max_warmup_seconds: Annotated[float, typer.Option(help="Warm-up time cap per combination.")] = _default(
-        BenchmarkConfig, "max_warmup_seconds"
-    ),
+    ] = BENCH.warmup,
+    max_warmup_seconds: Annotated[
+        float, typer.Option(help="Warm-up time cap per combination.")
+    ] = BENCH.max_warmup_seconds,
     runs: Annotated[
         int, typer.Option(help="Timed calls per combination (capped by --max-seconds).")
-    ] = _default(BenchmarkConfig, "runs"),
+    ] = BENCH.runs,
     max_seconds: Annotated[
         float, typer.Option(help="Timing cap per combination (at least 5 calls are timed).")
-    ] = _default(BenchmarkConfig, "max_seconds"),
+    ] = BENCH.max_seconds,
     min_seconds: Annotated[
         float | None, typer.Option(help="Time each combination for this long instead of --runs.")
-    ] = _default(BenchmarkConfig, "min_seconds"),
+    ] = BENCH.min_seconds,
     data: Annotated[
         Path | None,
         typer.Option(
             "--data", help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs torch fp32."
         ),
-    ] = _default(BenchmarkConfig, "data"),
-    split: Annotated[str, typer.Option(help="Split evaluated with --data.")] = _default(
-        BenchmarkConfig, "split"
-    ),
-    fa_rule: FaRuleOpt = _default(BenchmarkConfig, "fa_rule"),
+    ] = BENCH.data,
+    split: Annotated[str, typer.Option(help="Split evaluated with --data.")] = BENCH.split,
+    fa_rule: FaRuleOpt = BENCH.fa_rule,
     threads: Annotated[
         int, typer.Option(help="PyTorch and ONNX Runtime CPU threads (0: their defaults).")
-    ] = _default(BenchmarkConfig, "threads"),
+    ] = BENCH.threads,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Exported artifacts cache (default ~/.cache/lesps-deploy/benchmark).")
-    ] = _default(BenchmarkConfig, "cache_dir"),
+    ] = BENCH.cache_dir,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write rows, raw timings, environment and config as JSON.")
-    ] = _default(BenchmarkConfig, "json_out"),
-    markdown: Annotated[Path | None, typer.Option(help="Write the report as Markdown.")] = _default(
-        BenchmarkConfig, "markdown_out"
-    ),
+    ] = BENCH.json_out,
+    markdown: Annotated[Path | None, typer.Option(help="Write the report as Markdown.")] = BENCH.markdown_out,
     plot: Annotated[
         Path | None, typer.Option(help="Write a latency vs throughput PNG (needs matplotlib).")
-    ] = _default(BenchmarkConfig, "plot_out"),
+    ] = BENCH.plot_out,
     compare: Annotated[
         Path | None, typer.Option(help="An earlier --json report: print the change against it.")
-    ] = _default(BenchmarkConfig, "compare"),
-    trust_pickle: TrustPickleOpt = _default(BenchmarkConfig, "trust_pickle"),
+    ] = BENCH.compare,
+    trust_pickle: TrustPickleOpt = BENCH.trust_pickle,
 ) -> None:
     """Latency, throughput, memory and accuracy of every backend x precision x batch x size that applies here."""
     from lesps_deploy.benchmark import (
@@ -595,45 +568,39 @@ def data_synth(
     out_dir: Annotated[
         Path, typer.Argument(help="Dataset folder to write (its name becomes the split-list name).")
     ],
-    images: Annotated[int, typer.Option(help="Number of frames.")] = _default(SynthConfig, "images"),
-    size: Annotated[int, typer.Option(help="Side of the square frames in pixels.")] = _default(
-        SynthConfig, "size"
-    ),
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same dataset.")] = _default(
-        SynthConfig, "seed"
-    ),
+    images: Annotated[int, typer.Option(help="Number of frames.")] = SYNTH.images,
+    size: Annotated[int, typer.Option(help="Side of the square frames in pixels.")] = SYNTH.size,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed writes the same dataset.")
+    ] = SYNTH.seed,
     video: Annotated[
         int, typer.Option("--video", help="Also write video.mp4 with N frames of moving targets.")
-    ] = _default(SynthConfig, "video_frames"),
-    train_fraction: Annotated[float, typer.Option(help="Share of frames in the train list.")] = _default(
-        SynthConfig, "train_fraction"
-    ),
+    ] = SYNTH.video_frames,
+    train_fraction: Annotated[
+        float, typer.Option(help="Share of frames in the train list.")
+    ] = SYNTH.train_fraction,
     bit16: Annotated[
         float, typer.Option("--bit16", help="Share of frames saved as 16-bit PNG (full 0-65535 range).")
-    ] = _default(SynthConfig, "bit16_fraction"),
+    ] = SYNTH.bit16_fraction,
     hard_fraction: Annotated[
         float, typer.Option(help="Share of dim targets (signal-to-clutter 2-4).")
-    ] = _default(SynthConfig, "hard_fraction"),
+    ] = SYNTH.hard_fraction,
     edge_fraction: Annotated[
         float, typer.Option(help="Share of targets next to strong clutter edges.")
-    ] = _default(SynthConfig, "edge_fraction"),
+    ] = SYNTH.edge_fraction,
     point_fraction: Annotated[
         float | None,
         typer.Option(help="Share of Gaussian point targets (the rest are extended); default: half."),
-    ] = _default(SynthConfig, "point_fraction"),
-    min_area: Annotated[int, typer.Option(help="Smallest target mask area in pixels.")] = _default(
-        SynthConfig, "min_area"
-    ),
-    max_area: Annotated[int, typer.Option(help="Largest target mask area in pixels.")] = _default(
-        SynthConfig, "max_area"
-    ),
+    ] = SYNTH.point_fraction,
+    min_area: Annotated[int, typer.Option(help="Smallest target mask area in pixels.")] = SYNTH.min_area,
+    max_area: Annotated[int, typer.Option(help="Largest target mask area in pixels.")] = SYNTH.max_area,
     contrast: Annotated[
         tuple[float, float],
         typer.Option(help="Range (8-bit grey levels) of the least peak rise of a visible target."),
-    ] = _default(SynthConfig, "contrast"),
+    ] = SYNTH.contrast,
     overwrite: Annotated[
         bool, typer.Option(help="Write into a folder that already holds images.")
-    ] = _default(SynthConfig, "overwrite"),
+    ] = SYNTH.overwrite,
 ) -> None:
     """Write a synthetic infrared small-target dataset (images, masks, centroid labels, split lists)."""
     from rich.progress import Progress
@@ -670,21 +637,13 @@ def _demo_step_panel(number: int, total: int, step) -> None:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Output folder of the demo.")] = _default(
-        DemoConfig, "out"
-    ),
-    quick: Annotated[bool, typer.Option(help="Tiny sizes: every step in seconds, no accuracy.")] = _default(
-        DemoConfig, "quick"
-    ),
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data and the training.")] = _default(
-        DemoConfig, "seed"
-    ),
-    force: Annotated[bool, typer.Option(help="Replace an earlier demo's output folder.")] = _default(
-        DemoConfig, "force"
-    ),
-    device: Annotated[str, typer.Option("--device", help="Training device: cpu, cuda or cuda:N.")] = _default(
-        DemoConfig, "device"
-    ),
+    out: Annotated[Path, typer.Option("--out", help="Output folder of the demo.")] = DEMO.out,
+    quick: Annotated[bool, typer.Option(help="Tiny sizes: every step in seconds, no accuracy.")] = DEMO.quick,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data and the training.")] = DEMO.seed,
+    force: Annotated[bool, typer.Option(help="Replace an earlier demo's output folder.")] = DEMO.force,
+    device: Annotated[
+        str, typer.Option("--device", help="Training device: cpu, cuda or cuda:N.")
+    ] = DEMO.device,
 ) -> None:
     """The whole flow on synthetic data: data, point labels, LESPS training, evaluation, ONNX, benchmark, video."""
     from lesps_deploy.demo.config import DEMO_BAR

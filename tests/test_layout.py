@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("benchmark",),
     ("apis",),
     ("demo",),
+    ("commands",),
     ("cli",),
 )
 

@@ -1,0 +1,75 @@
+"""`lesps evaluate`: IoU, nIoU, Pd, Fa of any weights file on a dataset split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lesps_deploy.apis.evaluation import EvalConfig
+from lesps_deploy.commands.common import (
+    EVAL,
+    DataOpt,
+    DeviceOpt,
+    FaRuleOpt,
+    ModelOpt,
+    NormOpt,
+    ThresholdOpt,
+    TrustPickleOpt,
+    WeightsArg,
+    make_console,
+)
+
+__all__ = ["evaluate"]
+
+
+def evaluate(
+    weights: WeightsArg,
+    data: DataOpt,
+    split: Annotated[str, typer.Option(help="Split list img_idx/<split>_<name>.txt.")] = EVAL.split,
+    model: ModelOpt = EVAL.model,
+    norm: NormOpt = EVAL.norm,
+    threshold: ThresholdOpt = EVAL.threshold,
+    patch_size: Annotated[
+        int, typer.Option(help="Tile frames whose both sides exceed this.")
+    ] = EVAL.patch_size,
+    mask_threshold: Annotated[
+        int | None,
+        typer.Option(
+            help="Use one rule 'mask value > N' for IoU and Pd/Fa (default: the reference's mixed rule)."
+        ),
+    ] = EVAL.mask_threshold,
+    fa_rule: FaRuleOpt = EVAL.fa_rule,
+    device: DeviceOpt = EVAL.device,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="torch, onnxruntime or tensorrt (default: from the suffix; CPU checkpoints run via ONNX Runtime)."
+        ),
+    ] = EVAL.backend,
+    batch_size: Annotated[
+        int, typer.Option(help="Images per forward pass (grouped by padded size).")
+    ] = EVAL.batch_size,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    per_image: Annotated[
+        Path | None, typer.Option(help="Write per-image counts as CSV here.")
+    ] = EVAL.per_image,
+    skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
+    trust_pickle: TrustPickleOpt = EVAL.trust_pickle,
+) -> None:
+    """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
+    from lesps_deploy.apis.evaluation import evaluate_weights, results_table
+
+    cfg = EvalConfig(
+        weights=weights, data=data, split=split, model=model, norm=norm, threshold=threshold,
+        patch_size=patch_size, mask_threshold=mask_threshold, device=device, backend=backend,
+        batch_size=batch_size, json_out=json_out, per_image=per_image, trust_pickle=trust_pickle,
+        fa_rule=fa_rule,  # type: ignore[arg-type]
+    )  # fmt: skip
+    report = evaluate_weights(cfg, progress=True)
+    make_console().print(results_table([report.summary]))
+    for bad in report.bad:
+        make_console(stderr=True).print(f"[red]skipped[/] {bad}")
+    if report.bad and not skip_bad:
+        raise typer.Exit(1)

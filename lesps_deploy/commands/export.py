@@ -1,0 +1,95 @@
+"""`lesps export`: ONNX, TensorRT engines, Triton repositories, with parity against PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lesps_deploy.commands.common import (
+    EXPORT,
+    ModelOpt,
+    NormOpt,
+    TrustPickleOpt,
+    WeightsArg,
+    make_console,
+)
+from lesps_deploy.export.config import ExportConfig
+
+__all__ = ["export_cmd"]
+
+
+def _export_formats_help() -> str:
+    from lesps_deploy.formats import formats_help
+
+    return formats_help()
+
+
+def export_cmd(
+    weights: WeightsArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_export_formats_help())] = EXPORT.format,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output file (Triton: repository folder).")
+    ] = EXPORT.out,
+    model: ModelOpt = EXPORT.model,
+    norm: NormOpt = EXPORT.norm,
+    imgsz: Annotated[
+        tuple[int, int] | None, typer.Option(help="H W, multiples of 32 (trace / profile opt size).")
+    ] = EXPORT.imgsz,
+    batch: Annotated[
+        int | None, typer.Option(help="Batch (engine profile max; Triton max_batch_size).")
+    ] = EXPORT.batch,
+    dynamic: Annotated[
+        bool | None, typer.Option("--dynamic/--static", help="Dynamic batch/H/W (default).")
+    ] = EXPORT.dynamic,
+    half: Annotated[bool, typer.Option(help="FP16 engine (GPU).")] = EXPORT.half,
+    int8: Annotated[bool, typer.Option(help="INT8 engine, calibrated on --calib-data.")] = EXPORT.int8,
+    calib_data: Annotated[
+        Path | None, typer.Option(help="Dataset folder of INT8 calibration images.")
+    ] = EXPORT.calib_data,
+    calib_images: Annotated[
+        int, typer.Option(help="Calibration images (>= 300 recommended).")
+    ] = EXPORT.calib_images,
+    calib_method: Annotated[str, typer.Option(help="entropy or minmax.")] = EXPORT.calib_method,
+    opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = EXPORT.opset,
+    simplify: Annotated[
+        bool, typer.Option(help="Simplify with onnxslim (extra 'simplify'), parity re-checked.")
+    ] = EXPORT.simplify,
+    workspace: Annotated[
+        float | None, typer.Option(help="TensorRT workspace limit in GiB.")
+    ] = EXPORT.workspace,
+    verify: Annotated[
+        Path | None, typer.Option(help="Dataset: parity on real images and split counts.")
+    ] = EXPORT.verify,
+    instances: Annotated[int, typer.Option(help="Triton instances per device.")] = EXPORT.instances,
+    device: Annotated[
+        str | None, typer.Option("--device", help="cpu or cuda[:N] (default: per format).")
+    ] = EXPORT.device,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = EXPORT.force,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the export report as JSON here.")
+    ] = None,
+    trust_pickle: TrustPickleOpt = EXPORT.trust_pickle,
+) -> None:
+    """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
+    from lesps_deploy.export.exporter import export_weights
+    from lesps_deploy.io import atomic_write_json
+
+    cfg = ExportConfig(
+        weights=weights, format=fmt, out=out, model=model, norm=norm, imgsz=imgsz, batch=batch,
+        dynamic=dynamic, half=half, int8=int8, calib_data=calib_data, calib_images=calib_images,
+        calib_method=calib_method, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
+        instances=instances, device=device, force=force, trust_pickle=trust_pickle,
+    )  # fmt: skip
+    result = export_weights(cfg)
+    console = make_console()
+    console.print(f"[green]wrote[/] {result.path} ({result.format}, {result.seconds:.1f} s)", highlight=False)
+    for label, report in result.parity:
+        for line in report.lines():
+            console.print(f"  parity {label}: {line}", highlight=False)
+    if json_out:
+        atomic_write_json(json_out, result.to_dict())
+    if not result.ok:
+        make_console(stderr=True).print("[red]parity check failed[/]: the artifact differs from PyTorch")
+        raise typer.Exit(1)

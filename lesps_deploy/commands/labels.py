@@ -1,0 +1,61 @@
+"""`lesps labels`: single-point labels from full masks or from a file of clicked points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lesps_deploy.commands.common import (
+    make_console,
+)
+
+__all__ = ["labels"]
+
+
+def _labels_from_points(dataset_dir: Path, points: Path, kind: str, json_out: Path | None) -> None:
+    from lesps_deploy.io import atomic_write_json
+    from lesps_deploy.training import labels_from_points, point_import_table
+
+    report = labels_from_points(dataset_dir, points, kind, progress=True)
+    for line in report.errors:
+        make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
+    for line in report.duplicates:
+        make_console(stderr=True).print(f"[yellow]duplicate[/] {line}", highlight=False)
+    make_console().print(point_import_table(report))
+    if json_out:
+        atomic_write_json(json_out, report.to_dict())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def labels(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder with masks/ (and images/, img_idx/).")],
+    type_: Annotated[str, typer.Option("--type", help="Point label type: centroid or coarse.")] = "centroid",
+    seed: Annotated[int, typer.Option(help="Seed of the coarse point offsets.")] = 0,
+    from_points: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-points",
+            help="Make the labels from clicked points instead of masks: a CSV (image,x,y), a COCO keypoints "
+            "JSON, a LabelMe JSON or a folder of them (x = column, y = row; pixel = floor).",
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="With --from-points: write the summary as JSON here.")
+    ] = None,
+) -> None:
+    """Make single-point labels (masks_centroid/ or masks_coarse/) from the full masks or a point file."""
+    from lesps_deploy.training.labels import make_point_labels
+
+    if from_points is not None:
+        return _labels_from_points(dataset_dir, from_points, type_, json_out)
+    report = make_point_labels(dataset_dir, type_, seed=seed, progress=True)
+    for line in report.errors:
+        make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
+    make_console().print(
+        f"wrote {report.written} {type_} labels ({report.targets} targets) to {report.out_dir}"
+    )
+    if report.errors:
+        raise typer.Exit(1)

@@ -1,0 +1,116 @@
+"""`lesps predict`: detection on images, videos, cameras and streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lesps_deploy.apis.prediction import PredictConfig
+from lesps_deploy.commands.common import (
+    PREDICT,
+    DeviceOpt,
+    ModelOpt,
+    NormOpt,
+    ThresholdOpt,
+    TrustPickleOpt,
+    make_console,
+)
+
+__all__ = ["predict"]
+
+
+def _status_printer(live):
+    """Status callback for `predict`: one live line (frames, FPS, latency) on stderr."""
+
+    def show(st) -> None:
+        live.update(
+            f"[cyan]{st.frames}[/] frames  [cyan]{st.fps:.1f}[/] FPS  [cyan]{st.latency_ms:.1f}[/] ms/frame  "
+            f"{st.dropped} dropped  {st.skipped} skipped  {st.elapsed_s:.0f} s"
+        )
+
+    return show
+
+
+def predict(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Image, folder, glob, .txt list, video, camera index, rtsp:// or http(s):// URL."
+        ),
+    ],
+    weights: Annotated[
+        Path, typer.Option("--weights", "-w", help="Weights: .pth/.pth.tar/.pt, .onnx or .engine.")
+    ],
+    device: DeviceOpt = PREDICT.device,
+    backend: Annotated[
+        str | None, typer.Option(help="Force a backend: torch, onnxruntime, tensorrt.")
+    ] = PREDICT.backend,
+    model: ModelOpt = PREDICT.model,
+    norm: NormOpt = PREDICT.norm,
+    threshold: ThresholdOpt = PREDICT.threshold,
+    batch: Annotated[int, typer.Option(help="Frames per inference call.")] = PREDICT.batch,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/predict-N).")] = PREDICT.out,
+    save_masks: Annotated[bool, typer.Option(help="Write masks/<frame>.png.")] = PREDICT.save_masks,
+    save_overlay: Annotated[
+        bool, typer.Option(help="Write overlays/<frame>.png with targets circled.")
+    ] = PREDICT.save_overlay,
+    save_video: Annotated[
+        bool, typer.Option(help="Write annotated.mp4 (input fps and frame count).")
+    ] = PREDICT.save_video,
+    jsonl: Annotated[bool, typer.Option(help="Write detections.jsonl (one line per frame).")] = PREDICT.jsonl,
+    vid_stride: Annotated[int, typer.Option(help="Keep every N-th input frame.")] = PREDICT.vid_stride,
+    max_frames: Annotated[int | None, typer.Option(help="Stop after N frames.")] = PREDICT.max_frames,
+    drop_frames: Annotated[
+        bool | None,
+        typer.Option(
+            "--drop-frames/--no-drop-frames",
+            help="Drop stale frames when behind (default: live sources only).",
+        ),
+    ] = PREDICT.drop_frames,
+    show_stats: Annotated[
+        bool, typer.Option(help="Draw frame index, targets and latency on overlays/video.")
+    ] = PREDICT.show_stats,
+    patch_size: Annotated[
+        int, typer.Option(help="Tile frames whose both sides exceed this.")
+    ] = PREDICT.patch_size,
+    reconnect_timeout: Annotated[
+        float, typer.Option(help="Seconds to retry a lost live connection.")
+    ] = PREDICT.reconnect_timeout_s,
+    half: Annotated[bool, typer.Option(help="PyTorch fp16 (CUDA).")] = PREDICT.half,
+    channels_last: Annotated[
+        bool, typer.Option(help="PyTorch channels_last memory format.")
+    ] = PREDICT.channels_last,
+    threads: Annotated[
+        int, typer.Option(help="Inference threads, ONNX Runtime or PyTorch (0: default).")
+    ] = PREDICT.threads,
+    workers: Annotated[
+        int, typer.Option(help="Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).")
+    ] = PREDICT.workers,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    trust_pickle: TrustPickleOpt = PREDICT.trust_pickle,
+) -> None:
+    """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
+    import json
+
+    from rich.live import Live
+
+    from lesps_deploy.apis.prediction import run_predict, summary_table
+
+    cfg = PredictConfig(
+        source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
+        threshold=threshold, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
+        save_video=save_video, jsonl=jsonl, vid_stride=vid_stride, max_frames=max_frames,
+        drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
+        reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
+        workers=workers, trust_pickle=trust_pickle,
+    )  # fmt: skip
+    with Live("starting...", console=make_console(stderr=True), transient=True, refresh_per_second=4) as live:
+        summary = run_predict(cfg, status=_status_printer(live))
+    if json_out:
+        typer.echo(json.dumps(summary.to_dict()))
+    else:
+        make_console().print(summary_table(summary))
+    for err in summary.errors:
+        make_console(stderr=True).print(f"[yellow]skipped[/] {err}", highlight=False)

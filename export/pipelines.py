@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lesps_deploy.data.norm import Norm, model_norm
-from lesps_deploy.formats import CHECKPOINT, ArtifactFormat
+from lesps_deploy.formats import CHECKPOINT, ArtifactFormat, format_for_path
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend, load_runtime
 
@@ -75,7 +75,8 @@ def run_parity(
     backend: str | None = None,
 ) -> tuple[str, ParityReport]:
     """Parity of one artifact file against the PyTorch reference module."""
-    device = "cpu" if backend == "onnxruntime" or artifact_path.suffix == ".onnx" else job.device
+    runs_on = backend or format_for_path(artifact_path).backend
+    device = "cpu" if runs_on == "onnxruntime" else job.device
     with load_runtime(artifact_path, device=device, backend=backend) as artifact:
         report = check_parity(
             reference, artifact, job.norm, dataset_dir=job.cfg.verify, counts=job.cfg.verify is not None,

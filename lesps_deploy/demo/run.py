@@ -156,9 +156,10 @@ def _step_evaluate(run: _Run) -> None:
 
 def _step_export(run: _Run) -> None:
     from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.formats import get_export_format, strip_suffix
 
     ckpt = run.artifacts["checkpoint"]
-    onnx = run.out / (ckpt.name.removesuffix(".pth.tar") + ".onnx")
+    onnx = run.out / (strip_suffix(ckpt.name) + get_export_format("onnx").suffix)
     result = export_weights(ExportConfig(weights=ckpt, format="onnx", out=onnx, verify=run.data, force=True))
     atomic_write_json(run.out / "export.json", result.to_dict())
     for _, report in result.parity:

@@ -15,7 +15,7 @@ import torch
 from conftest import write_tiny_dataset
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.data import NORM_PRESETS
 from lesps_deploy.errors import CheckpointError
 from lesps_deploy.metadata import ModelMeta

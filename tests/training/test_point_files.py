@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.data import read_mask
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.training import labels_from_points, read_point_file

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lesps_deploy.app.cli import app
+from lesps_deploy.cli import app
 from lesps_deploy.errors import DataError
 from lesps_deploy.models import load_checkpoint
 from lesps_deploy.training import TrainConfig, train

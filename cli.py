@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from lesps_deploy.tracking.config import TrackerConfig, format_confirm
+
 app = typer.Typer(
     name="lesps",
     help="LESPS infrared small target detection: point labels -> training -> export -> real-time detection.",
@@ -372,7 +374,10 @@ def export_cmd(
         raise typer.Exit(1)
 
 
-# ---------------------------------------------------------------- predict (issue 5)
+# ---------------------------------------------------------------- predict (issue 5, tracking issue 16)
+_TRACK = TrackerConfig()  # the tracking options' defaults (not retyped here)
+
+
 def _status_printer(live):
     """Status callback for `predict`: one live line (frames, FPS, latency) on stderr."""
 
@@ -437,6 +442,31 @@ def predict(
     ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     trust_pickle: TrustPickleOpt = False,
+    track: Annotated[
+        bool, typer.Option(help="Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
+    ] = False,
+    confirm: Annotated[
+        str, typer.Option(help="Confirm a track after M hits in its last N frames (M/N).")
+    ] = format_confirm(_TRACK.confirm),
+    max_age: Annotated[
+        int, typer.Option(help="Missed frames a confirmed track coasts before it is lost.")
+    ] = _TRACK.max_age,
+    gate: Annotated[
+        float, typer.Option(help="Largest distance (px) from a track's prediction to its detection.")
+    ] = _TRACK.gate,
+    low_score: Annotated[
+        float | None,
+        typer.Option(
+            help="Second pass: confirmed tracks may take components of prob > S below the threshold."
+        ),
+    ] = _TRACK.low_score,
+    min_speed: Annotated[
+        float, typer.Option(help="Do not report confirmed tracks slower than V px/frame (static clutter).")
+    ] = _TRACK.min_speed,
+    gmc: Annotated[bool, typer.Option(help="Compensate camera motion (phase correlation).")] = _TRACK.gmc,
+    confirmed_only: Annotated[
+        bool, typer.Option(help="Report only confirmed tracks (the false-alarm filter).")
+    ] = _TRACK.confirmed_only,
 ) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     import json
@@ -444,6 +474,12 @@ def predict(
     from rich.live import Live
 
     from lesps_deploy.predict import PredictConfig, run_predict, summary_table
+    from lesps_deploy.tracking import parse_confirm
+
+    tracking = TrackerConfig(
+        confirm=parse_confirm(confirm), max_age=max_age, gate=gate, low_score=low_score,
+        min_speed=min_speed, gmc=gmc, confirmed_only=confirmed_only,
+    )  # fmt: skip
 
     cfg = PredictConfig(
         source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
@@ -451,7 +487,7 @@ def predict(
         save_video=save_video, jsonl=jsonl, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
-        workers=workers, trust_pickle=trust_pickle,
+        workers=workers, trust_pickle=trust_pickle, track=track, tracking=tracking,
     )  # fmt: skip
     with Live("starting...", console=_console(stderr=True), transient=True, refresh_per_second=4) as live:
         summary = run_predict(cfg, status=_status_printer(live))

@@ -8,7 +8,12 @@ Output folder (default `runs/predict-N`, the next free N):
     overlays/<frame>.png   frames with targets circled     --save-overlay
     annotated.mp4          annotated video, input fps      --save-video
     detections.jsonl       one line per processed frame    --jsonl
+    tracks.csv             MOTChallenge rows of the tracks --track
     summary.json           always
+
+With `--track` a `lesps_deploy.tracking.Tracker` runs in source order between inference and writing:
+targets gain track_id, track_state, vx, vy (`--confirmed-only`: only confirmed tracks are reported),
+overlays and video draw IDs and tails, and the summary gains the track counts.
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ from lesps_deploy.runtime.base import backend_for_path
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 from lesps_deploy.streams.base import FrameSource, ReconnectPolicy
-from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, PipelineStatus, run_pipeline
-from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, Sink, VideoSink
+from lesps_deploy.streams.pipeline import (
+    PipelineOptions,
+    PipelineStats,
+    PipelineStatus,
+    TrackStep,
+    run_pipeline,
+)
+from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, Sink, TracksSink, VideoSink
 from lesps_deploy.streams.sources import open_source, source_kind
+from lesps_deploy.tracking import Tracker, TrackerConfig
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -41,6 +53,9 @@ log = logging.getLogger(__name__)
 VIDEO_NAME = "annotated.mp4"
 JSONL_NAME = "detections.jsonl"
 SUMMARY_NAME = "summary.json"
+TRACKS_NAME = "tracks.csv"
+# Source kinds that are still images: tracking them assumes they form a sequence.
+_IMAGE_KINDS = ("image", "folder", "list", "glob")
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,9 @@ class PredictConfig:
         workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
             multi-core CPU (measured faster than one worker with all cores), one on a GPU.
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
+        track: track targets across frames (IDs, velocities, tracks.csv).
+        tracking: the tracker's options (`--confirm`, `--max-age`, `--gate`, `--low-score`,
+            `--min-speed`, `--gmc`, `--confirmed-only`); they need `track`.
     """
 
     source: str
@@ -92,6 +110,8 @@ class PredictConfig:
     threads: int = 0
     workers: int = 0
     trust_pickle: bool = False
+    track: bool = False
+    tracking: TrackerConfig = TrackerConfig()
 
     def validate(self) -> None:
         """Raises ConfigError for out-of-range numbers."""
@@ -102,6 +122,15 @@ class PredictConfig:
             (self.vid_stride >= 1, f"--vid-stride {self.vid_stride} must be >= 1"),
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
             (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
+            (
+                self.track or self.tracking == TrackerConfig(),
+                "tracking options (--confirm, --max-age, --gate, --low-score, --min-speed, --gmc, "
+                "--confirmed-only) need --track",
+            ),
+            (
+                not self.track or self.threshold is None or (self.tracking.low_score or 0) < self.threshold,
+                f"--low-score {self.tracking.low_score} must be below --threshold {self.threshold}",
+            ),
         )
         for ok, message in checks:
             if not ok:
@@ -129,6 +158,7 @@ class PredictSummary:
     gave_up: bool = False
     errors: tuple[str, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
+    tracks: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -216,12 +246,47 @@ def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple
     if cfg.jsonl:
         sinks.append(JsonlSink(out_dir / JSONL_NAME))
         outputs["detections"] = str(out_dir / JSONL_NAME)
+    if cfg.track:
+        sinks.append(TracksSink(out_dir / TRACKS_NAME))
+        outputs["tracks"] = str(out_dir / TRACKS_NAME)
     outputs["summary"] = str(out_dir / SUMMARY_NAME)
     return sinks, outputs
 
 
+def _make_tracker(cfg: PredictConfig, det: Detector) -> Tracker | None:
+    """The run's tracker (None without --track); checked against the loaded model's threshold."""
+    if not cfg.track:
+        return None
+    low = cfg.tracking.low_score
+    if low is not None and low >= det.threshold:
+        raise ConfigError(
+            f"--low-score {low} must be below the detection threshold {det.threshold} of {cfg.weights}"
+        )
+    kind = source_kind(cfg.source).name
+    if kind in _IMAGE_KINDS:
+        log.warning(
+            "%s: tracking assumes the images are one sequence (frames of one camera); running them in %s order",
+            cfg.source, "list" if kind == "list" else "name",
+        )  # fmt: skip
+    return Tracker(cfg.tracking)
+
+
+def _track_step(tracker: Tracker | None) -> TrackStep | None:
+    """The pipeline's in-order step: the tracker, given the frame image only when it compensates motion."""
+    if tracker is None:
+        return None
+    gmc = tracker.config.gmc
+    return lambda frame, result: tracker.update(result, frame.image if gmc else None)
+
+
 def _summary(
-    cfg: PredictConfig, det: Detector, source: FrameSource, stats: PipelineStats, out_dir: Path, outputs: dict
+    cfg: PredictConfig,
+    det: Detector,
+    source: FrameSource,
+    stats: PipelineStats,
+    out_dir: Path,
+    outputs: dict,
+    tracker: Tracker | None,
 ) -> PredictSummary:
     src = source.stats
     return PredictSummary(
@@ -230,6 +295,7 @@ def _summary(
         wall_s=round(stats.wall_s, 3), fps=round(stats.fps, 2), latency_ms=stats.percentiles(),
         disconnects=src.disconnects, reconnect_attempts=src.reconnect_attempts, reconnects=src.reconnects,
         gave_up=src.gave_up, errors=tuple((src.errors + stats.errors)[:100]), outputs=outputs,
+        tracks=tracker.stats.to_dict() if tracker is not None else None,
     )  # fmt: skip
 
 
@@ -260,6 +326,7 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
         cfg.weights, device=cfg.device, backend=cfg.backend, norm=cfg.norm, threshold=cfg.threshold,
         model=cfg.model, batch_size=cfg.batch, patch_size=cfg.patch_size, **_backend_options(cfg),
     ) as det:  # fmt: skip
+        tracker = _make_tracker(cfg, det)
         reconnect = ReconnectPolicy(timeout_s=cfg.reconnect_timeout_s)
         with open_source(cfg.source, stride=cfg.vid_stride, reconnect=reconnect) as source:
             out_dir = Path(cfg.out) if cfg.out is not None else next_run_dir()
@@ -273,8 +340,9 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
                 workers=_workers(cfg),
             )
             log.info("predict: %s -> %s with %s", cfg.source, out_dir, det.name)
-            stats = run_pipeline(det, source, sinks, opts, status)
-            summary = _summary(cfg, det, source, stats, out_dir, outputs)
+            track = _track_step(tracker)
+            stats = run_pipeline(det, source, sinks, opts, status, track)
+            summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
     return summary
 
@@ -288,7 +356,14 @@ def summary_table(summary: PredictSummary) -> Table:
         + (", interrupted" if summary.interrupted else "")
         + (f", {summary.reconnects} reconnects" if summary.disconnects else "")
     )
-    table = Table(title=title, caption=str(summary.out_dir))
+    caption = str(summary.out_dir)
+    if summary.tracks is not None:
+        tr = summary.tracks
+        caption = (
+            f"tracks: {tr['started']} started, {tr['confirmed']} confirmed, {tr['lost']} lost, "
+            f"mean length {tr['mean_length']:.1f} frames\n{caption}"
+        )
+    table = Table(title=title, caption=caption)
     table.add_column("stage (ms)")
     for q in ("p50", "p90", "p99"):
         table.add_column(q, justify="right")

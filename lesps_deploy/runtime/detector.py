@@ -23,7 +23,6 @@ import numpy as np
 from lesps_deploy.data import Norm, padded_size, resolve_norm, to_gray
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
-from lesps_deploy.metrics.components import component_stats, label_components
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
 from lesps_deploy.runtime.processing import (
     DEFAULT_PATCH_SIZE,
@@ -32,7 +31,7 @@ from lesps_deploy.runtime.processing import (
     shape_batches,
     tile_slices,
 )
-from lesps_deploy.runtime.results import Result, Target, Timings
+from lesps_deploy.runtime.results import Result, Timings, targets_from_mask
 
 __all__ = ["Detector", "FrameInfo", "targets_from_mask"]
 
@@ -40,26 +39,6 @@ log = logging.getLogger(__name__)
 
 # (index, timestamp, name) of a frame, so results can name the frame they belong to.
 FrameInfo = tuple[int, float, str]
-
-
-def targets_from_mask(mask: np.ndarray, prob: np.ndarray) -> tuple[Target, ...]:
-    """Targets (8-connected components of `mask`) with centroid, area, bbox, peak and mean of `prob`."""
-    labels, n = label_components(mask)
-    if n == 0:
-        return ()
-    st = component_stats(labels, n, prob)
-    return tuple(
-        Target(
-            id=i + 1,
-            x=float(st.centroid[i, 1]),
-            y=float(st.centroid[i, 0]),
-            area=int(st.area[i]),
-            bbox=(int(st.bbox[i, 1]), int(st.bbox[i, 0]), int(st.bbox[i, 3]), int(st.bbox[i, 2])),
-            peak=float(st.peak[i]),
-            mean=float(st.mean[i]),
-        )
-        for i in range(n)
-    )
 
 
 def _gray_tensor(frame: np.ndarray, device: str) -> Any:
@@ -298,25 +277,36 @@ class Detector(Closeable):
             frame_index=index, timestamp=timestamp, source=name, threshold=self.threshold,
         )  # fmt: skip
 
-    def stream(self, source: Iterable[Any], batch: int = 1) -> Iterator[Result]:
+    def stream(self, source: Iterable[Any], batch: int = 1, track: Any = False) -> Iterator[Result]:
         """Results for every frame of a source, in order, synchronously (no threads).
 
         Args:
             source: a `FrameSource`, or any iterable of frames (arrays or objects with
                 `image`, `index`, `timestamp`, `name`).
             batch: frames gathered per `predict` call.
+            track: True, a `TrackerConfig` or a `Tracker`: results carry tracked targets
+                (`lesps_deploy.tracking`: track IDs, states, velocities); False: plain detections.
         """
-        buf: list[tuple[np.ndarray, FrameInfo]] = []
+        tracker = _make_tracker(track)
+        for image, result in self._stream(source, batch):
+            yield result if tracker is None else tracker.update(result, image)
+
+    def _stream(self, source: Iterable[Any], batch: int) -> Iterator[tuple[np.ndarray, Result]]:
+        """(frame image, result) pairs, `batch` frames per `predict` call."""
+        images: list[np.ndarray] = []
+        infos: list[FrameInfo] = []
         for i, item in enumerate(source):
             if isinstance(item, np.ndarray):
-                buf.append((item, (i, time.time(), "")))
+                images.append(item)
+                infos.append((i, time.time(), ""))
             else:
-                buf.append((item.image, (item.index, item.timestamp, item.name)))
-            if len(buf) >= batch:
-                yield from self.predict([b[0] for b in buf], [b[1] for b in buf])
-                buf.clear()
-        if buf:
-            yield from self.predict([b[0] for b in buf], [b[1] for b in buf])
+                images.append(item.image)
+                infos.append((item.index, item.timestamp, item.name))
+            if len(images) >= batch:
+                yield from zip(images, self.predict(images, infos), strict=True)
+                images, infos = [], []
+        if images:
+            yield from zip(images, self.predict(images, infos), strict=True)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -324,3 +314,18 @@ class Detector(Closeable):
 
     def __repr__(self) -> str:
         return f"Detector({self.name}, norm={self.norm}, threshold={self.threshold})"
+
+
+def _make_tracker(track: Any) -> Any:
+    """`Detector.stream`'s `track` argument as a Tracker (None when off)."""
+    if track is False or track is None:
+        return None
+    # Imported here: tracking sits downstream of the runtime (it consumes `Result`s), and the plain
+    # detection path must not pay for it.
+    from lesps_deploy.tracking import Tracker, TrackerConfig
+
+    if isinstance(track, Tracker):
+        return track
+    if track is True or isinstance(track, TrackerConfig):
+        return Tracker(None if track is True else track)
+    raise ConfigError(f"track={track!r}: expected True, a TrackerConfig or a Tracker")

@@ -28,12 +28,14 @@ from lesps_deploy.streams.base import Frame, FrameSource
 from lesps_deploy.streams.sinks import Sink
 from lesps_deploy.streams.viz import draw_result
 
-__all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "run_pipeline"]
+__all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "TrackStep", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
 STAGES = ("preprocess", "inference", "postprocess", "total", "write", "latency")
 _END = object()  # sentinel closing a queue
+# An in-order step between inference and writing (a tracker adding IDs): (frame, result) -> result.
+TrackStep = Callable[[Frame, Result], Result]
 _KEEP = 100_000  # per-stage samples kept for percentiles (a long live run must not grow forever)
 
 
@@ -103,13 +105,22 @@ class PipelineStats:
 class _Run:
     """State shared by the stages of one run (decode thread, inference workers, writer thread)."""
 
-    def __init__(self, detector: Detector, source: FrameSource, sinks: Sequence[Sink], opts: PipelineOptions):
-        self.detector, self.source, self.sinks, self.opts = detector, source, sinks, opts
+    def __init__(
+        self,
+        detector: Detector,
+        source: FrameSource,
+        sinks: Sequence[Sink],
+        opts: PipelineOptions,
+        track: TrackStep | None = None,
+    ):
+        self.detector, self.source, self.sinks, self.opts, self.track = detector, source, sinks, opts, track
         self.drop = source.live if opts.drop_frames is None else opts.drop_frames
         size = max(1, opts.batch) if self.drop else max(opts.queue_size, opts.batch)
         self.in_q: queue.Queue = queue.Queue(maxsize=size)
         self.out_q: queue.Queue = queue.Queue(maxsize=max(2, opts.queue_size))
         self.stats = PipelineStats()
+        if track is not None:
+            self.stats.times["track"] = deque(maxlen=_KEEP)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.needs_overlay = any(getattr(s, "needs_overlay", False) for s in sinks)
@@ -184,6 +195,10 @@ class _Run:
             self.source.stop()
 
     def _write_one(self, frame: Frame, result: Result) -> None:
+        if self.track is not None:  # here, in the writer, frames arrive in source order
+            t0 = time.perf_counter()
+            result = self.track(frame, result)
+            self.stats.times["track"].append((time.perf_counter() - t0) * 1e3)
         t0 = time.perf_counter()
         overlay = None
         if self.needs_overlay:
@@ -319,8 +334,13 @@ def run_pipeline(
     sinks: Sequence[Sink] = (),
     options: PipelineOptions | None = None,
     status: Callable[[PipelineStatus], None] | None = None,
+    track: TrackStep | None = None,
 ) -> PipelineStats:
     """Run `source` through `detector` into `sinks` with decode, inference and writing overlapped.
+
+    `track`, when given, sees every result in source order before drawing and the sinks, and returns
+    the result they get (e.g. `lesps_deploy.tracking.Tracker` adding track IDs); its time per frame
+    is the "track" stage.
 
     Ctrl-C (KeyboardInterrupt) stops reading, lets the writer finish what is queued, closes the sinks
     (a playable video, a complete JSONL) and returns the stats with `interrupted=True`.
@@ -328,7 +348,7 @@ def run_pipeline(
     Raises:
         Whatever the source or a sink raised (after the sinks were closed).
     """
-    run = _Run(detector, source, sinks, options or PipelineOptions())
+    run = _Run(detector, source, sinks, options or PipelineOptions(), track)
     threads = [
         threading.Thread(target=run.decode, name="lesps-decode", daemon=True),
         threading.Thread(target=run.write, name="lesps-write", daemon=True),

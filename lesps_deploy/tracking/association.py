@@ -31,8 +31,9 @@ class Assignment:
 
 def distance_cost(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
     """(n, m) Euclidean distances between predicted (n, 2) and detected (m, 2) centroids."""
-    diff = np.asarray(predicted, np.float64)[:, None, :] - np.asarray(detected, np.float64)[None, :, :]
-    return np.sqrt(np.einsum("nmk,nmk->nm", diff, diff))
+    p, d = np.asarray(predicted, np.float64), np.asarray(detected, np.float64)
+    dx, dy = p[:, 0, None] - d[None, :, 0], p[:, 1, None] - d[None, :, 1]
+    return np.sqrt(dx * dx + dy * dy)  # 3x faster than np.hypot here
 
 
 def gated_assignment(cost: np.ndarray, gate: float) -> Assignment:
@@ -44,23 +45,30 @@ def gated_assignment(cost: np.ndarray, gate: float) -> Assignment:
 
     Returns:
         The matches (most pairs first, then least total cost) and what stayed unmatched, each in
-        ascending order (deterministic for equal inputs).
+        ascending order of row (deterministic for equal inputs).
     """
     n, m = cost.shape
-    if n == 0 or m == 0:
-        return Assignment(_EMPTY, _EMPTY, np.arange(n), np.arange(m))
     feasible = cost <= gate
-    if not feasible.any():
-        return Assignment(_EMPTY, _EMPTY, np.arange(n), np.arange(m))
-    # An infeasible pair costs more than any set of feasible matches together, so the solver only
-    # uses one when nothing feasible is left for that row or column; such pairs are dropped below.
-    penalty = gate * (min(n, m) + 1) + 1.0
-    rows, cols = linear_sum_assignment(np.where(feasible, cost, penalty))
-    keep = feasible[rows, cols]
-    rows, cols = rows[keep], cols[keep]
-    return Assignment(
-        rows=rows,
-        cols=cols,
-        unmatched_rows=np.setdiff1d(np.arange(n), rows),
-        unmatched_cols=np.setdiff1d(np.arange(m), cols),
-    )
+    per_row, per_col = feasible.sum(axis=1), feasible.sum(axis=0)
+    # A pair that is the only feasible one of both its row and its column is a component of its own:
+    # the optimum takes it whatever the rest is. Well-separated targets are all such pairs, so the
+    # solver only sees the rows and columns that compete for something.
+    alone = feasible & (per_row == 1)[:, None] & (per_col == 1)[None, :]
+    rows, cols = np.nonzero(alone)
+    contested_rows = np.flatnonzero((per_row > 0) & ~alone.any(axis=1))
+    contested_cols = np.flatnonzero((per_col > 0) & ~alone.any(axis=0))
+    if contested_rows.size:
+        sub = cost[np.ix_(contested_rows, contested_cols)]
+        ok = sub <= gate
+        # An infeasible pair costs more than any set of feasible matches together, so the solver only
+        # uses one when nothing feasible is left for that row or column; such pairs are dropped below.
+        penalty = gate * (min(sub.shape) + 1) + 1.0
+        r, c = linear_sum_assignment(np.where(ok, sub, penalty))
+        keep = ok[r, c]
+        rows = np.concatenate([rows, contested_rows[r[keep]]])
+        cols = np.concatenate([cols, contested_cols[c[keep]]])
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+    matched_rows, matched_cols = np.zeros(n, bool), np.zeros(m, bool)
+    matched_rows[rows], matched_cols[cols] = True, True
+    return Assignment(rows, cols, np.flatnonzero(~matched_rows), np.flatnonzero(~matched_cols))

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -250,14 +251,16 @@ class Tracker:
     def _report(self, matches: dict[int, tuple[int, Target]]) -> list[tuple[int, TrackedTarget]]:
         """(rank, tracked target) for each matched track that the config reports."""
         cfg = self.config
+        rows = list(matches)
+        velocities = self._state[rows, 2:].tolist()
         out = []
-        for row, (rank, target) in matches.items():
+        for row, (vx, vy) in zip(rows, velocities, strict=True):
+            rank, target = matches[row]
             track = self._tracks[row]
-            vx, vy = float(self._state[row, 2]), float(self._state[row, 3])
             confirmed = track.state is TrackState.CONFIRMED
             if cfg.confirmed_only and not confirmed:
                 continue
-            if cfg.min_speed and confirmed and np.hypot(vx, vy) < cfg.min_speed:
+            if cfg.min_speed and confirmed and math.hypot(vx, vy) < cfg.min_speed:
                 continue
             tracked = TrackedTarget(
                 id=target.id, x=target.x, y=target.y, area=target.area, bbox=target.bbox, peak=target.peak,
@@ -268,7 +271,7 @@ class Tracker:
         return out
 
     def _prune(self) -> None:
-        keep = [i for i, t in enumerate(self._tracks) if t.active]
+        keep = [i for i, t in enumerate(self._tracks) if t.state is not TrackState.LOST]
         if len(keep) == len(self._tracks):
             return
         for track in self._tracks:

@@ -77,6 +77,27 @@ def test_gated_assignment_prefers_more_matches_then_less_distance() -> None:
     assert empty.unmatched_cols.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_gated_assignment_is_the_full_optimum(seed: int) -> None:
+    # Isolated pairs skip the solver: the result must equal one solver call on the whole gated matrix.
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(seed)
+    n, m = rng.integers(0, 12, 2)
+    cost = distance_cost(rng.uniform(0, 60, (n, 2)), rng.uniform(0, 60, (m, 2)))
+    gate = 8.0
+    a = gated_assignment(cost, gate)
+    assert np.all(cost[a.rows, a.cols] <= gate) and len(set(a.cols.tolist())) == len(a.cols)
+    assert sorted([*a.rows.tolist(), *a.unmatched_rows.tolist()]) == list(range(n))
+    assert sorted([*a.cols.tolist(), *a.unmatched_cols.tolist()]) == list(range(m))
+    if n and m:
+        big = gate * (min(n, m) + 1) + 1.0
+        r, c = linear_sum_assignment(np.where(cost <= gate, cost, big))
+        keep = cost[r, c] <= gate
+        assert len(a.rows) == keep.sum()
+        assert cost[a.rows, a.cols].sum() == pytest.approx(cost[r[keep], c[keep]].sum())
+
+
 def _tracked(frames: int = 6) -> list[Result]:
     tracker = Tracker(TrackerConfig())
     prob = np.zeros((32, 32), np.float32)

@@ -3,7 +3,7 @@
 The few names a user needs, loaded on first use so `import lesps_deploy` stays light:
 
 Example:
-    >>> from lesps_deploy import Detector, create_model, evaluate, export_model, predict, train
+    >>> from lesps_deploy import Detector, Tracker, create_model, evaluate, export_model, predict, train
     >>> report = evaluate("acm.onnx", "datasets/NUAA-SIRST")
     >>> report.summary["IoU"], report.summary["Pd"]
 """
@@ -13,6 +13,7 @@ from lesps_deploy.metadata import __version__
 
 _LAZY = """
     lesps_deploy.runtime.detector: Detector
+    lesps_deploy.tracking:         Tracker TrackerConfig
     lesps_deploy.models:           create_model list_models
     lesps_deploy.apis.evaluation:  evaluate
     lesps_deploy.apis.prediction:  predict

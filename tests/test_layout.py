@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models",),
     ("runtime",),
     ("metrics",),
+    ("tracking",),
     ("streams", "training"),
     ("export",),
     ("benchmark",),

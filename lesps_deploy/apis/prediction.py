@@ -11,7 +11,12 @@ Output folder (default `runs/predict-N`, the next free N):
     overlays/<frame>.png   frames with targets circled     --save-overlay
     annotated.mp4          annotated video, input fps      --save-video
     detections.jsonl       one line per processed frame    --jsonl
+    tracks.csv             MOTChallenge rows of the tracks --track
     summary.json           always
+
+With `--track` a `lesps_deploy.tracking.Tracker` runs in source order between inference and writing:
+targets gain track_id, track_state, vx, vy (`--confirmed-only`: only confirmed tracks are reported),
+overlays and video draw IDs and tails, and the summary gains the track counts.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.runtime.base import backend_for_path
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+from lesps_deploy.tracking.config import TrackerConfig
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
     from lesps_deploy.streams.base import FrameSource
     from lesps_deploy.streams.pipeline import PipelineStats, PipelineStatus
     from lesps_deploy.streams.sinks import Sink
+    from lesps_deploy.tracking.tracker import Tracker
 
 __all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_run_dir", "summary_table"]
 
@@ -44,6 +51,9 @@ log = logging.getLogger(__name__)
 VIDEO_NAME = "annotated.mp4"
 JSONL_NAME = "detections.jsonl"
 SUMMARY_NAME = "summary.json"
+TRACKS_NAME = "tracks.csv"
+# Source kinds that are still images: tracking them assumes they form a sequence.
+_IMAGE_KINDS = ("image", "folder", "list", "glob")
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class PredictConfig:
         workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
             multi-core CPU (measured faster than one worker with all cores), one on a GPU.
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
+        track: track targets across frames (IDs, velocities, tracks.csv).
+        tracking: the tracker's options (`--confirm`, `--max-age`, `--gate`, `--low-score`,
+            `--min-speed`, `--gmc`, `--confirmed-only`); they need `track`.
     """
 
     source: str
@@ -95,6 +108,8 @@ class PredictConfig:
     threads: int = 0
     workers: int = 0
     trust_pickle: bool = False
+    track: bool = False
+    tracking: TrackerConfig = TrackerConfig()
 
     def validate(self) -> None:
         """Raises ConfigError for out-of-range numbers."""
@@ -105,6 +120,15 @@ class PredictConfig:
             (self.vid_stride >= 1, f"--vid-stride {self.vid_stride} must be >= 1"),
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
             (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
+            (
+                self.track or self.tracking == TrackerConfig(),
+                "tracking options (--confirm, --max-age, --gate, --low-score, --min-speed, --gmc, "
+                "--confirmed-only) need --track",
+            ),
+            (
+                not self.track or self.threshold is None or (self.tracking.low_score or 0) < self.threshold,
+                f"--low-score {self.tracking.low_score} must be below --threshold {self.threshold}",
+            ),
         )
         for ok, message in checks:
             if not ok:
@@ -132,6 +156,7 @@ class PredictSummary:
     gave_up: bool = False
     errors: tuple[str, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
+    tracks: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -204,7 +229,7 @@ def _torch_threads(cfg: PredictConfig) -> Iterator[None]:
 
 
 def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple[list[Sink], dict[str, str]]:
-    from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, VideoSink
+    from lesps_deploy.streams.sinks import JsonlSink, MaskSink, OverlaySink, TracksSink, VideoSink
 
     sinks: list[Sink] = []
     outputs: dict[str, str] = {}
@@ -221,12 +246,40 @@ def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple
     if cfg.jsonl:
         sinks.append(JsonlSink(out_dir / JSONL_NAME))
         outputs["detections"] = str(out_dir / JSONL_NAME)
+    if cfg.track:
+        sinks.append(TracksSink(out_dir / TRACKS_NAME))
+        outputs["tracks"] = str(out_dir / TRACKS_NAME)
     outputs["summary"] = str(out_dir / SUMMARY_NAME)
     return sinks, outputs
 
 
+def _make_tracker(cfg: PredictConfig, det: Detector, kind: str) -> Tracker | None:
+    """The run's tracker (None without --track); checked against the loaded model's threshold."""
+    if not cfg.track:
+        return None
+    from lesps_deploy.tracking.tracker import Tracker
+
+    low = cfg.tracking.low_score
+    if low is not None and low >= det.threshold:
+        raise ConfigError(
+            f"--low-score {low} must be below the detection threshold {det.threshold} of {cfg.weights}"
+        )
+    if kind in _IMAGE_KINDS:
+        log.warning(
+            "%s: tracking assumes the images are one sequence (frames of one camera); running them in %s order",
+            cfg.source, "list" if kind == "list" else "name",
+        )  # fmt: skip
+    return Tracker(cfg.tracking)
+
+
 def _summary(
-    cfg: PredictConfig, det: Detector, source: FrameSource, stats: PipelineStats, out_dir: Path, outputs: dict
+    cfg: PredictConfig,
+    det: Detector,
+    source: FrameSource,
+    stats: PipelineStats,
+    out_dir: Path,
+    outputs: dict,
+    tracker: Tracker | None,
 ) -> PredictSummary:
     src = source.stats
     return PredictSummary(
@@ -235,6 +288,7 @@ def _summary(
         wall_s=round(stats.wall_s, 3), fps=round(stats.fps, 2), latency_ms=stats.percentiles(),
         disconnects=src.disconnects, reconnect_attempts=src.reconnect_attempts, reconnects=src.reconnects,
         gave_up=src.gave_up, errors=tuple((src.errors + stats.errors)[:100]), outputs=outputs,
+        tracks=tracker.stats.to_dict() if tracker is not None else None,
     )  # fmt: skip
 
 
@@ -278,13 +332,14 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
     from lesps_deploy.streams.pipeline import PipelineOptions, run_pipeline
     from lesps_deploy.streams.sources import open_source, source_kind
 
-    source_kind(cfg.source)  # a missing file fails here, before the model loads
+    kind = source_kind(cfg.source).name  # a missing file fails here, before the model loads
     # Model first, then the source: a live stream opened before a slow model load would start with
     # seconds of stale buffered frames.
     with Detector(
         cfg.weights, device=cfg.device, backend=cfg.backend, norm=cfg.norm, threshold=cfg.threshold,
         model=cfg.model, batch_size=cfg.batch, patch_size=cfg.patch_size, **_backend_options(cfg),
     ) as det:  # fmt: skip
+        tracker = _make_tracker(cfg, det, kind)
         reconnect = ReconnectPolicy(timeout_s=cfg.reconnect_timeout_s)
         with open_source(cfg.source, stride=cfg.vid_stride, reconnect=reconnect) as source:
             out_dir = Path(cfg.out) if cfg.out is not None else next_run_dir()
@@ -298,8 +353,8 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
                 workers=_workers(cfg),
             )
             log.info("predict: %s -> %s with %s", cfg.source, out_dir, det.name)
-            stats = run_pipeline(det, source, sinks, opts, status)
-            summary = _summary(cfg, det, source, stats, out_dir, outputs)
+            stats = run_pipeline(det, source, sinks, opts, status, tracker)
+            summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
     return summary
 
@@ -313,7 +368,14 @@ def summary_table(summary: PredictSummary) -> Table:
         + (", interrupted" if summary.interrupted else "")
         + (f", {summary.reconnects} reconnects" if summary.disconnects else "")
     )
-    table = Table(title=title, caption=str(summary.out_dir))
+    caption = str(summary.out_dir)
+    if summary.tracks is not None:
+        tr = summary.tracks
+        caption = (
+            f"tracks: {tr['started']} started, {tr['confirmed']} confirmed, {tr['lost']} lost, "
+            f"mean length {tr['mean_length']:.1f} frames\n{caption}"
+        )
+    table = Table(title=title, caption=caption)
     table.add_column("stage (ms)")
     for q in ("p50", "p90", "p99"):
         table.add_column(q, justify="right")

@@ -17,8 +17,8 @@ import numpy as np
 from lesps_deploy.data import Norm
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend
-from lesps_deploy.runtime.detector import targets_from_mask
 from lesps_deploy.runtime.processing import preprocess
+from lesps_deploy.runtime.results import targets_from_mask
 
 from .config import BenchmarkConfig
 from .matrix import Combo

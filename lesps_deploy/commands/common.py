@@ -21,10 +21,11 @@ from lesps_deploy.benchmark.config import BenchmarkConfig
 from lesps_deploy.data.synth_config import SynthConfig
 from lesps_deploy.demo.config import DemoConfig
 from lesps_deploy.export.config import ExportConfig
+from lesps_deploy.tracking.config import TrackerConfig
 from lesps_deploy.training.config import TrainConfig
 
 __all__ = [
-    "EVAL", "TRAIN", "EXPORT", "PREDICT", "BENCH", "SYNTH", "DEMO", "csv_default", "make_console",
+    "EVAL", "TRAIN", "EXPORT", "PREDICT", "TRACK", "BENCH", "SYNTH", "DEMO", "csv_default", "make_console",
     "WeightsArg", "DataOpt", "ModelOpt", "NormOpt", "DeviceOpt", "FaRuleOpt", "TrustPickleOpt", "ThresholdOpt",
 ]  # fmt: skip
 
@@ -48,7 +49,7 @@ def csv_default(values: tuple) -> str:
 
 
 EVAL, TRAIN, EXPORT, PREDICT = (_Defaults(c) for c in (EvalConfig, TrainConfig, ExportConfig, PredictConfig))
-BENCH, SYNTH, DEMO = (_Defaults(c) for c in (BenchmarkConfig, SynthConfig, DemoConfig))
+BENCH, SYNTH, DEMO, TRACK = (_Defaults(c) for c in (BenchmarkConfig, SynthConfig, DemoConfig, TrackerConfig))
 
 
 # Options shared by several commands, defined once.

@@ -1,4 +1,4 @@
-"""`lesps predict`: detection on images, videos, cameras and streams."""
+"""`lesps predict`: detection on images, videos, cameras and streams, optionally tracked (`--track`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from lesps_deploy.apis.prediction import PredictConfig
 from lesps_deploy.commands.common import (
     PREDICT,
+    TRACK,
     DeviceOpt,
     ModelOpt,
     NormOpt,
@@ -17,6 +18,7 @@ from lesps_deploy.commands.common import (
     TrustPickleOpt,
     make_console,
 )
+from lesps_deploy.tracking.config import TrackerConfig, format_confirm, parse_confirm
 
 __all__ = ["predict"]
 
@@ -90,6 +92,31 @@ def predict(
     ] = PREDICT.workers,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     trust_pickle: TrustPickleOpt = PREDICT.trust_pickle,
+    track: Annotated[
+        bool, typer.Option(help="Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
+    ] = PREDICT.track,
+    confirm: Annotated[
+        str, typer.Option(help="Confirm a track after M hits in its last N frames (M/N).")
+    ] = format_confirm(TRACK.confirm),
+    max_age: Annotated[
+        int, typer.Option(help="Missed frames a confirmed track coasts before it is lost.")
+    ] = TRACK.max_age,
+    gate: Annotated[
+        float, typer.Option(help="Largest distance (px) from a track's prediction to its detection.")
+    ] = TRACK.gate,
+    low_score: Annotated[
+        float | None,
+        typer.Option(
+            help="Second pass: confirmed tracks may take components of prob > S below the threshold."
+        ),
+    ] = TRACK.low_score,
+    min_speed: Annotated[
+        float, typer.Option(help="Do not report confirmed tracks slower than V px/frame (static clutter).")
+    ] = TRACK.min_speed,
+    gmc: Annotated[bool, typer.Option(help="Compensate camera motion (phase correlation).")] = TRACK.gmc,
+    confirmed_only: Annotated[
+        bool, typer.Option(help="Report only confirmed tracks (the false-alarm filter).")
+    ] = TRACK.confirmed_only,
 ) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     import json
@@ -98,13 +125,17 @@ def predict(
 
     from lesps_deploy.apis.prediction import run_predict, summary_table
 
+    tracking = TrackerConfig(
+        confirm=parse_confirm(confirm), max_age=max_age, gate=gate, low_score=low_score,
+        min_speed=min_speed, gmc=gmc, confirmed_only=confirmed_only,
+    )  # fmt: skip
     cfg = PredictConfig(
         source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
         threshold=threshold, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
         save_video=save_video, jsonl=jsonl, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
-        workers=workers, trust_pickle=trust_pickle,
+        workers=workers, trust_pickle=trust_pickle, track=track, tracking=tracking,
     )  # fmt: skip
     with Live("starting...", console=make_console(stderr=True), transient=True, refresh_per_second=4) as live:
         summary = run_predict(cfg, status=_status_printer(live))

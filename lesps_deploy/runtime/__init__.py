@@ -5,8 +5,8 @@ from lesps_deploy._lazy import lazy_face
 _LAZY = """
     .base:       Backend Closeable backend_for_path load_runtime
     .processing: infer_probabilities preprocess run_frames
-    .detector:   Detector targets_from_mask
-    .results:    Result Target Timings
+    .detector:   Detector
+    .results:    Result ResultStep Target Timings targets_from_mask
 """
 
 __getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.data.components import component_stats, label_components
 from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.data.padding import padded_size
@@ -28,35 +27,15 @@ from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, NUMPY_OPS, ArrayOps, run_frames
-from lesps_deploy.runtime.results import Result, Target, Timings
+from lesps_deploy.runtime.results import Result, ResultStep, Timings, targets_from_mask
 from lesps_deploy.timing import Stopwatch
 
-__all__ = ["Detector", "FrameInfo", "targets_from_mask", "torch_ops"]
+__all__ = ["Detector", "FrameInfo", "torch_ops"]
 
 log = logging.getLogger(__name__)
 
 # (index, timestamp, name) of a frame, so results can name the frame they belong to.
 FrameInfo = tuple[int, float, str]
-
-
-def targets_from_mask(mask: np.ndarray, prob: np.ndarray) -> tuple[Target, ...]:
-    """Targets (8-connected components of `mask`) with centroid, area, bbox, peak and mean of `prob`."""
-    labels, n = label_components(mask)
-    if n == 0:
-        return ()
-    st = component_stats(labels, n, prob)
-    return tuple(
-        Target(
-            id=i + 1,
-            x=float(st.centroid[i, 1]),
-            y=float(st.centroid[i, 0]),
-            area=int(st.area[i]),
-            bbox=(int(st.bbox[i, 1]), int(st.bbox[i, 0]), int(st.bbox[i, 3]), int(st.bbox[i, 2])),
-            peak=float(st.peak[i]),
-            mean=float(st.mean[i]),
-        )
-        for i in range(n)
-    )
 
 
 def torch_ops(device: str) -> ArrayOps:
@@ -237,25 +216,51 @@ class Detector(Closeable):
             frame_index=index, timestamp=timestamp, source=name, threshold=self.threshold,
         )  # fmt: skip
 
-    def stream(self, source: Iterable[Any], batch: int = 1) -> Iterator[Result]:
+    def stream(
+        self, source: Iterable[Any], batch: int = 1, track: ResultStep | None = None
+    ) -> Iterator[Result]:
         """Results for every frame of a source, in order, synchronously (no threads).
 
         Args:
             source: a `FrameSource`, or any iterable of frames (arrays or objects with
                 `image`, `index`, `timestamp`, `name`).
             batch: frames gathered per `predict` call.
+            track: a step each result passes through in source order, given its frame, e.g. a
+                `lesps_deploy.tracking.Tracker` (results then carry track IDs, states, velocities);
+                None: plain detections.
+
+        Raises:
+            ConfigError: `track` has no `update(result, image)`.
+
+        Example:
+            >>> from lesps_deploy.tracking import Tracker, TrackerConfig
+            >>> for result in det.stream(frames, track=Tracker(TrackerConfig(confirmed_only=True))):
+            ...     print([(t.track_id, t.vx, t.vy) for t in result.targets])
         """
-        buf: list[tuple[np.ndarray, FrameInfo]] = []
+        if track is not None and not callable(getattr(track, "update", None)):
+            raise ConfigError(
+                f"track={track!r}: expected an object with update(result, image), "
+                "e.g. lesps_deploy.tracking.Tracker()"
+            )
+        for image, result in self._stream(source, batch):
+            yield result if track is None else track.update(result, image)
+
+    def _stream(self, source: Iterable[Any], batch: int) -> Iterator[tuple[np.ndarray, Result]]:
+        """(frame image, result) pairs, `batch` frames per `predict` call."""
+        images: list[np.ndarray] = []
+        infos: list[FrameInfo] = []
         for i, item in enumerate(source):
             if isinstance(item, np.ndarray):
-                buf.append((item, (i, time.time(), "")))
+                images.append(item)
+                infos.append((i, time.time(), ""))
             else:
-                buf.append((item.image, (item.index, item.timestamp, item.name)))
-            if len(buf) >= batch:
-                yield from self.predict([b[0] for b in buf], [b[1] for b in buf])
-                buf.clear()
-        if buf:
-            yield from self.predict([b[0] for b in buf], [b[1] for b in buf])
+                images.append(item.image)
+                infos.append((item.index, item.timestamp, item.name))
+            if len(images) >= batch:
+                yield from zip(images, self.predict(images, infos), strict=True)
+                images, infos = [], []
+        if images:
+            yield from zip(images, self.predict(images, infos), strict=True)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

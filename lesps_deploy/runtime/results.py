@@ -1,17 +1,21 @@
 """What a detector returns for one frame: probability map, mask, targets and timings.
 
-Results carry data only; drawing lives in `lesps_deploy.streams.viz` and writing in
-`lesps_deploy.streams.sinks`.
+Results carry data only (`targets_from_mask` builds the targets of a mask); drawing lives in
+`lesps_deploy.streams.viz` and writing in `lesps_deploy.streams.sinks`. `ResultStep` is what may
+rewrite results in source order (a tracker), so the runtime and the streams can run one without
+importing the package that implements it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Target", "Timings", "Result"]
+from lesps_deploy.data.components import component_stats, label_components
+
+__all__ = ["Target", "Timings", "Result", "ResultStep", "targets_from_mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +113,35 @@ class Result:
             "targets": [t.to_dict() for t in self.targets],
             "timings_ms": self.timings.to_dict(),
         }
+
+
+class ResultStep(Protocol):
+    """A step every result passes through in source order, e.g. `lesps_deploy.tracking.Tracker`.
+
+    `Detector.stream(track=...)` and `run_pipeline(track=...)` take one; the step sits downstream
+    of the runtime, which only knows this protocol.
+    """
+
+    def update(self, result: Result, image: np.ndarray | None = None) -> Result:
+        """The result to report for this frame (`image`: the frame the result belongs to)."""
+        ...
+
+
+def targets_from_mask(mask: np.ndarray, prob: np.ndarray) -> tuple[Target, ...]:
+    """Targets (8-connected components of `mask`) with centroid, area, bbox, peak and mean of `prob`."""
+    labels, n = label_components(mask)
+    if n == 0:
+        return ()
+    st = component_stats(labels, n, prob)
+    return tuple(
+        Target(
+            id=i + 1,
+            x=float(st.centroid[i, 1]),
+            y=float(st.centroid[i, 0]),
+            area=int(st.area[i]),
+            bbox=(int(st.bbox[i, 1]), int(st.bbox[i, 0]), int(st.bbox[i, 3]), int(st.bbox[i, 2])),
+            peak=float(st.peak[i]),
+            mean=float(st.mean[i]),
+        )
+        for i in range(n)
+    )

@@ -6,7 +6,7 @@ _LAZY = """
     .base:     Frame FrameSource ReconnectPolicy SourceStats
     .live:     CaptureSource MjpegSource
     .pipeline: PipelineOptions PipelineStats PipelineStatus run_pipeline
-    .sinks:    JsonlSink MaskSink OverlaySink Sink VideoSink
+    .sinks:    JsonlSink MaskSink OverlaySink Sink TracksSink VideoSink
     .sources:  SOURCE_KINDS ImageListSource VideoFileSource open_source
     .viz:      draw_result to_display
 """

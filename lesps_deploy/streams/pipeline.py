@@ -23,10 +23,11 @@ import numpy as np
 
 from lesps_deploy.errors import LespsError
 from lesps_deploy.runtime.detector import Detector
-from lesps_deploy.runtime.results import Result
+from lesps_deploy.runtime.results import Result, ResultStep
 from lesps_deploy.streams.base import Frame, FrameSource
 from lesps_deploy.streams.sinks import Sink
 from lesps_deploy.streams.viz import draw_result
+from lesps_deploy.timing import Stopwatch
 
 __all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "run_pipeline"]
 
@@ -103,13 +104,22 @@ class PipelineStats:
 class _Run:
     """State shared by the stages of one run (decode thread, inference workers, writer thread)."""
 
-    def __init__(self, detector: Detector, source: FrameSource, sinks: Sequence[Sink], opts: PipelineOptions):
-        self.detector, self.source, self.sinks, self.opts = detector, source, sinks, opts
+    def __init__(
+        self,
+        detector: Detector,
+        source: FrameSource,
+        sinks: Sequence[Sink],
+        opts: PipelineOptions,
+        track: ResultStep | None = None,
+    ):
+        self.detector, self.source, self.sinks, self.opts, self.track = detector, source, sinks, opts, track
         self.drop = source.live if opts.drop_frames is None else opts.drop_frames
         size = max(1, opts.batch) if self.drop else max(opts.queue_size, opts.batch)
         self.in_q: queue.Queue = queue.Queue(maxsize=size)
         self.out_q: queue.Queue = queue.Queue(maxsize=max(2, opts.queue_size))
         self.stats = PipelineStats()
+        if track is not None:
+            self.stats.times["track"] = deque(maxlen=_KEEP)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.needs_overlay = any(getattr(s, "needs_overlay", False) for s in sinks)
@@ -184,17 +194,21 @@ class _Run:
             self.source.stop()
 
     def _write_one(self, frame: Frame, result: Result) -> None:
-        t0 = time.perf_counter()
-        overlay = None
-        if self.needs_overlay:
-            text = None
-            if self.opts.draw_stats:
-                text = f"#{frame.index} {len(result.targets)} tgt {result.timings.total:.1f} ms"
-            overlay = draw_result(frame.image, result, text=text)
-        for sink in self.sinks:
-            sink.write(frame, result, overlay)
         times = self.stats.times
-        times["write"].append((time.perf_counter() - t0) * 1e3)
+        if self.track is not None:  # here, in the writer, frames arrive in source order
+            with Stopwatch() as sw:
+                result = self.track.update(result, frame.image)
+            times["track"].append(sw.ms)
+        with Stopwatch() as sw:
+            overlay = None
+            if self.needs_overlay:
+                text = None
+                if self.opts.draw_stats:
+                    text = f"#{frame.index} {len(result.targets)} tgt {result.timings.total:.1f} ms"
+                overlay = draw_result(frame.image, result, text=text)
+            for sink in self.sinks:
+                sink.write(frame, result, overlay)
+        times["write"].append(sw.ms)
         times["latency"].append((time.time() - frame.timestamp) * 1e3)
         for stage in ("preprocess", "inference", "postprocess"):
             times[stage].append(getattr(result.timings, stage))
@@ -319,8 +333,13 @@ def run_pipeline(
     sinks: Sequence[Sink] = (),
     options: PipelineOptions | None = None,
     status: Callable[[PipelineStatus], None] | None = None,
+    track: ResultStep | None = None,
 ) -> PipelineStats:
     """Run `source` through `detector` into `sinks` with decode, inference and writing overlapped.
+
+    `track`, when given, gets every result in source order, with its frame, before drawing and the
+    sinks, and returns the result they get (e.g. a `lesps_deploy.tracking.Tracker` adding track IDs);
+    its time per frame is the "track" stage.
 
     Ctrl-C (KeyboardInterrupt) stops reading, lets the writer finish what is queued, closes the sinks
     (a playable video, a complete JSONL) and returns the stats with `interrupted=True`.
@@ -328,7 +347,7 @@ def run_pipeline(
     Raises:
         Whatever the source or a sink raised (after the sinks were closed).
     """
-    run = _Run(detector, source, sinks, options or PipelineOptions())
+    run = _Run(detector, source, sinks, options or PipelineOptions(), track)
     threads = [
         threading.Thread(target=run.decode, name="lesps-decode", daemon=True),
         threading.Thread(target=run.write, name="lesps-write", daemon=True),

@@ -1,4 +1,4 @@
-"""Output sinks: mask PNGs, overlay PNGs, an annotated video and `detections.jsonl`.
+"""Output sinks: mask PNGs, overlay PNGs, an annotated video, `detections.jsonl` and `tracks.csv`.
 
 Every file is written atomically: PNGs through `atomic_path`, and the video and JSONL to a temporary
 name beside the target that `close()` renames into place, so an interrupted run (Ctrl-C) still leaves
@@ -21,8 +21,9 @@ from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_path
 from lesps_deploy.runtime.results import Result
 from lesps_deploy.streams.base import Frame
+from lesps_deploy.tracking.mot import mot_rows
 
-__all__ = ["Sink", "MaskSink", "OverlaySink", "VideoSink", "JsonlSink", "DEFAULT_VIDEO_FPS"]
+__all__ = ["Sink", "MaskSink", "OverlaySink", "VideoSink", "JsonlSink", "TracksSink", "DEFAULT_VIDEO_FPS"]
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,8 @@ class VideoSink:
         self._stack.close()  # renames the temporary file onto `path`
 
 
-class JsonlSink:
-    """`detections.jsonl`: one JSON object per processed frame, flushed line by line."""
+class _LinesSink:
+    """A text file written line by line to a temporary name, flushed per frame, renamed on `close()`."""
 
     needs_overlay = False
 
@@ -152,13 +153,32 @@ class JsonlSink:
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._file: IO[str] | None = self._stack.enter_context(open(tmp, "w", encoding="utf-8"))  # noqa: SIM115
 
+    def _lines(self, result: Result) -> list[str]:
+        raise NotImplementedError
+
     def write(self, frame: Frame, result: Result, overlay: np.ndarray | None) -> None:
         if self._file is None:
             return
-        self._file.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
-        self._file.flush()
-        self.lines += 1
+        lines = self._lines(result)
+        if lines:
+            self._file.write("".join(f"{line}\n" for line in lines))
+            self._file.flush()
+        self.lines += len(lines)
 
     def close(self) -> None:
         self._file = None
         self._stack.close()  # closes the file, then renames it onto `path`
+
+
+class JsonlSink(_LinesSink):
+    """`detections.jsonl`: one JSON object per processed frame, flushed line by line."""
+
+    def _lines(self, result: Result) -> list[str]:
+        return [json.dumps(result.to_dict(), separators=(",", ":"))]
+
+
+class TracksSink(_LinesSink):
+    """`tracks.csv`: MOTChallenge rows of the tracked targets (`lesps_deploy.tracking.mot`)."""
+
+    def _lines(self, result: Result) -> list[str]:
+        return mot_rows(result)

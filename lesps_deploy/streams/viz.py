@@ -1,4 +1,4 @@
-"""Drawing: frames to 8-bit BGR, mask tint, targets circled, an optional stats line."""
+"""Drawing: frames to 8-bit BGR, mask tint, targets circled, track IDs and tails, an optional stats line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ __all__ = ["to_display", "draw_result"]
 MASK_BGR = (0, 0, 255)
 CIRCLE_BGR = (0, 255, 0)
 TEXT_BGR = (0, 255, 255)
+TENTATIVE_BGR = (160, 160, 160)
+TAIL_BGR = (255, 200, 0)
 
 
 def to_display(image: np.ndarray) -> np.ndarray:
@@ -38,6 +40,9 @@ def to_display(image: np.ndarray) -> np.ndarray:
 def draw_result(image: np.ndarray, result: Result, alpha: float = 0.5, text: str | None = None) -> np.ndarray:
     """Annotated BGR uint8 frame: mask pixels tinted red, each target circled and labelled.
 
+    Tracked targets (`lesps_deploy.tracking.TrackedTarget`) are labelled `#<track id>`; confirmed
+    ones get a short tail of their latest centroids, tentative ones are drawn grey.
+
     Args:
         image: the frame the result belongs to (any `Frame.image` form).
         result: its detection result.
@@ -56,13 +61,26 @@ def draw_result(image: np.ndarray, result: Result, alpha: float = 0.5, text: str
         x0, y0, x1, y1 = t.bbox
         radius = int(max(x1 - x0, y1 - y0) / 2 + 5)
         center = (int(round(t.x)), int(round(t.y)))
-        cv2.circle(out, center, radius, CIRCLE_BGR, 1, cv2.LINE_AA)
+        track_id = getattr(t, "track_id", 0)
+        color = CIRCLE_BGR if not track_id or t.track_state == "confirmed" else TENTATIVE_BGR
+        if track_id and t.track_state == "confirmed":
+            _draw_tail(out, t.tail)
+        cv2.circle(out, center, radius, color, 1, cv2.LINE_AA)
+        label = f"#{track_id}" if track_id else f"{t.id}:{t.peak:.2f}"
         cv2.putText(
-            out, f"{t.id}:{t.peak:.2f}", (center[0] + radius + 2, center[1] - 2),
-            cv2.FONT_HERSHEY_SIMPLEX, scale, CIRCLE_BGR, 1, cv2.LINE_AA,
+            out, label, (center[0] + radius + 2, center[1] - 2),
+            cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1, cv2.LINE_AA,
         )  # fmt: skip
     if text:
         cv2.putText(
             out, text, (4, int(14 * scale / 0.35)), cv2.FONT_HERSHEY_SIMPLEX, scale, TEXT_BGR, 1, cv2.LINE_AA
         )
     return out
+
+
+def _draw_tail(out: np.ndarray, tail: tuple[tuple[float, float], ...]) -> None:
+    """A track's latest centroids as a polyline (a tracked target carries its tail)."""
+    if len(tail) < 2:
+        return
+    points = np.rint(np.asarray(tail, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(out, [points], False, TAIL_BGR, 1, cv2.LINE_AA)

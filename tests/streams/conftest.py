@@ -1,6 +1,6 @@
 """Fixtures for stream tests: synthetic infrared-like videos with moving point targets, a real MJPEG HTTP
-server on 127.0.0.1 (stands in for a network camera), a tiny real PyTorch detector, and the official ACM as
-.pth and .onnx.
+server on 127.0.0.1 (stands in for a network camera), a tiny real PyTorch detector, the official ACM as
+.pth and .onnx, and `invoke_predict` (the `lesps predict` command through CliRunner).
 
 Video backgrounds are NUAA-SIRST frames (resized), so the network sees the clutter it was trained on;
 targets are small Gaussian blobs moving along straight lines.
@@ -21,7 +21,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typer.testing import CliRunner, Result
 
+from lesps_deploy.cli import app
 from lesps_deploy.data import find_image, read_image, read_split
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.detector import Detector
@@ -65,6 +67,15 @@ def write_video(path: Path, frames: Sequence[np.ndarray], fps: float = 25.0) -> 
         writer.write(f)
     writer.release()
     return path
+
+
+def invoke_predict(*args: object) -> Result:
+    """`lesps predict ARGS` through CliRunner: a library error is raised as itself, any other exit fails."""
+    result = CliRunner().invoke(app, ["predict", *map(str, args)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return result
 
 
 class MjpegServer:

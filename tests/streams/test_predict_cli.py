@@ -10,20 +10,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
+from streams.conftest import invoke_predict
 
-from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError, SourceError
-
-runner = CliRunner()
-
-
-def _predict(*args: str):
-    result = runner.invoke(app, ["predict", *map(str, args)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def _video_frames(path: Path) -> tuple[int, float]:
@@ -42,7 +31,7 @@ def test_predict_video_pth_and_onnx(nuaa_video: Path, acm_pth: Path, acm_onnx: P
     outs = {}
     for name, weights, extra in (("pth", acm_pth, ["--norm", "SIRST3"]), ("onnx", acm_onnx, [])):
         out = tmp_path / name
-        _predict(nuaa_video, "--weights", weights, *extra, "--out", out, "--batch", "2",
+        invoke_predict(nuaa_video, "--weights", weights, *extra, "--out", out, "--batch", "2",
                  "--save-masks", "--save-video", "--jsonl", "--threads", "1")  # fmt: skip
         summary = json.loads((out / "summary.json").read_text())
         assert (summary["frames"], summary["dropped"], summary["skipped"]) == (60, 0, 0)
@@ -66,7 +55,9 @@ def test_predict_mjpeg_cut_reconnects_then_ends_cleanly(
 ) -> None:
     server = mjpeg_server(jpeg_frames, plan=[8, 6], fps=25)
     out = tmp_path / "live"
-    result = _predict(server.url, "--weights", acm_onnx, "--out", out, "--reconnect-timeout", "1", "--json")
+    result = invoke_predict(
+        server.url, "--weights", acm_onnx, "--out", out, "--reconnect-timeout", "1", "--json"
+    )
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary == json.loads((out / "summary.json").read_text())
     assert (summary["disconnects"], summary["reconnects"], summary["gave_up"]) == (2, 1, True)
@@ -78,15 +69,15 @@ def test_predict_mjpeg_cut_reconnects_then_ends_cleanly(
 
 def test_predict_errors(acm_pth: Path, tmp_path: Path) -> None:
     with pytest.raises(SourceError):
-        _predict(tmp_path / "missing.mp4", "--weights", acm_pth, "--norm", "SIRST3")
+        invoke_predict(tmp_path / "missing.mp4", "--weights", acm_pth, "--norm", "SIRST3")
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), np.zeros((32, 32), np.uint8))
     unknown = tmp_path / "unknown.pth"  # the release's weights re-saved: not in the table, no metadata
     torch.save(torch.load(acm_pth, map_location="cpu", weights_only=True)["state_dict"], unknown)
     with pytest.raises(ConfigError, match="normalization"):
-        _predict(image, "--weights", unknown)
+        invoke_predict(image, "--weights", unknown)
     with pytest.raises(ConfigError, match="--batch"):
-        _predict(image, "--weights", acm_pth, "--batch", "0")
+        invoke_predict(image, "--weights", acm_pth, "--batch", "0")
 
 
 def test_ctrl_c_in_a_real_process(nuaa_video: Path, acm_onnx: Path, tmp_path: Path) -> None:

@@ -9,9 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from streams.conftest import invoke_predict
 
-from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.detector import Detector
@@ -44,17 +43,6 @@ def _frames() -> list[np.ndarray]:
     return out
 
 
-runner = CliRunner()
-
-
-def _invoke(*args: object):
-    result = runner.invoke(app, ["predict", *map(str, args)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result
-
-
 @pytest.fixture(scope="module")
 def track_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from streams.conftest import write_video
@@ -76,7 +64,7 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_predict_track_confirmed_only(track_video: Path, tiny_onnx: Path, tmp_path: Path) -> None:
     mm = pytest.importorskip("motmetrics")
     out = tmp_path / "run"
-    _invoke(track_video, "--weights", tiny_onnx, "--track", "--confirmed-only", "--jsonl", "--save-video",
+    invoke_predict(track_video, "--weights", tiny_onnx, "--track", "--confirmed-only", "--jsonl", "--save-video",
             "--out", out, "--threads", "1")  # fmt: skip
     lines = [json.loads(x) for x in (out / "detections.jsonl").read_text().splitlines()]
     assert [line["frame"] for line in lines] == list(range(FRAMES))
@@ -104,7 +92,9 @@ def test_predict_track_confirmed_only(track_video: Path, tiny_onnx: Path, tmp_pa
 
 
 def test_predict_without_track_is_unchanged(track_video: Path, tiny_onnx: Path, tmp_path: Path) -> None:
-    _invoke(track_video, "--weights", tiny_onnx, "--out", tmp_path, "--max-frames", "3", "--threads", "1")
+    invoke_predict(
+        track_video, "--weights", tiny_onnx, "--out", tmp_path, "--max-frames", "3", "--threads", "1"
+    )
     first = json.loads((tmp_path / "detections.jsonl").read_text().splitlines()[0])
     assert "track_id" not in first["targets"][0] and not (tmp_path / "tracks.csv").exists()
     assert json.loads((tmp_path / "summary.json").read_text())["tracks"] is None
@@ -126,7 +116,7 @@ def test_bad_tracking_options_fail_before_the_model_loads(
 ) -> None:
     missing = tmp_path / "not_there.onnx"  # never opened: the options fail first
     with pytest.raises(ConfigError, match=message):
-        _invoke(tmp_path / "video.mp4", "--weights", missing, *args)
+        invoke_predict(tmp_path / "video.mp4", "--weights", missing, *args)
 
 
 def test_track_on_a_folder_of_images_warns_and_runs_in_name_order(tiny_onnx: Path, tmp_path: Path) -> None:
@@ -134,7 +124,9 @@ def test_track_on_a_folder_of_images_warns_and_runs_in_name_order(tiny_onnx: Pat
     folder.mkdir()
     for name, frame in zip(("b", "a", "c"), _frames()[:3], strict=True):
         cv2.imwrite(str(folder / f"{name}.png"), frame)
-    result = _invoke(folder, "--weights", tiny_onnx, "--track", "--out", tmp_path / "run", "--threads", "1")
+    result = invoke_predict(
+        folder, "--weights", tiny_onnx, "--track", "--out", tmp_path / "run", "--threads", "1"
+    )
     said = " ".join(result.output.split())  # the warning goes to stderr through the CLI's log handler
     assert "tracking assumes the images are one sequence" in said and "name order" in said
     lines = [json.loads(x) for x in (tmp_path / "run" / "detections.jsonl").read_text().splitlines()]

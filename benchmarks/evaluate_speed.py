@@ -110,10 +110,10 @@ def processes(args: argparse.Namespace, n: int, cache: str) -> None:
         summary = json.loads(out.read_text())
         same = same and all(summary[k] == v for k, v in base_counts.items())
     print(f"as processes ({n} images; start-up = process start to first image evaluated):")
-    print(f"  baseline loop          : {base['wall_s']:6.2f} s  start-up {base['startup_s']:5.2f} s")
+    print(f"  baseline loop                  : {base['wall_s']:6.2f} s  start-up {base['startup_s']:5.2f} s")
     for label, run in runs.items():
         print(
-            f"  lesps evaluate {label:<8}: {run['wall_s']:6.2f} s  start-up {run['startup_s']:5.2f} s  "
+            f"  lesps evaluate, {label:<15}: {run['wall_s']:6.2f} s  start-up {run['startup_s']:5.2f} s  "
             f"speed-up {base['wall_s'] / run['wall_s']:.2f}x"
         )
     second = runs["second (cached)"]["startup_s"]

@@ -4,7 +4,7 @@
 checkpoint to `$XDG_CACHE_HOME/lesps-deploy/onnx/<sha256[:16]>-<key>.onnx` (atomic write); later runs
 of the same file find it there and never import torch: the cached file carries the checkpoint's
 metadata. The key covers everything that changes the exported bytes: the file's sha256, the model
-override, the opset, and the lesps-deploy and torch versions (torch's read from its package metadata,
+override, the opset, the exporter version, and the lesps-deploy and torch versions (torch's read from its package metadata,
 without importing it).
 """
 
@@ -21,11 +21,13 @@ from pathlib import Path
 from lesps_deploy.io import cache_dir, sha256_file
 from lesps_deploy.metadata import __version__
 
-__all__ = ["EXPORT_OPSET", "onnx_cache_path", "cached_onnx"]
+__all__ = ["EXPORT_OPSET", "EXPORTER_VERSION", "onnx_cache_path", "cached_onnx"]
 
 logger = logging.getLogger(__name__)
 
 EXPORT_OPSET = 17
+# Bump when what an export writes changes (graph or embedded metadata) within one package version.
+EXPORTER_VERSION = 1
 
 
 def _torch_version() -> str | None:
@@ -48,6 +50,7 @@ def onnx_cache_path(
         "sha256": sha256,
         "model": model,
         "opset": opset,
+        "exporter": EXPORTER_VERSION,
         "lesps_deploy": __version__,
         "torch": _torch_version(),
     }

@@ -132,9 +132,8 @@ def evaluate_backend(
 ) -> EvalReport:
     """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
 
-    `workers` > 1 runs inference and per-image metrics of consecutive chunks concurrently (for
-    backends that release the GIL and use one intra-op thread each); results keep dataset order.
-    """
+    `workers` > 1 runs inference and metrics of consecutive chunks concurrently (for backends that
+    release the GIL with one intra-op thread each); results keep dataset order."""
     start = time.perf_counter()
     dataset = IRSTDDataset(dataset_dir, split)
     if limit is not None:

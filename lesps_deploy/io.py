@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +14,18 @@ from typing import Any
 
 __all__ = [
     "atomic_path",
+    "find_temp_files",
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
     "sha256_file",
     "cache_dir",
 ]
+
+
+_TEMP_MARK = ".tmp"
+# `atomic_path`'s temporary names: "." + target name + "." + mkstemp's 8 random characters + ".tmp...".
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp")
 
 
 @contextmanager
@@ -32,7 +39,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.",
-        suffix=".tmp" + (suffix if suffix is not None else "".join(path.suffixes)),
+        suffix=_TEMP_MARK + (suffix if suffix is not None else "".join(path.suffixes)),
         dir=path.parent,
     )
     os.close(fd)
@@ -47,6 +54,19 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def find_temp_files(folder: str | os.PathLike[str], recursive: bool = True) -> list[Path]:
+    """Temporary files `atomic_path` left in `folder` (a process killed before its rename), sorted."""
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        found += [Path(dirpath, n) for n in filenames if _TEMP_NAME.match(n)]
+        if not recursive:
+            dirnames.clear()
+    return sorted(found)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -9,10 +9,13 @@ into the chosen sinks and writes `summary.json` (frames, dropped, FPS, latency p
 Output folder (default `runs/predict-N`, the next free N):
     masks/<frame>.png      binary masks (0/255)           --save-masks
     overlays/<frame>.png   frames with targets circled     --save-overlay
-    annotated.mp4          annotated video, input fps      --save-video
+    annotated.mkv          annotated video, input fps      --save-video (annotated_NNN.mkv with --segment-seconds)
     detections.jsonl       one line per processed frame    --jsonl
     tracks.csv             MOTChallenge rows of the tracks --track
-    summary.json           always
+    summary.json           always; rewritten every few seconds while the run goes on
+
+A killed run leaves all of it usable: see `lesps_deploy.apis.run_folder` (summary states, killed
+runs found by the next run) and `lesps_deploy.streams.sinks` (how each file survives a kill).
 
 With `--track` a `lesps_deploy.tracking.Tracker` runs in source order between inference and writing:
 targets gain track_id, track_state, vx, vy (`--confirmed-only`: only confirmed tracks are reported),
@@ -29,6 +32,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lesps_deploy.apis.run_folder import (
+    SUMMARY_NAME,
+    LiveSummary,
+    claim_run_dir,
+    next_run_dir,
+    process_fields,
+)
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.runtime.base import backend_for_path
@@ -48,9 +58,9 @@ __all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_ru
 
 log = logging.getLogger(__name__)
 
-VIDEO_NAME = "annotated.mp4"
+# Matroska: streamable, so the video of a killed run plays (lesps_deploy.streams.sinks).
+VIDEO_NAME = "annotated.mkv"
 JSONL_NAME = "detections.jsonl"
-SUMMARY_NAME = "summary.json"
 TRACKS_NAME = "tracks.csv"
 # Source kinds that are still images: tracking them assumes they form a sequence.
 _IMAGE_KINDS = ("image", "folder", "list", "glob")
@@ -67,6 +77,8 @@ class PredictConfig:
         batch: frames per backend call.
         out: output folder (None: runs/predict-N, the next free N).
         save_masks, save_overlay, save_video, jsonl: which outputs to write.
+        segment_seconds: write the video as files of this many seconds each, closed as they fill
+            (None: one file).
         vid_stride: keep every N-th input frame.
         max_frames: stop after N processed frames.
         drop_frames: drop stale frames when behind; None: live sources only (files never drop).
@@ -97,6 +109,7 @@ class PredictConfig:
     save_overlay: bool = False
     save_video: bool = False
     jsonl: bool = True
+    segment_seconds: float | None = None
     vid_stride: int = 1
     max_frames: int | None = None
     drop_frames: bool | None = None
@@ -120,6 +133,7 @@ class PredictConfig:
             (self.vid_stride >= 1, f"--vid-stride {self.vid_stride} must be >= 1"),
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
             (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
+            (not self.segment_seconds or self.segment_seconds > 0, "--segment-seconds must be > 0"),
             (
                 self.track or self.tracking == TrackerConfig(),
                 "tracking options (--confirm, --max-age, --gate, --low-score, --min-speed, --gmc, "
@@ -157,26 +171,18 @@ class PredictSummary:
     errors: tuple[str, ...] = ()
     outputs: dict[str, str] = field(default_factory=dict)
     tracks: dict[str, Any] | None = None
+    decoded: int = 0
+    rejected: int = 0
+    state: str = "complete"
+    pid: int = 0
+    host: str = ""
+    updated: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["out_dir"] = str(self.out_dir)
         data["errors"] = list(self.errors)
         return data
-
-
-def next_run_dir(root: str | Path = "runs", prefix: str = "predict") -> Path:
-    """Create and return `root/prefix-N` for the smallest free N >= 1."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    n = 1
-    while True:
-        path = root / f"{prefix}-{n}"
-        try:
-            path.mkdir()  # atomic claim: two runs started together get different folders
-            return path
-        except FileExistsError:
-            n += 1
 
 
 def _workers(cfg: PredictConfig) -> int:
@@ -241,8 +247,9 @@ def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple
         outputs["overlays"] = str(out_dir / "overlays")
     if cfg.save_video:
         fps = source.fps / cfg.vid_stride if source.fps else None
-        sinks.append(VideoSink(out_dir / VIDEO_NAME, fps))
-        outputs["video"] = str(out_dir / VIDEO_NAME)
+        video = VideoSink(out_dir / VIDEO_NAME, fps, cfg.segment_seconds)
+        sinks.append(video)
+        outputs["video"] = str(video.file_path(0))  # with segments, the first (then _001, _002, ...)
     if cfg.jsonl:
         sinks.append(JsonlSink(out_dir / JSONL_NAME))
         outputs["detections"] = str(out_dir / JSONL_NAME)
@@ -280,15 +287,21 @@ def _summary(
     out_dir: Path,
     outputs: dict,
     tracker: Tracker | None,
+    state: str,
+    error: str | None = None,
 ) -> PredictSummary:
     src = source.stats
+    errors = ([error] if error else []) + src.errors + stats.errors
+    wall_s = stats.wall_s or stats.elapsed_s()  # the run's length so far, while it runs
     return PredictSummary(
         out_dir=out_dir, source=cfg.source, weights=str(cfg.weights), detector=det.name,
-        frames=stats.frames, dropped=stats.dropped, skipped=stats.skipped, interrupted=stats.interrupted,
-        wall_s=round(stats.wall_s, 3), fps=round(stats.fps, 2), latency_ms=stats.percentiles(),
+        frames=stats.frames, dropped=stats.dropped, skipped=stats.rejected + src.skipped,
+        interrupted=stats.interrupted, wall_s=round(wall_s, 3),
+        fps=round(stats.frames / wall_s, 2) if wall_s > 0 else 0.0, latency_ms=stats.percentiles(),
         disconnects=src.disconnects, reconnect_attempts=src.reconnect_attempts, reconnects=src.reconnects,
-        gave_up=src.gave_up, errors=tuple((src.errors + stats.errors)[:100]), outputs=outputs,
-        tracks=tracker.stats.to_dict() if tracker is not None else None,
+        gave_up=src.gave_up, errors=tuple(errors[:100]), outputs=outputs,
+        tracks=tracker.stats.to_dict() if tracker is not None else None, decoded=stats.decoded,
+        rejected=stats.rejected, state=state, **process_fields(),
     )  # fmt: skip
 
 
@@ -329,7 +342,7 @@ def predict(source: str | Path, weights: str | Path, **options: Any) -> PredictS
 def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:
     from lesps_deploy.runtime.detector import Detector
     from lesps_deploy.streams.base import ReconnectPolicy
-    from lesps_deploy.streams.pipeline import PipelineOptions, run_pipeline
+    from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, run_pipeline
     from lesps_deploy.streams.sources import open_source, source_kind
 
     kind = source_kind(cfg.source).name  # a missing file fails here, before the model loads
@@ -342,8 +355,7 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
         tracker = _make_tracker(cfg, det, kind)
         reconnect = ReconnectPolicy(timeout_s=cfg.reconnect_timeout_s)
         with open_source(cfg.source, stride=cfg.vid_stride, reconnect=reconnect) as source:
-            out_dir = Path(cfg.out) if cfg.out is not None else next_run_dir()
-            out_dir.mkdir(parents=True, exist_ok=True)
+            out_dir = claim_run_dir(cfg.out)
             sinks, outputs = _make_sinks(cfg, out_dir, source)
             opts = PipelineOptions(
                 batch=cfg.batch,
@@ -352,9 +364,20 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
                 draw_stats=cfg.show_stats,
                 workers=_workers(cfg),
             )
+
+            def build(st: PipelineStats, state: str, error: str | None = None) -> dict[str, Any]:
+                return _summary(cfg, det, source, st, out_dir, outputs, tracker, state, error).to_dict()
+
+            live = LiveSummary(out_dir / SUMMARY_NAME, build)
+            live.write(PipelineStats())  # a run killed from the start on still leaves a summary
             log.info("predict: %s -> %s with %s", cfg.source, out_dir, det.name)
-            stats = run_pipeline(det, source, sinks, opts, status, tracker)
-            summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker)
+            try:
+                stats = run_pipeline(det, source, sinks, opts, status, tracker, snapshot=live.write)
+            except BaseException as err:
+                live.write(live.last_stats, "failed", f"{type(err).__name__}: {err}")
+                raise
+            state = "interrupted" if stats.interrupted else "complete"
+            summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker, state)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
     return summary
 

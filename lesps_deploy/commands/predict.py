@@ -59,8 +59,14 @@ def predict(
         bool, typer.Option(help="Write overlays/<frame>.png with targets circled.")
     ] = PREDICT.save_overlay,
     save_video: Annotated[
-        bool, typer.Option(help="Write annotated.mp4 (input fps and frame count).")
+        bool, typer.Option(help="Write annotated.mkv (input fps and frame count; plays even after a kill).")
     ] = PREDICT.save_video,
+    segment_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help="Write the video as annotated_NNN.mkv files of this many seconds, each closed as it fills."
+        ),
+    ] = PREDICT.segment_seconds,
     jsonl: Annotated[bool, typer.Option(help="Write detections.jsonl (one line per frame).")] = PREDICT.jsonl,
     vid_stride: Annotated[int, typer.Option(help="Keep every N-th input frame.")] = PREDICT.vid_stride,
     max_frames: Annotated[int | None, typer.Option(help="Stop after N frames.")] = PREDICT.max_frames,
@@ -132,7 +138,7 @@ def predict(
     cfg = PredictConfig(
         source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
         threshold=threshold, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
-        save_video=save_video, jsonl=jsonl, vid_stride=vid_stride, max_frames=max_frames,
+        save_video=save_video, jsonl=jsonl, segment_seconds=segment_seconds, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
         workers=workers, trust_pickle=trust_pickle, track=track, tracking=tracking,
@@ -145,3 +151,5 @@ def predict(
         make_console().print(summary_table(summary))
     for err in summary.errors:
         make_console(stderr=True).print(f"[yellow]skipped[/] {err}", highlight=False)
+    if summary.interrupted:
+        raise typer.Exit(130)  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)

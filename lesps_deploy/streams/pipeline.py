@@ -6,6 +6,11 @@ stays flat. For live sources the decode queue keeps only the newest frames: when
 behind, the oldest waiting frame is dropped (counted) so latency stays bounded. File sources block
 instead and never drop. Decoding (OpenCV/FFmpeg), inference (ONNX Runtime / PyTorch) and encoding
 release the GIL, which is what makes the overlap pay off on a CPU.
+
+Every frame the source delivered is accounted for: written, skipped (the detector refused it), or
+dropped (stale on a live source, or still in flight when Ctrl-C stopped the run), so
+`decoded == frames + rejected + dropped` after any run. A snapshot callback, if given, sees the live
+stats every few seconds from its own thread (predict writes `summary.json` with it).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class PipelineOptions:
         queue_size: bound of the decode and write queues (live sources with dropping use `batch`).
         max_frames: stop after this many processed frames (None: until the source ends).
         status_interval_s: how often the status callback is called.
+        snapshot_interval_s: how often the snapshot callback is called (from its own thread).
         draw_stats: write frame index, target count and latency on overlays and video frames.
         workers: inference threads sharing the detector (ONNX Runtime and PyTorch run concurrently
             and release the GIL); on a CPU, several single-threaded workers often beat one worker
@@ -59,6 +65,7 @@ class PipelineOptions:
     queue_size: int = 8
     max_frames: int | None = None
     status_interval_s: float = 0.5
+    snapshot_interval_s: float = 2.0
     draw_stats: bool = False
     workers: int = 1
 
@@ -77,13 +84,27 @@ class PipelineStatus:
 
 @dataclass
 class PipelineStats:
-    """What a run did: counts, wall time, and per-frame stage times in ms (`STAGES`)."""
+    """What a run did: counts, wall time, and per-frame stage times in ms (`STAGES`).
+
+    Attributes:
+        frames: frames written to the sinks.
+        decoded: frames taken from the source (frames read ahead past `max_frames` do not count).
+        dropped: decoded frames not written: stale ones on live sources, and those still in flight
+            when the run was interrupted or failed.
+        rejected: decoded frames the detector refused (each reported in `errors`).
+        skipped: `rejected` plus the source's undecodable frames (set when the run ends).
+        in_flight_dropped: the part of `dropped` lost to the interruption.
+    """
 
     frames: int = 0
+    decoded: int = 0
     dropped: int = 0
+    rejected: int = 0
     skipped: int = 0
     interrupted: bool = False
+    in_flight_dropped: int = 0
     wall_s: float = 0.0
+    started: float = 0.0  # time.perf_counter() at the start (0: not started)
     errors: list[str] = field(default_factory=list)
     times: dict[str, deque] = field(default_factory=lambda: {s: deque(maxlen=_KEEP) for s in STAGES})
 
@@ -91,11 +112,18 @@ class PipelineStats:
     def fps(self) -> float:
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
+    def elapsed_s(self) -> float:
+        """Seconds since the start: `wall_s` once the run ended, the time so far while it runs."""
+        if self.wall_s or not self.started:
+            return self.wall_s
+        return time.perf_counter() - self.started
+
     def percentiles(self, qs: Sequence[float] = (50, 90, 99)) -> dict[str, dict[str, float]]:
         """{stage: {"p50": ms, ...}} over the processed frames."""
         out = {}
-        for stage, values in self.times.items():
-            arr = np.fromiter(values, np.float64)
+        for stage, values in list(self.times.items()):
+            # list() copies the deque in one step: the writer thread may be appending (snapshots).
+            arr = np.array(list(values), np.float64)
             pct = np.percentile(arr, qs) if arr.size else [float("nan")] * len(qs)
             out[stage] = {f"p{q:g}": round(float(v), 3) for q, v in zip(qs, pct, strict=True)}
         return out
@@ -122,6 +150,8 @@ class _Run:
             self.stats.times["track"] = deque(maxlen=_KEEP)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
+        self.sinks_open = list(sinks)  # closed (and removed) one by one at shutdown
+        self.accounted = False
         self.needs_overlay = any(getattr(s, "needs_overlay", False) for s in sinks)
         self._take_lock = threading.Lock()
         self._taken = 0
@@ -131,6 +161,7 @@ class _Run:
     def decode(self) -> None:
         try:
             for frame in self.source:
+                self.stats.decoded += 1  # counted even if the stop below discards it: it is then dropped
                 if self.stop.is_set():
                     break
                 self._put_frame(frame)
@@ -267,18 +298,13 @@ class _Run:
         infos = [(f.index, f.timestamp, f.name) for f in frames]
         try:
             return list(zip(frames, self.detector.predict([f.image for f in frames], infos), strict=True))
-        except LespsError:
+        except LespsError as err:
             if len(frames) == 1:
-                raise
-        done = []
-        for frame in frames:  # isolate the bad frame(s)
-            try:
-                done.extend(self.infer([frame]))
-            except LespsError as err:
-                self.stats.skipped += 1
-                self.stats.errors.append(f"{frame.name}: {err}")
-                log.warning("skipped %s: %s", frame.name, err)
-        return done
+                self.stats.rejected += 1
+                self.stats.errors.append(f"{frames[0].name}: {err}")
+                log.warning("skipped %s: %s", frames[0].name, err)
+                return []
+        return [pair for frame in frames for pair in self.infer([frame])]  # isolate the bad frame(s)
 
     def work(self, status: Callable[[PipelineStatus], None] | None = None) -> None:
         """One inference worker: take a batch, infer, hand it to the writer, until the end."""
@@ -321,7 +347,7 @@ class _StatusMeter:
         stats = self.run.stats
         recent = list(stats.times["total"])[-32:]
         fps = (stats.frames - self.last_n) / max(now - self.last_t, 1e-9)
-        skipped = stats.skipped + self.run.source.stats.skipped
+        skipped = stats.rejected + self.run.source.stats.skipped
         latency = float(np.mean(recent)) if recent else 0.0
         self.status(PipelineStatus(stats.frames, stats.dropped, skipped, fps, latency, now - self.start))
         self.last_t, self.last_n = now, stats.frames
@@ -334,6 +360,7 @@ def run_pipeline(
     options: PipelineOptions | None = None,
     status: Callable[[PipelineStatus], None] | None = None,
     track: ResultStep | None = None,
+    snapshot: Callable[[PipelineStats], None] | None = None,
 ) -> PipelineStats:
     """Run `source` through `detector` into `sinks` with decode, inference and writing overlapped.
 
@@ -342,7 +369,12 @@ def run_pipeline(
     its time per frame is the "track" stage.
 
     Ctrl-C (KeyboardInterrupt) stops reading, lets the writer finish what is queued, closes the sinks
-    (a playable video, a complete JSONL) and returns the stats with `interrupted=True`.
+    (a playable video, a complete JSONL) and returns the stats with `interrupted=True`; the frames it
+    caught in flight are counted as dropped.
+
+    Args:
+        snapshot: called with the live stats every `snapshot_interval_s` from a thread of its own (so
+            it runs even while the source stalls); it must only read them.
 
     Raises:
         Whatever the source or a sink raised (after the sinks were closed).
@@ -356,25 +388,62 @@ def run_pipeline(
         threading.Thread(target=run.work_in_thread, name=f"lesps-infer-{i}", daemon=True)
         for i in range(1, max(1, run.opts.workers))
     ]
-    start = time.perf_counter()
+    snapper = _Snapshots(run, snapshot) if snapshot is not None else None
+    start = run.stats.started = time.perf_counter()
     for t in threads:
         t.start()
+    if snapper is not None:
+        snapper.start()
     try:
         run.work(status)  # worker 0 runs here, where Ctrl-C lands
     except KeyboardInterrupt:
         run.stats.interrupted = True
         log.warning("interrupted: finishing the files being written")
+    except BaseException as err:
+        run.failure = run.failure or err
+        raise
     finally:
-        _shutdown(run, threads, start)
+        _finish_despite_ctrl_c(lambda: _shutdown(run, threads, start, snapper))
     if run.failure is not None and not isinstance(run.failure, KeyboardInterrupt):
         raise run.failure
     return run.stats
 
 
-def _shutdown(run: _Run, threads: list[threading.Thread], start: float) -> None:
-    """Stop reading, let workers and writer finish what they hold, close every sink (even after errors)."""
+class _Snapshots(threading.Thread):
+    """Calls `snapshot(stats)` every `snapshot_interval_s` until the run stops."""
+
+    def __init__(self, run: _Run, snapshot: Callable[[PipelineStats], None]) -> None:
+        super().__init__(name="lesps-snapshot", daemon=True)
+        self.pipeline, self.snapshot = run, snapshot
+        self.done = threading.Event()
+
+    def run(self) -> None:  # noqa: D102 - threading.Thread API
+        while not self.done.wait(self.pipeline.opts.snapshot_interval_s):
+            try:
+                self.snapshot(self.pipeline.stats)
+            except Exception as err:  # a full disk must not stop detection; the next try may work
+                log.warning("snapshot failed: %s", err)
+
+
+def _finish_despite_ctrl_c(finish: Callable[[], None]) -> None:
+    """Run `finish`; a second Ctrl-C while it runs is noted, not obeyed (files are being closed)."""
+    while True:
+        try:
+            finish()
+            return
+        except KeyboardInterrupt:
+            log.warning("still closing the output files; they would be left incomplete otherwise")
+
+
+def _shutdown(run: _Run, threads: list[threading.Thread], start: float, snapper: _Snapshots | None) -> None:
+    """Stop reading, let workers and writer finish what they hold, close every sink (even after errors).
+
+    Idempotent, so a second Ctrl-C that interrupts it can simply run it again.
+    """
     run.stop.set()
     run.source.stop()
+    if snapper is not None:
+        snapper.done.set()
     for worker in threads[2:]:
         worker.join()
     writer = threads[1]
@@ -386,11 +455,31 @@ def _shutdown(run: _Run, threads: list[threading.Thread], start: float) -> None:
             continue
     writer.join()
     threads[0].join(timeout=5.0)  # a blocked network read ends at its own timeout; don't wait for it
-    for sink in run.sinks:
+    if snapper is not None:
+        snapper.join()
+    while run.sinks_open:
+        sink = run.sinks_open.pop(0)
         try:
             sink.close()
         except Exception as err:  # one broken sink must not stop the others from finishing
             run.failure = run.failure or err
             log.error("closing %s failed: %s", type(sink).__name__, err)
-    run.stats.wall_s = time.perf_counter() - start
-    run.stats.skipped += run.source.stats.skipped
+    if not run.accounted:
+        run.accounted = True
+        _account(run)
+        run.stats.wall_s = time.perf_counter() - start
+
+
+def _account(run: _Run) -> None:
+    """Settle the counts: every decoded frame is written, skipped or dropped (see `PipelineStats`)."""
+    stats = run.stats
+    unwritten = stats.decoded - stats.frames - stats.rejected - stats.dropped
+    if stats.interrupted or run.failure is not None:
+        # Frames in the queues, the batch Ctrl-C interrupted, the frame the decoder was handing over.
+        stats.in_flight_dropped = unwritten
+        stats.dropped += unwritten
+        if unwritten:
+            log.warning("%d decoded frame(s) in flight when the run stopped: counted as dropped", unwritten)
+    else:
+        stats.decoded -= unwritten  # read ahead past --max-frames: never wanted, so never decoded
+    stats.skipped = stats.rejected + run.source.stats.skipped

@@ -1,8 +1,17 @@
 """Output sinks: mask PNGs, overlay PNGs, an annotated video, `detections.jsonl` and `tracks.csv`.
 
-Every file is written atomically: PNGs through `atomic_path`, and the video and JSONL to a temporary
-name beside the target that `close()` renames into place, so an interrupted run (Ctrl-C) still leaves
-a playable video and a JSONL of complete lines, and a crashed one leaves no half file under the name.
+A run may be killed at any moment (kill -9, a power cut), so each output is written in the form that
+survives it:
+- PNGs (masks, overlays) are atomic per file (`atomic_path`): a file is whole or absent.
+- `detections.jsonl` and `tracks.csv` are written in their final place, one `write` per frame: a
+  killed run leaves valid JSONL / CSV up to the last frame written.
+- The video goes straight to its final name when the container is streamable (Matroska, AVI: a
+  reader needs no index written at the end), so a killed run leaves a playable file; OpenCV hands
+  the encoded data to the file in 256 KiB chunks (measured with OpenCV 5.0 / FFmpeg here), so what
+  a kill loses is the last chunk (about 0.3 s of 640x512 video at 25 fps). MP4/MOV need their index
+  (moov atom) written on close: they are written under a temporary name and renamed when closed.
+  With `segment_seconds`, the video is a series of files each closed (and renamed) as it fills,
+  which bounds what a kill loses in time for any container and frame size.
 """
 
 from __future__ import annotations
@@ -10,8 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -23,12 +33,25 @@ from lesps_deploy.runtime.results import Result
 from lesps_deploy.streams.base import Frame
 from lesps_deploy.tracking.mot import mot_rows
 
-__all__ = ["Sink", "MaskSink", "OverlaySink", "VideoSink", "JsonlSink", "TracksSink", "DEFAULT_VIDEO_FPS"]
+__all__ = [
+    "Sink",
+    "MaskSink",
+    "OverlaySink",
+    "VideoSink",
+    "JsonlSink",
+    "TracksSink",
+    "DEFAULT_VIDEO_FPS",
+    "STREAMABLE_CONTAINERS",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VIDEO_FPS = 25.0
-_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+_FOURCC = {".mkv": "mp4v", ".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v"}
+# Containers a reader can play without an index written on close: after kill -9, FFmpeg (OpenCV)
+# read back every frame that had reached the file, from Matroska and from AVI (tested, see the
+# module docstring); an MP4 without its moov atom would not open at all.
+STREAMABLE_CONTAINERS = (".mkv", ".avi")
 
 
 @runtime_checkable
@@ -93,85 +116,118 @@ class OverlaySink:
 
 
 class VideoSink:
-    """Annotated video; opened on the first frame (its size), renamed into place on `close()`.
+    """Annotated video, opened on the first frame (its size); see the module docstring for kills.
 
     Frames of another size (a folder of mixed images) are resized to the first frame's size.
 
     Args:
-        path: output video (.mp4 -> mp4v, .avi -> MJPG).
+        path: output video (.mkv -> mp4v, .avi -> MJPG: streamable; .mp4/.mov/.m4v -> mp4v, renamed
+            into place on close).
         fps: frame rate to write (the input's, divided by the stride).
+        segment_seconds: write `<stem>_000<suffix>`, `<stem>_001<suffix>`, ... of this many seconds of
+            video each, every one closed as it fills (None or 0: one file).
     """
 
     needs_overlay = True
 
-    def __init__(self, path: str | Path, fps: float | None = None) -> None:
+    def __init__(
+        self, path: str | Path, fps: float | None = None, segment_seconds: float | None = None
+    ) -> None:
         self.path = Path(path)
-        if self.path.suffix.lower() not in _FOURCC:
+        suffix = self.path.suffix.lower()
+        if suffix not in _FOURCC:
             raise ConfigError(f"{self.path}: unsupported video container; use one of {', '.join(_FOURCC)}")
+        if segment_seconds is not None and segment_seconds < 0:
+            raise ConfigError(f"segment length {segment_seconds} s must be >= 0 (0: one file)")
         self.fps = float(fps) if fps and fps > 0 else DEFAULT_VIDEO_FPS
+        self.streamable = suffix in STREAMABLE_CONTAINERS
+        self.segment_frames = max(1, round(segment_seconds * self.fps)) if segment_seconds else 0
         self.frames = 0
+        self.files: list[Path] = []  # the files written so far (segments in order)
         self._stack = contextlib.ExitStack()
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
+        self._in_file = 0
 
-    def _open(self, width: int, height: int) -> None:
-        tmp = self._stack.enter_context(atomic_path(self.path))
-        fourcc = cv2.VideoWriter_fourcc(*_FOURCC[self.path.suffix.lower()])
-        writer = cv2.VideoWriter(str(tmp), fourcc, self.fps, (width, height))
+    def file_path(self, index: int) -> Path:
+        """The file of segment `index` (`path` itself without segments)."""
+        if not self.segment_frames:
+            return self.path
+        return self.path.with_name(f"{self.path.stem}_{index:03d}{self.path.suffix}")
+
+    def _open(self) -> None:
+        path = self.file_path(len(self.files))
+        # A streamable file plays while it grows; an MP4 only once its index is written on close.
+        target = path if self.streamable else self._stack.enter_context(atomic_path(path))
+        code = _FOURCC[self.path.suffix.lower()]
+        writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*code), self.fps, self._size)
         if not writer.isOpened():
-            raise OSError(
-                f"{self.path}: OpenCV cannot open a video writer ({_FOURCC[self.path.suffix.lower()]})"
-            )
-        self._writer, self._size = writer, (width, height)
+            raise OSError(f"{path}: OpenCV cannot open a video writer ({code})")
+        self._writer, self._in_file = writer, 0
+        self.files.append(path)
 
     def write(self, frame: Frame, result: Result, overlay: np.ndarray | None) -> None:
         if overlay is None:
             return
+        if self._size is None:
+            self._size = (overlay.shape[1], overlay.shape[0])
         if self._writer is None:
-            self._open(overlay.shape[1], overlay.shape[0])
+            self._open()
         if (overlay.shape[1], overlay.shape[0]) != self._size:
             overlay = cv2.resize(overlay, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(overlay)  # type: ignore[union-attr]
         self.frames += 1
+        self._in_file += 1
+        if self.segment_frames and self._in_file >= self.segment_frames:
+            self._finish_file()
+
+    def _finish_file(self) -> None:
+        if self._writer is not None:
+            self._writer.release()  # finishes the container (MP4: the moov atom), so the file plays
+            self._writer = None
+        self._stack.close()  # MP4/MOV: renames the temporary file onto its name
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()  # finishes the container (moov atom), so the file plays
-            self._writer = None
-        self._stack.close()  # renames the temporary file onto `path`
+        self._finish_file()
 
 
 class _LinesSink:
-    """A text file written line by line to a temporary name, flushed per frame, renamed on `close()`."""
+    """A text file written in its final place, each frame's lines in one `write` (no buffer to lose).
+
+    A killed run leaves every line written before the kill; a line is never cut, because each goes to
+    the file in a single unbuffered write. An existing file of the same name is replaced.
+    """
 
     needs_overlay = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lines = 0
-        self._stack = contextlib.ExitStack()
-        tmp = self._stack.enter_context(atomic_path(self.path))
-        self._file: IO[str] | None = self._stack.enter_context(open(tmp, "w", encoding="utf-8"))  # noqa: SIM115
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
 
     def _lines(self, result: Result) -> list[str]:
         raise NotImplementedError
 
     def write(self, frame: Frame, result: Result, overlay: np.ndarray | None) -> None:
-        if self._file is None:
+        if self._fd is None:
             return
         lines = self._lines(result)
-        if lines:
-            self._file.write("".join(f"{line}\n" for line in lines))
-            self._file.flush()
+        if not lines:
+            return
+        data = "".join(f"{line}\n" for line in lines).encode("utf-8")
+        while data:  # a regular file takes it whole; the loop only guards against a short write
+            data = data[os.write(self._fd, data) :]
         self.lines += len(lines)
 
     def close(self) -> None:
-        self._file = None
-        self._stack.close()  # closes the file, then renames it onto `path`
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class JsonlSink(_LinesSink):
-    """`detections.jsonl`: one JSON object per processed frame, flushed line by line."""
+    """`detections.jsonl`: one JSON object per processed frame, written line by line in place."""
 
     def _lines(self, result: Result) -> list[str]:
         return [json.dumps(result.to_dict(), separators=(",", ":"))]

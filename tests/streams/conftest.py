@@ -170,6 +170,15 @@ def tiny_detector() -> Detector:
 
 
 @pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`LocalContrast` as a real ONNX file with its metadata (no ../shared needed)."""
+    from lesps_deploy.export.onnx import export_onnx
+
+    meta = ModelMeta(model="LocalContrast", mean=90.0, std=40.0)
+    return export_onnx(LocalContrast(), meta, tmp_path_factory.mktemp("tiny") / "local_contrast.onnx")
+
+
+@pytest.fixture(scope="session")
 def small_frames() -> list[np.ndarray]:
     """12 BGR 64x80 frames with moving blobs on a flat background (no ../shared needed)."""
     return make_frames([np.full((64, 80), 90.0), np.full((64, 80), 70.0)], n=12, size=(64, 80))

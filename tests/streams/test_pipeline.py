@@ -144,8 +144,11 @@ def test_bad_frame_is_skipped_rest_go_on(tiny_detector, small_frames) -> None:
 
 def test_max_frames_and_stride(tiny_detector, small_video: Path) -> None:
     sink = SlowSink()
-    run_pipeline(tiny_detector, open_source(small_video, stride=2), [sink], PipelineOptions(max_frames=4))
+    stats = run_pipeline(
+        tiny_detector, open_source(small_video, stride=2), [sink], PipelineOptions(max_frames=4)
+    )
     assert sink.indices == [0, 2, 4, 6]
+    assert (stats.decoded, stats.dropped) == (4, 0)  # frames read ahead past the limit do not count
 
 
 def test_ctrl_c_finishes_files(tiny_detector, small_frames, tmp_path: Path) -> None:
@@ -159,9 +162,59 @@ def test_ctrl_c_finishes_files(tiny_detector, small_frames, tmp_path: Path) -> N
     opts = PipelineOptions(status_interval_s=0.0)
     stats = run_pipeline(tiny_detector, ArraySource(small_frames * 4), [video, jsonl], opts, status=interrupt)
     assert stats.interrupted and 3 <= stats.frames < 48
+    assert stats.frames + stats.dropped + stats.rejected == stats.decoded
+    assert stats.dropped == stats.in_flight_dropped > 0  # the batch in the interrupted worker's hands
     assert _count_video_frames(tmp_path / "v.avi") == stats.frames
     lines = (tmp_path / "d.jsonl").read_text().splitlines()
     assert len(lines) == stats.frames and all(json.loads(x)["frame"] >= 0 for x in lines)
+
+
+def test_snapshots_see_live_stats(tiny_detector, small_frames) -> None:
+    seen: list[tuple[int, int]] = []
+    release = threading.Event()
+
+    def snapshot(stats) -> None:
+        seen.append((stats.frames, stats.decoded))
+        release.set()
+
+    opts = PipelineOptions(snapshot_interval_s=0.01)
+    stats = run_pipeline(
+        tiny_detector, ArraySource(small_frames), [SlowSink(release)], opts, snapshot=snapshot
+    )
+    assert seen and all(frames <= decoded for frames, decoded in seen)
+    assert stats.frames == stats.decoded == len(small_frames)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_video_segments_close_as_they_fill(suffix: str, tiny_detector, small_frames, tmp_path: Path) -> None:
+    """25 frames at 10 fps in 1 s segments: 10 + 10 + 5 frames, each file complete; MP4 via a rename."""
+    sink = VideoSink(tmp_path / f"v{suffix}", fps=10.0, segment_seconds=1.0)
+    opened: list[list[str]] = []
+
+    class Watch(SlowSink):
+        def write(self, frame, result, overlay) -> None:
+            opened.append(sorted(p.name for p in tmp_path.iterdir()))
+
+    run_pipeline(tiny_detector, ArraySource((small_frames * 3)[:25]), [sink, Watch()])
+    names = [f"v_{i:03d}{suffix}" for i in range(3)]
+    assert sink.files == [tmp_path / n for n in names]
+    assert [_count_video_frames(tmp_path / n) for n in names] == [10, 10, 5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file left
+    if suffix == ".mp4":  # while frame 15 was written, segment 1 was still a temporary file
+        assert "v_001.mp4" not in opened[14] and any(n.startswith(".v_001.mp4.") for n in opened[14])
+
+
+def test_jsonl_is_written_in_place_line_by_line(tiny_detector, small_frames, tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    sink = JsonlSink(path)
+    lines_seen: list[int] = []
+
+    class Watch(SlowSink):
+        def write(self, frame, result, overlay) -> None:
+            lines_seen.append(len(path.read_bytes().splitlines()))
+
+    run_pipeline(tiny_detector, ArraySource(small_frames), [sink, Watch()])
+    assert lines_seen == list(range(1, len(small_frames) + 1))  # on disk as soon as written
 
 
 def test_live_mjpeg_through_pipeline(tiny_detector, mjpeg_server, jpeg_frames) -> None:

@@ -35,8 +35,9 @@ def test_predict_video_pth_and_onnx(nuaa_video: Path, acm_pth: Path, acm_onnx: P
                  "--save-masks", "--save-video", "--jsonl", "--threads", "1")  # fmt: skip
         summary = json.loads((out / "summary.json").read_text())
         assert (summary["frames"], summary["dropped"], summary["skipped"]) == (60, 0, 0)
+        assert (summary["decoded"], summary["state"]) == (60, "complete")
         assert set(summary["latency_ms"]["inference"]) == {"p50", "p90", "p99"}
-        assert _video_frames(out / "annotated.mp4") == (60, 25.0)
+        assert _video_frames(out / "annotated.mkv") == (60, 25.0)
         lines = (out / "detections.jsonl").read_text().splitlines()
         assert len(lines) == 60 and [json.loads(x)["frame"] for x in lines] == list(range(60))
         outs[name] = out
@@ -78,53 +79,3 @@ def test_predict_errors(acm_pth: Path, tmp_path: Path) -> None:
         invoke_predict(image, "--weights", unknown)
     with pytest.raises(ConfigError, match="--batch"):
         invoke_predict(image, "--weights", acm_pth, "--batch", "0")
-
-
-def test_ctrl_c_in_a_real_process(nuaa_video: Path, acm_onnx: Path, tmp_path: Path) -> None:
-    """SIGINT to a running `lesps predict`: exit 0, summary printed, video playable, JSONL complete."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    frames = []
-    cap = cv2.VideoCapture(str(nuaa_video))
-    while (got := cap.read())[0]:
-        frames.append(got[1])
-    long_video = tmp_path / "long.avi"
-    writer = cv2.VideoWriter(str(long_video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 256))
-    for frame in frames * 6:
-        writer.write(frame)
-    writer.release()
-    out = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "lesps_deploy.cli",
-        "predict",
-        str(long_video),
-        "--weights",
-        str(acm_onnx),
-    ]
-    cmd += ["--out", str(out), "--save-video"]
-    # cwd outside the checkout: `-m` puts the cwd first on sys.path, and the source tree is not the install.
-    # SIGINT back to its default in the child: a shell that starts the suite in the background (`&`)
-    # ignores SIGINT, the child would inherit that, and Python then never raises KeyboardInterrupt.
-    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=restore_sigint
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        partial = list(out.glob(".detections.jsonl.*"))
-        if partial and len(partial[0].read_bytes().splitlines()) >= 3:
-            break
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr.decode()
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["interrupted"] and 3 <= summary["frames"] < 360
-    assert b"interrupted" in stdout
-    assert _video_frames(out / "annotated.mp4")[0] == summary["frames"]
-    assert len((out / "detections.jsonl").read_text().splitlines()) == summary["frames"]

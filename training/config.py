@@ -42,6 +42,8 @@ class TrainConfig:
             in RetinaNet/CenterNet). Not in the paper's code (None keeps its default init); it makes short
             CPU runs start learning targets in a few epochs instead of ~60.
         fa_rule: false-alarm rule of the test metrics ("current", the authors' code today, or "2023").
+        strict_masks: a label or mask whose size differs from its image's is an error (default: fitted
+            as the reference does, and said once per file).
     """
 
     model: str = "DNANet"
@@ -72,6 +74,7 @@ class TrainConfig:
     save_every: int = 1
     prior: float | None = None
     fa_rule: FaRule = DEFAULT_FA_RULE
+    strict_masks: bool = False
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)

@@ -9,14 +9,14 @@ transpose, each with probability 1/2. Every sample draws from its own generator 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from lesps_deploy.data import Norm, find_image, fit_mask, normalize, read_image, read_mask, read_split
+from lesps_deploy.data import Norm, find_image, fit_mask_checked, normalize, read_image, read_mask, read_split
 from lesps_deploy.errors import DataError
 
 from .labels import label_folder
@@ -36,6 +36,7 @@ class TrainData:
         labels: current float32 HxW labels (points, evolved labels, or full masks / 255).
         masks: full masks as booleans (for label IoU), or None when `masks/` is absent.
         no_masks: why `masks` is None (one line), else None.
+        notes: one line per label or mask whose size differed from its image's (fitted as the reference does).
     """
 
     root: Path
@@ -44,9 +45,12 @@ class TrainData:
     labels: list[np.ndarray]
     masks: list[np.ndarray] | None
     no_masks: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
-def _read_label(root: Path, folder: str, name: str, shape: tuple[int, int], kind: str) -> np.ndarray:
+def _read_label(
+    root: Path, folder: str, name: str, shape: tuple[int, int], kind: str, strict: bool, notes: list[str]
+) -> np.ndarray:
     try:
         path = find_image(root, name, folder)
     except DataError:
@@ -61,15 +65,35 @@ def _read_label(root: Path, folder: str, name: str, shape: tuple[int, int], kind
             hint=f"regenerate it with: lesps labels {root} --type {kind}" if kind != "full" else None,
         )
     # A larger label is cropped top-left, as the reference pads both and crops back (NUAA Misc_111).
-    return fit_mask(label, *shape).astype(np.float32) / np.float32(255.0)
+    # (A smaller one is refused above: the reference's crops would come out smaller than the patch.)
+    label, note = fit_mask_checked(label, *shape, path, strict)
+    if note:
+        notes.append(note)
+    return label.astype(np.float32) / np.float32(255.0)
 
 
-def load_train_data(root: str | Path, kind: str, limit: int | None = None) -> TrainData:
+def _read_masks(root: Path, names: list[str], images: list[np.ndarray], notes: list[str]) -> list[np.ndarray]:
+    masks = []
+    for name, img in zip(names, images, strict=True):
+        path = find_image(root, name, "masks")
+        mask, note = fit_mask_checked(read_mask(path), *img.shape[:2], path)
+        if note:
+            notes.append(note)
+        masks.append(mask > 0)
+    return masks
+
+
+def load_train_data(
+    root: str | Path, kind: str, limit: int | None = None, strict_masks: bool = False
+) -> TrainData:
     """Read the train split with labels of `kind` (centroid, coarse or full).
+
+    A label larger than its image is cropped top-left (the reference's rule) and noted in
+    `TrainData.notes`, or refused with `strict_masks`.
 
     Raises:
         DataError: no dataset, empty split, missing label folder/file (with the `lesps labels` hint),
-            or a label smaller than its image.
+            a label smaller than its image, or (with `strict_masks`) of any other size.
     """
     root = Path(root)
     if not root.is_dir():
@@ -86,19 +110,22 @@ def load_train_data(root: str | Path, kind: str, limit: int | None = None) -> Tr
     if not names:
         raise DataError(f"{root}: the train split is empty")
     images = [read_image(find_image(root, n)) for n in names]
-    labels = [_read_label(root, folder, n, img.shape, kind) for n, img in zip(names, images, strict=True)]
+    notes: list[str] = []
+    labels = [
+        _read_label(root, folder, n, img.shape[:2], kind, strict_masks, notes)
+        for n, img in zip(names, images, strict=True)
+    ]
     masks, no_masks = None, f"{root / 'masks'}: no full masks to compare the labels with"
-    if (root / "masks").is_dir():
+    if (root / "masks").is_dir() and kind != "full":  # full labels are the masks: noted above
         try:
-            masks = [
-                fit_mask(read_mask(find_image(root, n, "masks")), *img.shape) > 0
-                for n, img in zip(names, images, strict=True)
-            ]
+            masks = _read_masks(root, names, images, notes)
             no_masks = None
         except DataError as err:
             no_masks = str(err)
+    elif kind == "full":
+        masks, no_masks = [label > 0 for label in labels], None
     log.info("train split: %d images, %s labels from %s", len(names), kind, root / folder)
-    return TrainData(root, names, images, labels, masks, no_masks)
+    return TrainData(root, names, images, labels, masks, no_masks, notes)
 
 
 def label_iou(

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from lesps_deploy.data.components import centroid_points, label_components
 from lesps_deploy.data.dataset import find_image, read_split
-from lesps_deploy.data.images import fit_mask, read_mask, write_mask_png
+from lesps_deploy.data.images import fit_mask_checked, read_mask, write_mask_png
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.progress import ProgressSpec, progress_task
 
@@ -120,11 +120,14 @@ def _dataset_names(root: Path) -> list[str]:
 
 
 def _point_label(root: Path, name: str, kind: str, seed: int) -> np.ndarray:
-    mask = read_mask(find_image(root, name, "masks"))
+    path = find_image(root, name, "masks")
+    mask = read_mask(path)
     try:
         with Image.open(find_image(root, name)) as img:
             width, height = img.size
-        mask = fit_mask(mask, height, width)
+        mask, note = fit_mask_checked(mask, height, width, path)
+        if note:
+            log.warning("%s", note)
     except (DataError, OSError):
         log.warning("%s: image not found or unreadable; labels keep the mask's size", root / "images" / name)
     # One generator per image, keyed by its name: a label does not change when others are added.

@@ -137,6 +137,7 @@ class _Run:
     state: ScheduleState = field(default_factory=ScheduleState)
     callback: Callback | None = None
     no_test_split: bool = False
+    evaluated: bool = False  # an evaluation has run (its notes were said)
 
     def emit(self, record: EpochRecord | EvolutionRound | EvalRecord) -> None:
         if self.callback is not None and self.info.is_main:
@@ -352,7 +353,10 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 batch_size=run.cfg.eval_batch_size,
                 limit=run.cfg.eval_limit,
                 fa_rule=run.cfg.fa_rule,  # type: ignore[arg-type]
+                strict_masks=run.cfg.strict_masks,
+                log_notes=not run.evaluated,  # a mask size difference is said at the first evaluation only
             )
+            run.evaluated = True
             summary = report.summary
         except (DataError, ConfigError) as err:
             # No test split, no masks/ (a point-only dataset) or no readable test image: train on.
@@ -423,8 +427,10 @@ def _train(
     if info.is_main:
         cfg, run_dir = resolve_run(cfg)
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
-    data = load_train_data(cfg.data, cfg.labels, cfg.limit)
+    data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks)
     if info.is_main:
+        for note in data.notes:
+            log.warning("%s", note)
         write_run_config(cfg, run_dir)
     ddp.barrier(info)
     run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)

@@ -55,6 +55,7 @@ class EvalConfig:
     json_out: Path | None = None
     per_image: Path | None = None
     trust_pickle: bool = False
+    strict_masks: bool = False
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
@@ -111,7 +112,7 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
         workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
         report = evaluate_backend(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
-            cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule,
+            cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule, strict_masks=cfg.strict_masks,
         )  # fmt: skip
     report.summary["weights"] = str(cfg.weights)
     if cfg.json_out:
@@ -149,7 +150,13 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     """Rich table: IoU/nIoU x100, Pd x100, Fa x1e-6, plus the raw counts."""
     from rich.table import Table
 
-    table = Table(title=title)
+    mismatches = sum(r.get("mask_size_mismatches", 0) for r in rows)
+    caption = (
+        f"{mismatches} mask(s) of another size than their image, cropped / zero-padded as the reference does"
+        if mismatches
+        else None
+    )
+    table = Table(title=title, caption=caption)
     for col in (
         "model",
         "weights",

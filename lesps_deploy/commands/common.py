@@ -27,6 +27,7 @@ from lesps_deploy.training.config import TrainConfig
 __all__ = [
     "EVAL", "TRAIN", "EXPORT", "PREDICT", "TRACK", "BENCH", "SYNTH", "DEMO", "csv_default", "make_console",
     "WeightsArg", "DataOpt", "ModelOpt", "NormOpt", "DeviceOpt", "FaRuleOpt", "TrustPickleOpt", "ThresholdOpt",
+    "StrictMasksOpt",
 ]  # fmt: skip
 
 
@@ -83,6 +84,14 @@ TrustPickleOpt = Annotated[
         "--trust-pickle",
         help="Fully unpickle a checkpoint that safe loading refuses (this can run code from the file; "
         "only for files you trust). Known LESPS releases and our own checkpoints never need it.",
+    ),
+]
+StrictMasksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict-masks",
+        help="A mask whose size differs from its image's is an error (default: reported, then cropped / "
+        "zero-padded to the image as the reference does, e.g. NUAA-SIRST Misc_111).",
     ),
 ]
 ThresholdOpt = Annotated[

@@ -15,6 +15,7 @@ from lesps_deploy.commands.common import (
     FaRuleOpt,
     ModelOpt,
     NormOpt,
+    StrictMasksOpt,
     ThresholdOpt,
     TrustPickleOpt,
     WeightsArg,
@@ -55,6 +56,7 @@ def evaluate(
     per_image: Annotated[
         Path | None, typer.Option(help="Write per-image counts as CSV here.")
     ] = EVAL.per_image,
+    strict_masks: StrictMasksOpt = EVAL.strict_masks,
     skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
     trust_pickle: TrustPickleOpt = EVAL.trust_pickle,
 ) -> None:
@@ -65,7 +67,7 @@ def evaluate(
         weights=weights, data=data, split=split, model=model, norm=norm, threshold=threshold,
         patch_size=patch_size, mask_threshold=mask_threshold, device=device, backend=backend,
         batch_size=batch_size, json_out=json_out, per_image=per_image, trust_pickle=trust_pickle,
-        fa_rule=fa_rule,  # type: ignore[arg-type]
+        fa_rule=fa_rule, strict_masks=strict_masks,  # type: ignore[arg-type]
     )  # fmt: skip
     report = evaluate_weights(cfg, progress=True)
     make_console().print(results_table([report.summary]))

@@ -11,6 +11,7 @@ from lesps_deploy.commands.common import (
     TRAIN,
     FaRuleOpt,
     NormOpt,
+    StrictMasksOpt,
     csv_default,
     make_console,
 )
@@ -61,6 +62,7 @@ def train(
         typer.Option(help="Init output biases to logit(P), e.g. 0.01 (not in the paper; faster short runs)."),
     ] = TRAIN.prior,
     fa_rule: FaRuleOpt = TRAIN.fa_rule,
+    strict_masks: StrictMasksOpt = TRAIN.strict_masks,
 ) -> None:
     """Train with LESPS point supervision (or full masks); resumable, runs under torchrun for DDP."""
     from lesps_deploy.apis.evaluation import results_table
@@ -78,7 +80,7 @@ def train(
         patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, tloss=tloss, tb=tb, k=k,
         evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
-        fa_rule=fa_rule,
+        fa_rule=fa_rule, strict_masks=strict_masks,
     )  # fmt: skip
     result = run_training(cfg, progress=True)
     for r in result.rounds:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask, read_image, read_mask
+from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_image, read_mask
 from lesps_deploy.errors import DataError
 
 __all__ = ["Sample", "IRSTDDataset", "read_split", "split_file", "find_image"]
@@ -62,11 +62,13 @@ def find_image(root: str | Path, name: str, folder: str = "images") -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One frame of a dataset: raw float32 image and uint8 mask fitted to the image (or None)."""
+    """One frame of a dataset: raw image, uint8 mask fitted to the image (or None), and `note`, the
+    line saying the mask's size differed from the image's (None when it did not)."""
 
     name: str
     image: np.ndarray
     mask: np.ndarray | None
+    note: str | None = None
 
 
 class IRSTDDataset:
@@ -76,13 +78,22 @@ class IRSTDDataset:
         root: dataset folder.
         split: "train" or "test" (any `img_idx/<split>_*.txt`).
         mask_folder: folder of masks to pair with images (None: images only).
+        strict_masks: a mask whose size differs from its image's is an error (default: cropped or
+            zero-padded to the image, as the reference does, and said in `Sample.note`).
 
     Raises:
         DataError: no dataset folder, no mask folder (when one is asked for), no split list.
     """
 
-    def __init__(self, root: str | Path, split: str = "test", mask_folder: str | None = "masks") -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "test",
+        mask_folder: str | None = "masks",
+        strict_masks: bool = False,
+    ) -> None:
         self.root = Path(root)
+        self.strict_masks = strict_masks
         if not self.root.is_dir():
             raise DataError(f"{self.root}: dataset folder not found")
         if mask_folder is not None and not (self.root / mask_folder).is_dir():
@@ -107,12 +118,14 @@ class IRSTDDataset:
         return find_image(self.root, name, self.mask_folder)
 
     def load(self, name: str) -> Sample:
-        """Read one sample; raises DataError naming the file when it is missing or unreadable."""
+        """Read one sample; raises DataError naming the file when it is missing, unreadable, or (with
+        `strict_masks`) a mask of another size than its image."""
         image = read_image(self.image_path(name))
-        mask = None
-        if self.mask_folder is not None:
-            mask = fit_mask(read_mask(self.mask_path(name)), *image.shape)
-        return Sample(name, image, mask)
+        if self.mask_folder is None:
+            return Sample(name, image, None)
+        path = self.mask_path(name)
+        mask, note = fit_mask_checked(read_mask(path), *image.shape[:2], path, self.strict_masks)
+        return Sample(name, image, mask, note)
 
     def __getitem__(self, index: int) -> Sample:
         return self.load(self.names[index])

@@ -15,9 +15,19 @@ from PIL import Image, UnidentifiedImageError
 from lesps_deploy.errors import DataError
 from lesps_deploy.io import atomic_path
 
-__all__ = ["IMAGE_SUFFIXES", "read_image", "read_mask", "write_mask_png", "fit_mask", "to_gray"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "STRICT_MASKS_HINT",
+    "read_image",
+    "read_mask",
+    "write_mask_png",
+    "fit_mask",
+    "fit_mask_checked",
+    "to_gray",
+]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
+STRICT_MASKS_HINT = "fix the mask, or drop --strict-masks to crop / zero-pad it as the reference does"
 
 
 def _open(path: str | os.PathLike[str]) -> Image.Image:
@@ -68,6 +78,39 @@ def fit_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     if out.shape != (height, width):
         out = np.pad(out, ((0, height - out.shape[0]), (0, width - out.shape[1])))
     return out
+
+
+def fit_mask_checked(
+    mask: np.ndarray, height: int, width: int, path: str | os.PathLike[str], strict: bool = False
+) -> tuple[np.ndarray, str | None]:
+    """`fit_mask`, plus one line naming the file and both sizes when they differ.
+
+    Every reader of masks and labels goes through here, so a mask of the wrong size is never fitted
+    without a word (evaluation counts the lines in its summary).
+
+    Args:
+        mask: the mask as read.
+        height, width: its image's size.
+        path: the mask file, named in the line.
+        strict: a size difference is an error instead (`--strict-masks`).
+
+    Returns:
+        The fitted mask and the line (None when the sizes agree).
+
+    Raises:
+        DataError: `strict` and the sizes differ.
+    """
+    mh, mw = mask.shape[:2]
+    if (mh, mw) == (height, width):
+        return mask, None
+    sizes = f"{path}: mask is {mw}x{mh} but its image is {width}x{height}"
+    if strict:
+        raise DataError(sizes, hint=STRICT_MASKS_HINT)
+    larger, smaller = mh > height or mw > width, mh < height or mw < width
+    how = " and ".join(
+        word for word, used in (("cropped top-left", larger), ("zero-padded bottom/right", smaller)) if used
+    )
+    return fit_mask(mask, height, width), f"{sizes}; {how} to the image (the reference's rule)"
 
 
 def write_mask_png(path: str | os.PathLike[str], mask: np.ndarray) -> Path:

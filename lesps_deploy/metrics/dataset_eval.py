@@ -55,30 +55,42 @@ SUMMARY_KEYS = (
     "detected",
     "false_alarm_pixels",
     "pixels",
+    "mask_size_mismatches",
     "seconds",
 )
 
 
 @dataclass
 class EvalReport:
-    """`summary` holds exactly SUMMARY_KEYS; `bad` lists one line per skipped file."""
+    """`summary` holds exactly SUMMARY_KEYS; `bad` lists one line per skipped file, `mask_notes` one
+    line per mask whose size differed from its image's (fitted as the reference does)."""
 
     summary: dict[str, Any]
     per_image: list[dict[str, Any]] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
+    mask_notes: list[str] = field(default_factory=list)
 
 
-def _prefetch(dataset: IRSTDDataset, bad: list[str], depth: int = 16) -> Iterator[Sample]:
-    """Decode samples on a thread; unreadable ones are recorded in `bad` and skipped."""
+def _prefetch(
+    dataset: IRSTDDataset, bad: list[str], notes: list[str], log_notes: bool = True, depth: int = 16
+) -> Iterator[Sample]:
+    """Decode samples on a thread; unreadable ones are recorded in `bad` and skipped, mask size
+    differences in `notes` (each said in the log, if `log_notes`)."""
     q: queue.Queue[Sample | None] = queue.Queue(maxsize=depth)
 
     def work() -> None:
         for name in dataset.names:
             try:
-                q.put(dataset.load(name))
+                sample = dataset.load(name)
             except LespsError as err:
                 bad.append(str(err))
                 logger.error("%s", err)
+                continue
+            if sample.note:
+                notes.append(sample.note)
+                if log_notes:
+                    logger.warning("%s", sample.note)
+            q.put(sample)
         q.put(None)
 
     threading.Thread(target=work, daemon=True, name="eval-decode").start()
@@ -129,13 +141,17 @@ def evaluate_backend(
     limit: int | None = None,
     workers: int = 1,
     fa_rule: FaRule = DEFAULT_FA_RULE,
+    strict_masks: bool = False,
+    log_notes: bool = True,
 ) -> EvalReport:
     """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
 
     `workers` > 1 runs inference and metrics of consecutive chunks concurrently (for backends that
-    release the GIL with one intra-op thread each); results keep dataset order."""
+    release the GIL with one intra-op thread each); results keep dataset order. A mask of another size
+    than its image is fitted as the reference does and counted (`mask_size_mismatches`; said in the
+    log unless `log_notes` is False), or with `strict_masks` reported as a bad file and skipped."""
     start = time.perf_counter()
-    dataset = IRSTDDataset(dataset_dir, split)
+    dataset = IRSTDDataset(dataset_dir, split, strict_masks=strict_masks)
     if limit is not None:
         dataset.names = dataset.names[:limit]
     meta = backend.meta
@@ -144,6 +160,7 @@ def evaluate_backend(
     metrics = SegmentationMetrics(mask_threshold, fa_rule)
     per_image: list[dict[str, Any]] = []
     bad: list[str] = []
+    notes: list[str] = []
 
     def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
         images = [s.image for s in chunk]
@@ -153,8 +170,10 @@ def evaluate_backend(
             for sample, prob in zip(chunk, probs, strict=True)
         ]
 
-    samples = track(_prefetch(dataset, bad), len(dataset), f"evaluate {meta.model}", enabled=progress)
-    chunks = _chunks(samples, max(1, batch_size) * 4)
+    samples = _prefetch(dataset, bad, notes, log_notes)
+    chunks = _chunks(
+        track(samples, len(dataset), f"evaluate {meta.model}", enabled=progress), max(1, batch_size) * 4
+    )
     for results in _ordered_map(score, chunks, workers):
         for name, counts in results:
             if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
@@ -164,18 +183,12 @@ def evaluate_backend(
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
     summary = {
-        "model": meta.model,
-        "weights": str(getattr(backend, "path", None) or ""),
-        "dataset": str(dataset.root),
-        "split": split,
-        "images": len(per_image),
-        "threshold": threshold,
-        "norm": [norm.mean, norm.std],
-        "fa_rule": fa_rule,
-        **metrics.summary(),
-        "seconds": round(time.perf_counter() - start, 3),
-    }
-    return EvalReport({k: summary[k] for k in SUMMARY_KEYS}, per_image, bad)
+        "model": meta.model, "weights": str(getattr(backend, "path", None) or ""),
+        "dataset": str(dataset.root), "split": split, "images": len(per_image), "threshold": threshold,
+        "norm": [norm.mean, norm.std], "fa_rule": fa_rule, **metrics.summary(),
+        "mask_size_mismatches": len(notes), "seconds": round(time.perf_counter() - start, 3),
+    }  # fmt: skip
+    return EvalReport({k: summary[k] for k in SUMMARY_KEYS}, per_image, bad, notes)
 
 
 def summary_arrays(report: EvalReport) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ from lesps_deploy.data import (
     IRSTDDataset,
     Norm,
     fit_mask,
+    fit_mask_checked,
     pad_reference,
     read_image,
     read_mask,
@@ -63,6 +64,25 @@ def test_mask_first_channel_and_fit(tmp_path: Path) -> None:
     assert mask.shape == (6, 8) and mask[1, 1] == 255
     assert fit_mask(mask, 4, 5).shape == (4, 5)  # larger mask: top-left crop (Misc_111 quirk)
     assert fit_mask(mask, 10, 10).shape == (10, 10)
+
+
+def test_mask_size_difference_is_said_and_strict_refuses() -> None:
+    mask = np.arange(6 * 8, dtype=np.uint8).reshape(6, 8)
+    same, note = fit_mask_checked(mask, 6, 8, "m.png")
+    assert same is mask and note is None
+    cropped, note = fit_mask_checked(mask, 4, 5, "m.png")
+    assert cropped.tolist() == mask[:4, :5].tolist()
+    assert (
+        note
+        == "m.png: mask is 8x6 but its image is 5x4; cropped top-left to the image (the reference's rule)"
+    )
+    padded, note = fit_mask_checked(mask, 7, 9, "m.png")
+    assert padded[:6, :8].tolist() == mask.tolist() and not padded[6:].any() and not padded[:, 8:].any()
+    assert "zero-padded bottom/right" in note and "cropped" not in note
+    _, note = fit_mask_checked(mask, 7, 5, "m.png")
+    assert "cropped top-left and zero-padded bottom/right" in note
+    with pytest.raises(DataError, match=r"m.png: mask is 8x6 but its image is 5x4$"):
+        fit_mask_checked(mask, 4, 5, "m.png", strict=True)
 
 
 def test_write_mask_atomic(tmp_path: Path) -> None:

@@ -40,3 +40,36 @@ def test_released_checkpoint_needs_norm(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", str(ckpt), "--data", str(data)])
     assert result.exit_code != 0
     assert "normalization" in str(result.exception)
+
+
+def test_mask_of_another_size_is_reported_counted_or_refused(tmp_path: Path) -> None:
+    """A 70x60 mask for a 64x64 image: one line naming both sizes, counted in the JSON, and fitted
+    like the reference (cropped right, zero-padded bottom); with --strict-masks a bad file."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    data = write_tiny_dataset(tmp_path / "Tiny")
+    mask = np.zeros((60, 70), np.uint8)
+    mask[:64, :64] = np.asarray(Image.open(data / "masks" / "f2.png"))[:60]
+    Image.fromarray(mask).save(data / "masks" / "f2.png")
+    ckpt = tiny_checkpoint(tmp_path / "acm.pth")
+    runner = CliRunner()
+    out = tmp_path / "e.json"
+    ok = runner.invoke(app, ["evaluate", str(ckpt), "--data", str(data), "--json", str(out)])
+    assert ok.exit_code == 0, ok.output
+    said = " ".join(ok.output.split())
+    assert "f2.png: mask is 70x60 but its image is 64x64; cropped top-left and zero-padded" in said
+    assert said.count("mask is 70x60") == 1  # said once
+    summary = json.loads(out.read_text())
+    assert (summary["images"], summary["mask_size_mismatches"]) == (4, 1)
+
+    strict = runner.invoke(
+        app, ["evaluate", str(ckpt), "--data", str(data), "--strict-masks", "--json", str(out)]
+    )
+    assert strict.exit_code == 1 and "f2.png: mask is 70x60 but its image is 64x64" in " ".join(
+        strict.output.split()
+    )
+    summary = json.loads(out.read_text())
+    assert (summary["images"], summary["mask_size_mismatches"]) == (3, 0)

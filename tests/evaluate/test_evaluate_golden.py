@@ -44,6 +44,11 @@ def test_golden_counts(
     summary = json.loads(out.read_text())
     assert tuple(summary) == SUMMARY_KEYS
     assert summary["norm"] == [95.010, 41.511]
+    # Misc_111's 592x400 mask for a 325x220 image: fitted as the reference does, and said.
+    assert summary["mask_size_mismatches"] == 1
+    assert "Misc_111.png: mask is 592x400 but its image is 325x220; cropped top-left" in " ".join(
+        result.output.split()
+    )
     assert {k: summary[k] for k in COUNT_KEYS} == {k: golden[k] for k in COUNT_KEYS}
     assert summary["IoU"] == pytest.approx(golden["IoU"]) and summary["Pd"] == pytest.approx(golden["Pd"])
     assert summary["model"] == golden["model"]

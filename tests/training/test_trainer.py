@@ -192,3 +192,26 @@ def test_prior_init_sets_output_biases():
     assert all(torch.allclose(h.bias, torch.full_like(h.bias, math.log(0.01 / 0.99))) for h in heads)
     with pytest.raises(ConfigError):
         init_output_prior(net, 1.5)
+
+
+def test_label_or_mask_of_another_size_is_said_or_refused(nuaa_dir, tmp_path, tiny_maker):
+    """NUAA-SIRST Misc_111 in the train split: 592x400 coarse label and mask for a 325x220 image."""
+    from lesps_deploy.training.data import load_train_data
+
+    root = tiny_maker(
+        nuaa_dir, tmp_path / "tiny", folders=("images", "masks", "masks_centroid", "masks_coarse")
+    )
+    for folder in ("images", "masks", "masks_centroid", "masks_coarse"):
+        (root / folder / "Misc_111.png").symlink_to(nuaa_dir / folder / "Misc_111.png")
+    split = root / "img_idx" / "train_tiny.txt"
+    split.write_text(split.read_text() + "Misc_111\n")
+    size = "mask is 592x400 but its image is 325x220; cropped top-left"
+    coarse = load_train_data(root, "coarse")
+    assert [n.split("/")[-1] for n in coarse.notes] == [
+        f"Misc_111.png: {size} to the image (the reference's rule)"
+    ] * 2
+    assert coarse.notes[0].startswith(str(root / "masks_coarse")) and coarse.labels[-1].shape == (220, 325)
+    centroid = load_train_data(root, "centroid")  # the released centroid label has the image's size
+    assert len(centroid.notes) == 1 and centroid.notes[0].startswith(str(root / "masks" / "Misc_111.png"))
+    with pytest.raises(DataError, match="masks_coarse/Misc_111.png: mask is 592x400"):
+        load_train_data(root, "coarse", strict_masks=True)

@@ -146,21 +146,19 @@ def evaluate_backend(
 ) -> EvalReport:
     """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
 
-    `workers` > 1 runs inference and metrics of consecutive chunks concurrently (for backends that
-    release the GIL with one intra-op thread each); results keep dataset order. A mask of another size
-    than its image is fitted as the reference does and counted (`mask_size_mismatches`; said in the
-    log unless `log_notes` is False), or with `strict_masks` reported as a bad file and skipped."""
+    `workers` > 1 runs inference and metrics of consecutive chunks concurrently (backends releasing the
+    GIL, one intra-op thread each); results keep dataset order. A mask of another size than its image is
+    fitted like the reference, counted and logged (if `log_notes`), or with `strict_masks` skipped as bad."""
     start = time.perf_counter()
     dataset = IRSTDDataset(dataset_dir, split, strict_masks=strict_masks)
-    if limit is not None:
-        dataset.names = dataset.names[:limit]
+    dataset.names = dataset.names[:limit]  # None: all
     meta = backend.meta
     norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None))
     threshold = meta.threshold if threshold is None else threshold
     metrics = SegmentationMetrics(mask_threshold, fa_rule)
     per_image: list[dict[str, Any]] = []
-    bad: list[str] = []
-    notes: list[str] = []
+    bad: list[str] = []  # unreadable files (and, with strict_masks, masks of another size)
+    notes: list[str] = []  # masks of another size, fitted
 
     def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
         images = [s.image for s in chunk]

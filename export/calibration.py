@@ -3,7 +3,8 @@
 `CalibrationBatches` feeds both the TensorRT 10 calibrator (tensorrt.py wraps it) and the Q/DQ
 calibration of the TensorRT 11 path (graph_passes.py). Frames are normalized and zero padded
 bottom/right like inference; frames larger than the calibration size are cropped top-left so
-every batch has the one shape of the optimization profile.
+every batch has the one shape of the optimization profile. Frames of another bit depth than the
+model's are mapped as in inference (`lesps_deploy.data.bit_depth`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lesps_deploy.data import IMAGE_SUFFIXES, Norm, find_image, normalize, read_image, read_split
+from lesps_deploy.data import IMAGE_SUFFIXES, FrameMapper, Norm, find_image, normalize, read_image, read_split
 from lesps_deploy.errors import ConfigError, DataError
 
 __all__ = ["MIN_RELIABLE_IMAGES", "CalibrationBatches", "calibration_files", "amax_minmax", "amax_entropy"]
@@ -52,22 +53,31 @@ class CalibrationBatches:
         norm: the model's normalization.
         batch: frames per batch; a last partial batch is filled with frames from the start.
         imgsz: (H, W) of every batch (multiples of the pad multiple).
+        mapper: the model's frame mapping (default: an 8-bit model, agc for 16-bit frames).
     """
 
-    def __init__(self, files: list[Path], norm: Norm, batch: int, imgsz: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        norm: Norm,
+        batch: int,
+        imgsz: tuple[int, int],
+        mapper: FrameMapper | None = None,
+    ) -> None:
         if batch < 1:
             raise ConfigError(f"calibration batch must be >= 1, got {batch}")
         self.files = list(files)
         self.norm = norm
         self.batch = batch
         self.imgsz = imgsz
+        self.mapper = mapper or FrameMapper()
 
     def __len__(self) -> int:
         return -(-len(self.files) // self.batch)
 
     def frame(self, path: Path) -> np.ndarray:
         """One (1, H, W) input: normalize, then zero pad bottom/right (or crop) to `imgsz`."""
-        img = normalize(read_image(path), self.norm)
+        img = normalize(self.mapper(read_image(path), path.name), self.norm)
         h, w = self.imgsz
         out = np.zeros((1, h, w), np.float32)  # zeros after normalization == inference padding
         ch, cw = min(h, img.shape[0]), min(w, img.shape[1])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError, LespsError
 from lesps_deploy.formats import (
     CHECKPOINT,
@@ -71,6 +72,7 @@ class ExportConfig:
     device: str | None = None
     force: bool = False
     trust_pickle: bool = False
+    frame_mapping: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def validate_config(cfg: ExportConfig) -> ArtifactFormat:
         if not fmt.accepts(name):
             raise ConfigError(f"{OPTION_FLAGS[name]} does not apply to --format {fmt.name}")
     _check_ranges(cfg)
+    check_frame_mapping(cfg.frame_mapping)
     device = export_device(cfg, fmt)
     if cfg.half and cfg.int8:
         raise ConfigError("--half and --int8 are exclusive (INT8 engines already fall back to FP16 layers)")

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 EXPORT_OPSET = 17
 # Bump when what an export writes changes (graph or embedded metadata) within one package version.
-EXPORTER_VERSION = 1
+EXPORTER_VERSION = 2  # 2: metadata carries input_bits
 
 
 def _torch_version() -> str | None:

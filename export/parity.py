@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.data import Norm, find_image, read_image, read_split
+from lesps_deploy.data import FrameMapper, Norm, find_image, read_image, read_split
 from lesps_deploy.runtime.base import Backend
 from lesps_deploy.runtime.processing import infer_probabilities
 
@@ -105,19 +105,26 @@ def synthetic_images(n: int = 3, seed: int = 0) -> list[np.ndarray]:
 
 
 def probability_diff(
-    reference: Backend, artifact: Backend, images: list[np.ndarray], norm: Norm, multiple: int = 32
+    reference: Backend,
+    artifact: Backend,
+    images: list[np.ndarray],
+    norm: Norm,
+    multiple: int = 32,
+    mapper: FrameMapper | None = None,
 ) -> tuple[float, float]:
     """(max, mean) absolute probability difference of two backends on raw frames."""
-    ref = infer_probabilities(reference, images, norm, multiple)
-    art = infer_probabilities(artifact, images, norm, multiple)
+    ref = infer_probabilities(reference, images, norm, multiple, mapper=mapper)
+    art = infer_probabilities(artifact, images, norm, multiple, mapper=mapper)
     diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(ref, art, strict=True)])
     return float(diffs.max()), float(diffs.mean())
 
 
-def _counts(backend: Backend, dataset_dir: Path, split: str, norm: Norm) -> dict[str, float]:
+def _counts(
+    backend: Backend, dataset_dir: Path, split: str, norm: Norm, mapper: FrameMapper
+) -> dict[str, float]:
     from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
-    summary = evaluate_backend(backend, dataset_dir, split, norm=norm).summary
+    summary = evaluate_backend(backend, dataset_dir, split, norm=norm, frame_mapping=mapper).summary
     return {k: summary[k] for k in COUNT_KEYS}
 
 
@@ -131,6 +138,7 @@ def check_parity(
     counts: bool = False,
     tolerance: float = 1e-4,
     strict_counts: bool = True,
+    frame_mapping: str | None = None,
 ) -> ParityReport:
     """Compare `artifact` with `reference` (PyTorch) on real or synthetic frames.
 
@@ -143,17 +151,19 @@ def check_parity(
         counts: also evaluate both on the whole split (needs `dataset_dir`).
         tolerance: allowed max abs probability difference.
         strict_counts: counts must match exactly for `ok`.
+        frame_mapping: how frames of another bit depth are mapped (`lesps_deploy.data.bit_depth`).
     """
     multiple = artifact.meta.pad_multiple
+    mapper = FrameMapper(artifact.meta.input_bits, frame_mapping)
     if dataset_dir is not None:
         images, source = parity_images(dataset_dir, split, n_images), f"{Path(dataset_dir).name} {split}"
     else:
         images, source = synthetic_images(n_images), "synthetic"
-    max_diff, mean_diff = probability_diff(reference, artifact, images, norm, multiple)
+    max_diff, mean_diff = probability_diff(reference, artifact, images, norm, multiple, mapper)
     ref_counts = art_counts = None
     if counts and dataset_dir is not None:
-        ref_counts = _counts(reference, Path(dataset_dir), split, norm)
-        art_counts = _counts(artifact, Path(dataset_dir), split, norm)
+        ref_counts = _counts(reference, Path(dataset_dir), split, norm, mapper)
+        art_counts = _counts(artifact, Path(dataset_dir), split, norm, mapper)
     report = ParityReport(
         max_diff, mean_diff, len(images), source, tolerance, ref_counts, art_counts, strict_counts
     )

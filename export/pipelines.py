@@ -81,6 +81,7 @@ def run_parity(
         report = check_parity(
             reference, artifact, job.norm, dataset_dir=job.cfg.verify, counts=job.cfg.verify is not None,
             tolerance=TOLERANCES[precision], strict_counts=precision == "fp32",
+            frame_mapping=job.cfg.frame_mapping,
         )  # fmt: skip
     if not report.ok:
         logger.warning("%s parity check failed: %s", label, "; ".join(report.lines()))
@@ -150,7 +151,8 @@ def export_engine_format(job: Job, tmp: Path) -> Outcome:
     build = EngineBuildConfig(
         imgsz=job.imgsz, batch=job.batch, dynamic=job.dynamic, precision=job.precision,
         workspace_gib=cfg.workspace, calib_data=cfg.calib_data, calib_images=cfg.calib_images,
-        calib_method=cfg.calib_method, device=job.device,
+        calib_method=cfg.calib_method, device=job.device, input_bits=job.meta.input_bits,
+        frame_mapping=cfg.frame_mapping,
     )  # fmt: skip
     engine = tmp / "model.engine"
     header = build_engine(onnx_path, engine, build, job.meta, job.norm, cache_dir=job.out.parent)

@@ -20,7 +20,7 @@ from typing import Any
 
 import onnx
 
-from lesps_deploy.data import Norm
+from lesps_deploy.data import FrameMapper, Norm
 from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
 from lesps_deploy.io import atomic_write_bytes, cache_dir
 from lesps_deploy.metadata import ModelMeta
@@ -59,6 +59,8 @@ class EngineBuildConfig:
     calib_method: str = "entropy"  # entropy | minmax
     timing_cache: Path | None = None
     device: str = "cuda"
+    input_bits: int = 8  # the model's (ModelMeta.input_bits): calibration frames are mapped to it
+    frame_mapping: str | None = None
 
 
 def import_tensorrt() -> ModuleType:
@@ -118,7 +120,8 @@ def _timing_cache(config: Any, path: Path | None) -> None:
 
 def _calibration_key(onnx_bytes: bytes, batches: CalibrationBatches, method: str) -> str:
     h = hashlib.sha256(onnx_bytes)
-    h.update(f"{method}|{batches.norm}|{batches.imgsz}|{batches.batch}".encode())
+    mapping = f"{batches.mapper.model_bits}|{batches.mapper.mapping}"
+    h.update(f"{method}|{batches.norm}|{batches.imgsz}|{batches.batch}|{mapping}".encode())
     for f in batches.files:
         h.update(str(f).encode())
     return h.hexdigest()[:12]
@@ -128,7 +131,9 @@ def _calibration_batches(cfg: EngineBuildConfig, norm: Norm) -> CalibrationBatch
     if cfg.calib_data is None:
         raise ConfigError("--int8 needs calibration images", hint="add --calib-data DATASET_DIR")
     files = calibration_files(cfg.calib_data, cfg.calib_images)
-    return CalibrationBatches(files, norm, cfg.batch, cfg.imgsz)
+    return CalibrationBatches(
+        files, norm, cfg.batch, cfg.imgsz, FrameMapper(cfg.input_bits, cfg.frame_mapping)
+    )
 
 
 def _configure_v10(trt: ModuleType, config: Any, cfg: EngineBuildConfig, profile: Any, calib: Any) -> None:

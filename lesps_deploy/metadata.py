@@ -23,6 +23,9 @@ class ModelMeta:
     Attributes:
         model: registry name (ACM, ALCNet, DNANet).
         mean, std: input normalization `(x - mean) / std` on raw pixel values; None when unknown.
+        input_bits: bit depth of the pixel values `mean`/`std` are statistics of (8: 0..255, as for the
+            released checkpoints and the presets; 16: a model trained on raw 16-bit frames). Frames of
+            another depth are mapped to it (`lesps_deploy.data.bit_depth`).
         threshold: probability threshold for the binary mask.
         pad_multiple: the network input must be a multiple of this (reference padding).
         label_type: supervision the weights were trained with (full, centroid, coarse).
@@ -36,6 +39,7 @@ class ModelMeta:
     model: str
     mean: float | None = None
     std: float | None = None
+    input_bits: int = 8
     threshold: float = 0.5
     pad_multiple: int = 32
     label_type: str | None = None

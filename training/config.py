@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
 
@@ -44,6 +45,9 @@ class TrainConfig:
         fa_rule: false-alarm rule of the test metrics ("current", the authors' code today, or "2023").
         strict_masks: a label or mask whose size differs from its image's is an error (default: fitted
             as the reference does, and said once per file).
+        frame_mapping: 14/16-bit train frames are mapped to 8 bits by 'agc' (None: the default) or
+            'scale', or kept 'raw' to train a 16-bit model (then `norm` must be 'auto' or numbers); the
+            checkpoint records the depth (`ModelMeta.input_bits`). See `lesps_deploy.data.bit_depth`.
     """
 
     model: str = "DNANet"
@@ -75,9 +79,11 @@ class TrainConfig:
     prior: float | None = None
     fa_rule: FaRule = DEFAULT_FA_RULE
     strict_masks: bool = False
+    frame_mapping: str | None = None
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
+        check_frame_mapping(self.frame_mapping)
         if self.labels not in LABEL_TYPES:
             raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
         positive = {

@@ -16,7 +16,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from lesps_deploy.data import Norm, find_image, fit_mask_checked, normalize, read_image, read_mask, read_split
+from lesps_deploy.data import (
+    FrameMapper,
+    Norm,
+    find_image,
+    fit_mask_checked,
+    frame_bits,
+    normalize,
+    read_image,
+    read_mask,
+    read_split,
+)
 from lesps_deploy.errors import DataError
 
 from .labels import label_folder
@@ -32,11 +42,13 @@ class TrainData:
 
     Attributes:
         names: image names in split order.
-        images: raw float32 HxW frames.
+        images: float32 HxW frames, mapped to the model's input depth by `mapper`.
         labels: current float32 HxW labels (points, evolved labels, or full masks / 255).
         masks: full masks as booleans (for label IoU), or None when `masks/` is absent.
         no_masks: why `masks` is None (one line), else None.
         notes: one line per label or mask whose size differed from its image's (fitted as the reference does).
+        mapper: how frames were brought to the model's input depth (`mapper.model_bits`, recorded in
+            the checkpoints); the test evaluation maps its frames with the same one.
     """
 
     root: Path
@@ -46,6 +58,7 @@ class TrainData:
     masks: list[np.ndarray] | None
     no_masks: str | None = None
     notes: list[str] = field(default_factory=list)
+    mapper: FrameMapper = field(default_factory=FrameMapper)
 
 
 def _read_label(
@@ -83,13 +96,24 @@ def _read_masks(root: Path, names: list[str], images: list[np.ndarray], notes: l
     return masks
 
 
+def input_mapper(images: list[np.ndarray], mapping: str | None) -> FrameMapper:
+    """The mapper of a model trained on `images`: 8-bit input, unless `raw` keeps 16-bit frames raw."""
+    wide = mapping == "raw" and any(frame_bits(img) == 16 for img in images)
+    return FrameMapper(16 if wide else 8, mapping)
+
+
 def load_train_data(
-    root: str | Path, kind: str, limit: int | None = None, strict_masks: bool = False
+    root: str | Path,
+    kind: str,
+    limit: int | None = None,
+    strict_masks: bool = False,
+    frame_mapping: str | None = None,
 ) -> TrainData:
     """Read the train split with labels of `kind` (centroid, coarse or full).
 
     A label larger than its image is cropped top-left (the reference's rule) and noted in
-    `TrainData.notes`, or refused with `strict_masks`.
+    `TrainData.notes`, or refused with `strict_masks`. Frames are mapped to the model's input depth
+    (`input_mapper`: 14/16-bit frames by `frame_mapping`, agc by default, to 8 bits).
 
     Raises:
         DataError: no dataset, empty split, missing label folder/file (with the `lesps labels` hint),
@@ -109,7 +133,9 @@ def load_train_data(
     names = read_split(root, "train")[:limit]
     if not names:
         raise DataError(f"{root}: the train split is empty")
-    images = [read_image(find_image(root, n)) for n in names]
+    raw = [read_image(find_image(root, n)) for n in names]
+    mapper = input_mapper(raw, frame_mapping)
+    images = [np.asarray(mapper(img, n), dtype=np.float32) for n, img in zip(names, raw, strict=True)]
     notes: list[str] = []
     labels = [
         _read_label(root, folder, n, img.shape[:2], kind, strict_masks, notes)
@@ -125,7 +151,7 @@ def load_train_data(
     elif kind == "full":
         masks, no_masks = [label > 0 for label in labels], None
     log.info("train split: %d images, %s labels from %s", len(names), kind, root / folder)
-    return TrainData(root, names, images, labels, masks, no_masks, notes)
+    return TrainData(root, names, images, labels, masks, no_masks, notes, mapper)
 
 
 def label_iou(

@@ -176,11 +176,12 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         optimizer, milestones=list(cfg.milestones), gamma=cfg.gamma
     )
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and info.device.startswith("cuda"))
-    norm = resolve_norm(cfg.norm, cfg.data)
+    norm = resolve_norm(cfg.norm, cfg.data, data.mapper)
     meta = ModelMeta(
         model=name,
         mean=norm.mean,
         std=norm.std,
+        input_bits=data.mapper.model_bits,
         threshold=cfg.threshold,
         pad_multiple=32,
         label_type=cfg.labels,
@@ -355,6 +356,7 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 fa_rule=run.cfg.fa_rule,  # type: ignore[arg-type]
                 strict_masks=run.cfg.strict_masks,
                 log_notes=not run.evaluated,  # a mask size difference is said at the first evaluation only
+                frame_mapping=run.data.mapper,  # the train frames' mapper: its one log line is said
             )
             run.evaluated = True
             summary = report.summary
@@ -427,7 +429,7 @@ def _train(
     if info.is_main:
         cfg, run_dir = resolve_run(cfg)
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
-    data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks)
+    data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)

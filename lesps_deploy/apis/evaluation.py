@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import CheckpointError, ModelError
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
@@ -56,9 +57,11 @@ class EvalConfig:
     per_image: Path | None = None
     trust_pickle: bool = False
     strict_masks: bool = False
+    frame_mapping: str | None = None
 
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
+        check_frame_mapping(self.frame_mapping)
 
 
 def _fast_path(cfg: EvalConfig) -> bool:
@@ -104,15 +107,18 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
         ConfigError: no normalization known, or no image of the split could be read.
         BackendError, CheckpointError: the weights cannot be loaded.
     """
+    from lesps_deploy.data.bit_depth import FrameMapper
     from lesps_deploy.data.norm import model_norm
     from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
     with _open_backend(cfg) as backend:
-        norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights)
+        mapper = FrameMapper(backend.meta.input_bits, cfg.frame_mapping)
+        norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights, mapper)
         workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
         report = evaluate_backend(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
             cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule, strict_masks=cfg.strict_masks,
+            frame_mapping=mapper,
         )  # fmt: skip
     report.summary["weights"] = str(cfg.weights)
     if cfg.json_out:

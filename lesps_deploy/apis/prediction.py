@@ -73,7 +73,7 @@ class PredictConfig:
     Attributes:
         source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL.
         weights: .pth/.pth.tar/.pt, .onnx or .engine file.
-        device, backend, model, norm, threshold: see `Detector`.
+        device, backend, model, norm, threshold, frame_mapping: see `Detector`.
         batch: frames per backend call.
         out: output folder (None: runs/predict-N, the next free N).
         save_masks, save_overlay, save_video, jsonl: which outputs to write.
@@ -103,6 +103,7 @@ class PredictConfig:
     model: str | None = None
     norm: str | None = None
     threshold: float | None = None
+    frame_mapping: str | None = None
     batch: int = 1
     out: Path | None = None
     save_masks: bool = False
@@ -350,6 +351,7 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
     # seconds of stale buffered frames.
     with Detector(
         cfg.weights, device=cfg.device, backend=cfg.backend, norm=cfg.norm, threshold=cfg.threshold,
+        frame_mapping=cfg.frame_mapping,
         model=cfg.model, batch_size=cfg.batch, patch_size=cfg.patch_size, **_backend_options(cfg),
     ) as det:  # fmt: skip
         tracker = _make_tracker(cfg, det, kind)

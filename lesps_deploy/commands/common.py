@@ -27,7 +27,7 @@ from lesps_deploy.training.config import TrainConfig
 __all__ = [
     "EVAL", "TRAIN", "EXPORT", "PREDICT", "TRACK", "BENCH", "SYNTH", "DEMO", "csv_default", "make_console",
     "WeightsArg", "DataOpt", "ModelOpt", "NormOpt", "DeviceOpt", "FaRuleOpt", "TrustPickleOpt", "ThresholdOpt",
-    "StrictMasksOpt",
+    "StrictMasksOpt", "FrameMappingOpt",
 ]  # fmt: skip
 
 
@@ -92,6 +92,15 @@ StrictMasksOpt = Annotated[
         "--strict-masks",
         help="A mask whose size differs from its image's is an error (default: reported, then cropped / "
         "zero-padded to the image as the reference does, e.g. NUAA-SIRST Misc_111).",
+    ),
+]
+FrameMappingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--frame-mapping",
+        help="Frames of another bit depth than the model's (14/16-bit thermal for an 8-bit model): "
+        "'agc' (per-frame percentile stretch, the default), 'scale' (divide by 257) or 'raw' "
+        "(for models trained on 16-bit data).",
     ),
 ]
 ThresholdOpt = Annotated[

@@ -13,6 +13,7 @@ from lesps_deploy.commands.common import (
     DataOpt,
     DeviceOpt,
     FaRuleOpt,
+    FrameMappingOpt,
     ModelOpt,
     NormOpt,
     StrictMasksOpt,
@@ -57,6 +58,7 @@ def evaluate(
         Path | None, typer.Option(help="Write per-image counts as CSV here.")
     ] = EVAL.per_image,
     strict_masks: StrictMasksOpt = EVAL.strict_masks,
+    frame_mapping: FrameMappingOpt = EVAL.frame_mapping,
     skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
     trust_pickle: TrustPickleOpt = EVAL.trust_pickle,
 ) -> None:
@@ -67,7 +69,7 @@ def evaluate(
         weights=weights, data=data, split=split, model=model, norm=norm, threshold=threshold,
         patch_size=patch_size, mask_threshold=mask_threshold, device=device, backend=backend,
         batch_size=batch_size, json_out=json_out, per_image=per_image, trust_pickle=trust_pickle,
-        fa_rule=fa_rule, strict_masks=strict_masks,  # type: ignore[arg-type]
+        fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,  # type: ignore[arg-type]
     )  # fmt: skip
     report = evaluate_weights(cfg, progress=True)
     make_console().print(results_table([report.summary]))

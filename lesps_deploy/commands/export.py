@@ -9,6 +9,7 @@ import typer
 
 from lesps_deploy.commands.common import (
     EXPORT,
+    FrameMappingOpt,
     ModelOpt,
     NormOpt,
     TrustPickleOpt,
@@ -71,6 +72,7 @@ def export_cmd(
         Path | None, typer.Option("--json", help="Write the export report as JSON here.")
     ] = None,
     trust_pickle: TrustPickleOpt = EXPORT.trust_pickle,
+    frame_mapping: FrameMappingOpt = EXPORT.frame_mapping,
 ) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
     from lesps_deploy.export.exporter import export_weights
@@ -81,6 +83,7 @@ def export_cmd(
         dynamic=dynamic, half=half, int8=int8, calib_data=calib_data, calib_images=calib_images,
         calib_method=calib_method, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
         instances=instances, device=device, force=force, trust_pickle=trust_pickle,
+        frame_mapping=frame_mapping,
     )  # fmt: skip
     result = export_weights(cfg)
     console = make_console()

@@ -12,6 +12,7 @@ from lesps_deploy.commands.common import (
     PREDICT,
     TRACK,
     DeviceOpt,
+    FrameMappingOpt,
     ModelOpt,
     NormOpt,
     ThresholdOpt,
@@ -52,6 +53,7 @@ def predict(
     model: ModelOpt = PREDICT.model,
     norm: NormOpt = PREDICT.norm,
     threshold: ThresholdOpt = PREDICT.threshold,
+    frame_mapping: FrameMappingOpt = PREDICT.frame_mapping,
     batch: Annotated[int, typer.Option(help="Frames per inference call.")] = PREDICT.batch,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/predict-N).")] = PREDICT.out,
     save_masks: Annotated[bool, typer.Option(help="Write masks/<frame>.png.")] = PREDICT.save_masks,
@@ -137,7 +139,7 @@ def predict(
     )  # fmt: skip
     cfg = PredictConfig(
         source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
-        threshold=threshold, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
+        threshold=threshold, frame_mapping=frame_mapping, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
         save_video=save_video, jsonl=jsonl, segment_seconds=segment_seconds, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,

@@ -10,6 +10,7 @@ import typer
 from lesps_deploy.commands.common import (
     TRAIN,
     FaRuleOpt,
+    FrameMappingOpt,
     NormOpt,
     StrictMasksOpt,
     csv_default,
@@ -63,6 +64,7 @@ def train(
     ] = TRAIN.prior,
     fa_rule: FaRuleOpt = TRAIN.fa_rule,
     strict_masks: StrictMasksOpt = TRAIN.strict_masks,
+    frame_mapping: FrameMappingOpt = TRAIN.frame_mapping,
 ) -> None:
     """Train with LESPS point supervision (or full masks); resumable, runs under torchrun for DDP."""
     from lesps_deploy.apis.evaluation import results_table
@@ -80,7 +82,7 @@ def train(
         patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, tloss=tloss, tb=tb, k=k,
         evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
-        fa_rule=fa_rule, strict_masks=strict_masks,
+        fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,
     )  # fmt: skip
     result = run_training(cfg, progress=True)
     for r in result.rounds:

@@ -43,14 +43,17 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a frame as float32 HxW with PIL `convert('I')` semantics.
+    """Read a frame as HxW with PIL `convert('I')` semantics: float32, or uint16 for 16-bit files.
 
     8-bit RGB/RGBA/P frames become ITU-R 601 luma (PIL's integer rounding); 16-bit PNG/TIFF frames keep
-    their full range; float TIFFs keep their values.
+    their full range, as uint16 so their bit depth is known downstream (`data.bit_depth`); float
+    TIFFs keep their values.
     """
     img = _open(path)
     if img.mode == "F":
         return np.asarray(img, dtype=np.float32)
+    if img.mode.startswith("I;16"):
+        return np.asarray(img).astype(np.uint16)  # native byte order, whatever the file's
     return np.asarray(img.convert("I"), dtype=np.float32)
 
 

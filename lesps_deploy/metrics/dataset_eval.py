@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.dataset import IRSTDDataset, Sample
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.errors import ConfigError, LespsError
@@ -128,6 +129,23 @@ def _ordered_map(fn: Callable[[T], R], items: Iterator[T], workers: int) -> Iter
             yield pending.popleft().result()
 
 
+def _score_all(
+    score: Callable[[list[Sample]], list[tuple[str, ImageCounts]]],
+    chunks: Iterator[list[Sample]],
+    workers: int,
+    metrics: SegmentationMetrics,
+) -> list[dict[str, Any]]:
+    """Score every chunk (in order, on `workers` threads) into `metrics`; the per-image rows."""
+    per_image: list[dict[str, Any]] = []
+    for results in _ordered_map(score, chunks, workers):
+        for name, counts in results:
+            if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
+                logger.debug("first image evaluated at %.6f (epoch seconds)", time.time())
+            metrics.add(counts)
+            per_image.append({"name": name, **counts.to_dict()})
+    return per_image
+
+
 def evaluate_backend(
     backend: Backend,
     dataset_dir: str | Path,
@@ -143,26 +161,33 @@ def evaluate_backend(
     fa_rule: FaRule = DEFAULT_FA_RULE,
     strict_masks: bool = False,
     log_notes: bool = True,
+    frame_mapping: str | FrameMapper | None = None,
 ) -> EvalReport:
     """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
 
     `workers` > 1 runs inference and metrics of consecutive chunks concurrently (backends releasing the
     GIL, one intra-op thread each); results keep dataset order. A mask of another size than its image is
-    fitted like the reference, counted and logged (if `log_notes`), or with `strict_masks` skipped as bad."""
+    fitted like the reference, counted and logged (if `log_notes`), or with `strict_masks` skipped as bad.
+    Frames of another bit depth than the model's are mapped by `frame_mapping` (`data.bit_depth`; a
+    mapper already in use is taken as it is, so its one log line is not said twice)."""
     start = time.perf_counter()
     dataset = IRSTDDataset(dataset_dir, split, strict_masks=strict_masks)
     dataset.names = dataset.names[:limit]  # None: all
     meta = backend.meta
-    norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None))
+    mapper = (
+        frame_mapping
+        if isinstance(frame_mapping, FrameMapper)
+        else FrameMapper(meta.input_bits, frame_mapping)
+    )
+    norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None), mapper)
     threshold = meta.threshold if threshold is None else threshold
     metrics = SegmentationMetrics(mask_threshold, fa_rule)
-    per_image: list[dict[str, Any]] = []
     bad: list[str] = []  # unreadable files (and, with strict_masks, masks of another size)
     notes: list[str] = []  # masks of another size, fitted
 
     def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
         images = [s.image for s in chunk]
-        probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size)
+        probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size, mapper)
         return [
             (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold, fa_rule))
             for sample, prob in zip(chunk, probs, strict=True)
@@ -172,12 +197,7 @@ def evaluate_backend(
     chunks = _chunks(
         track(samples, len(dataset), f"evaluate {meta.model}", enabled=progress), max(1, batch_size) * 4
     )
-    for results in _ordered_map(score, chunks, workers):
-        for name, counts in results:
-            if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
-                logger.debug("first image evaluated at %.6f (epoch seconds)", time.time())
-            metrics.add(counts)
-            per_image.append({"name": name, **counts.to_dict()})
+    per_image = _score_all(score, chunks, workers, metrics)
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
     summary = {

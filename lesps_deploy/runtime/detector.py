@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.data.padding import padded_size
@@ -94,6 +95,8 @@ class Detector(Closeable):
         patch_size: tile frames whose both sides exceed it (reference rule; None: never).
         torch_processing: pre/postprocess with torch ops on the backend's device (default: on when a
             PyTorch backend runs on CUDA).
+        frame_mapping: how frames of another bit depth than the model's (`meta.input_bits`) are mapped:
+            agc, scale or raw (None: agc, said once; see `lesps_deploy.data.bit_depth`).
         **backend_opts: passed to the backend (e.g. half, channels_last, providers, threads, trust_pickle).
 
     Raises:
@@ -114,12 +117,14 @@ class Detector(Closeable):
         batch_size: int = 8,
         patch_size: int | None = DEFAULT_PATCH_SIZE,
         torch_processing: bool | None = None,
+        frame_mapping: str | None = None,
         **backend_opts: Any,
     ) -> None:
         opts = {**backend_opts, **({"model": model} if model else {})}
         runtime = load_runtime(weights, device, backend, **opts)
         try:
             self._setup(runtime, norm, threshold, batch_size, patch_size, torch_processing, str(weights))
+            self.mapper = FrameMapper(runtime.meta.input_bits, frame_mapping)
         except BaseException:
             runtime.close()
             raise
@@ -135,10 +140,12 @@ class Detector(Closeable):
         batch_size: int = 8,
         patch_size: int | None = DEFAULT_PATCH_SIZE,
         torch_processing: bool | None = None,
+        frame_mapping: str | None = None,
     ) -> Detector:
         """Wrap a backend already loaded (e.g. `TorchBackend.from_module` during training)."""
         self = cls.__new__(cls)
         self._setup(backend, norm, threshold, batch_size, patch_size, torch_processing, backend.name)
+        self.mapper = FrameMapper(backend.meta.input_bits, frame_mapping)
         return self
 
     def _setup(
@@ -197,7 +204,9 @@ class Detector(Closeable):
             run, ops = self.backend.run_tensor, torch_ops(self.backend.device)  # type: ignore[attr-defined]
         else:
             run, ops = self.backend, NUMPY_OPS
-        out = run_frames(run, frames, self.norm, self.multiple, self.batch_size, self.patch_size, ops)
+        out = run_frames(
+            run, frames, self.norm, self.multiple, self.batch_size, self.patch_size, ops, self.mapper
+        )
         return [
             self._postprocess(prob, pre, inf, info)
             for prob, pre, inf, info in zip(

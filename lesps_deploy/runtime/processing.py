@@ -1,6 +1,7 @@
 """Pre/postprocessing shared by evaluation, the `Detector`, parity and benchmarks: every backend is fed alike.
 
-luma -> normalize -> reference padding -> (tiles for big frames) -> backend -> crop back. One loop,
+bit depth mapping (`FrameMapper`) -> luma -> normalize -> reference padding -> (tiles for big frames) ->
+backend -> crop back. One loop,
 `run_frames`, groups frames of one padded size into batches, tiles the big ones and crops back; it runs
 on numpy arrays, or on torch tensors on the backend's device when given `TorchOps` (the Detector on CUDA).
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, normalize
 from lesps_deploy.data.padding import pad_reference
@@ -115,6 +117,7 @@ def run_frames(
     batch_size: int = 1,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
     ops: ArrayOps = NUMPY_OPS,
+    mapper: FrameMapper | None = None,
 ) -> FrameOutputs:
     """Probability maps for raw frames of any sizes: the one batch/tile/crop loop.
 
@@ -126,13 +129,14 @@ def run_frames(
         batch_size: frames of the same padded size are stacked up to this many per call.
         patch_size: tile frames whose both sides exceed it (None: never tile).
         ops: numpy (default) or torch array operations (see `ArrayOps`).
+        mapper: brings frames of another bit depth to the model's (None: frames are used as they are).
     """
     n = len(frames)
     pre_ms, inf_ms = [0.0] * n, [0.0] * n
     inputs, sizes = [], []
     for i, frame in enumerate(frames):
         with Stopwatch() as sw:
-            inputs.append(ops.prepare(frame, norm, multiple))
+            inputs.append(ops.prepare(frame if mapper is None else mapper(frame), norm, multiple))
         sizes.append(tuple(np.shape(frame)[:2]))
         pre_ms[i] = sw.ms
     probs: list[np.ndarray | None] = [None] * n
@@ -163,6 +167,7 @@ def infer_probabilities(
     multiple: int = 32,
     batch_size: int = 1,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
+    mapper: FrameMapper | None = None,
 ) -> list[np.ndarray]:
     """Probability maps (HxW float32, frame size) for raw frames of any sizes (`run_frames` on numpy)."""
-    return run_frames(run, images, norm, multiple, batch_size, patch_size).probs
+    return run_frames(run, images, norm, multiple, batch_size, patch_size, mapper=mapper).probs

@@ -32,6 +32,20 @@ def test_batches_match_inference_preprocessing(image_folder, caplog):
     np.testing.assert_array_equal(out[2][1], out[0][0])  # last batch filled from the start
 
 
+def test_16bit_calibration_frames_are_mapped_like_inference(tmp_path):
+    """16-bit frames calibrate an 8-bit model through the same mapping as inference (agc by default)."""
+    from PIL import Image
+
+    from lesps_deploy.data import FrameMapper, map_frame
+
+    v16 = (np.arange(64 * 64).reshape(64, 64) * 7 + 3000).astype(np.uint16)
+    Image.fromarray(v16).save(tmp_path / "t.png")
+    default = next(iter(CalibrationBatches([tmp_path / "t.png"], NORM, 1, (64, 64))))
+    np.testing.assert_array_equal(default[0, 0], normalize(map_frame(v16, 16, 8, "agc"), NORM))
+    scaled = CalibrationBatches([tmp_path / "t.png"], NORM, 1, (64, 64), FrameMapper(8, "scale"))
+    np.testing.assert_array_equal(next(iter(scaled))[0, 0], normalize(map_frame(v16, 16, 8, "scale"), NORM))
+
+
 def test_limit_and_no_split(image_folder):
     (image_folder / "img_idx" / "train_calib.txt").unlink()
     assert len(calibration_files(image_folder, limit=3)) == 3

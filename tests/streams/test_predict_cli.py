@@ -79,3 +79,42 @@ def test_predict_errors(acm_pth: Path, tmp_path: Path) -> None:
         invoke_predict(image, "--weights", unknown)
     with pytest.raises(ConfigError, match="--batch"):
         invoke_predict(image, "--weights", acm_pth, "--batch", "0")
+
+
+def test_predict_16bit_frames_mapped_once_said_once(tiny_onnx: Path, tmp_path: Path) -> None:
+    """A folder of 16-bit PNGs (a thermal core's output) through an 8-bit model: agc by default,
+    said once; the results are those of the agc-mapped 8-bit frames."""
+    from PIL import Image
+
+    from lesps_deploy.data import map_frame
+
+    folder = tmp_path / "thermal"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(4):
+        v16 = rng.integers(8000, 8400, (64, 80)).astype(np.uint16)
+        v16[20 + i : 23 + i, 30:33] = 12000  # a hot target
+        Image.fromarray(v16).save(folder / f"f{i}.png")
+        frames.append(v16)
+    mapped = tmp_path / "mapped"
+    mapped.mkdir()
+    for i, v16 in enumerate(frames):
+        Image.fromarray(map_frame(v16, 16, 8, "agc").astype(np.uint8)).save(mapped / f"f{i}.png")
+
+    runs = {}
+    for name, source in (("thermal", folder), ("mapped", mapped)):
+        out = tmp_path / f"out-{name}"
+        result = invoke_predict(
+            source, "--weights", tiny_onnx, "--out", out, "--save-masks", "--threads", "1"
+        )
+        runs[name] = (out, " ".join(result.output.split()))
+    said = runs["thermal"][1]
+    assert said.count("16-bit frames") == 1 and "mapped with agc (the default" in said
+    assert "16-bit frames" not in runs["mapped"][1]
+    thermal, eight = _masks(runs["thermal"][0] / "masks"), _masks(runs["mapped"][0] / "masks")
+    assert thermal.keys() == eight.keys() and len(thermal) == 4
+    for key, mask in thermal.items():
+        np.testing.assert_array_equal(mask, eight[key], err_msg=key)
+    detections = (runs["thermal"][0] / "detections.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["num_targets"] >= 1 for line in detections)

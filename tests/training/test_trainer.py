@@ -215,3 +215,24 @@ def test_label_or_mask_of_another_size_is_said_or_refused(nuaa_dir, tmp_path, ti
     assert len(centroid.notes) == 1 and centroid.notes[0].startswith(str(root / "masks" / "Misc_111.png"))
     with pytest.raises(DataError, match="masks_coarse/Misc_111.png: mask is 592x400"):
         load_train_data(root, "coarse", strict_masks=True)
+
+
+def test_16bit_train_frames_mapped_or_kept_raw_and_recorded(tmp_path):
+    """A synthetic set of 16-bit frames (`lesps data synth`'s 16-bit option): agc maps them to 8 bits
+    for an 8-bit model; raw trains a 16-bit model whose checkpoint says so, with dataset statistics."""
+    from lesps_deploy.data import make_dataset, resolve_norm
+    from lesps_deploy.data.synth_config import SynthConfig
+    from lesps_deploy.training.data import load_train_data
+
+    root = tmp_path / "synth16"
+    make_dataset(root, SynthConfig(images=8, size=64, seed=1, bit16_fraction=1.0))
+    agc = load_train_data(root, "centroid")
+    assert agc.mapper.model_bits == 8 and all(img.min() >= 0 and img.max() <= 255 for img in agc.images)
+    raw = load_train_data(root, "centroid", frame_mapping="raw")
+    assert raw.mapper.model_bits == 16 and max(img.max() for img in raw.images) > 255
+    with pytest.raises(ConfigError, match="8-bit statistics"):
+        resolve_norm("SIRST3", root, raw.mapper)
+
+    result = train(_cfg(root, tmp_path / "run", epochs=1, evolve_every=1, frame_mapping="raw"))
+    meta = load_checkpoint(result.checkpoint).meta
+    assert meta.input_bits == 16 and meta.mean > 255  # statistics of the raw 16-bit frames

@@ -39,6 +39,7 @@ from lesps_deploy.apis.run_folder import (
     next_run_dir,
     process_fields,
 )
+from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.runtime.base import backend_for_path
@@ -126,7 +127,8 @@ class PredictConfig:
     tracking: TrackerConfig = TrackerConfig()
 
     def validate(self) -> None:
-        """Raises ConfigError for out-of-range numbers."""
+        """Raises ConfigError for out-of-range numbers and unknown names."""
+        check_frame_mapping(self.frame_mapping)
         checks = (
             (self.batch >= 1, f"--batch {self.batch} must be >= 1"),
             (self.workers >= 0, f"--workers {self.workers} must be >= 0 (0: automatic)"),

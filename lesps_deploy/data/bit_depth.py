@@ -115,6 +115,12 @@ class FrameMapper:
         self.chosen = mapping is not None
         self._said = threading.Event()  # frames may come from several threads (evaluation workers)
 
+    @classmethod
+    def for_model(cls, model_bits: int, mapping: str | FrameMapper | None) -> FrameMapper:
+        """A mapper for a model: `mapping` itself when it is a mapper already in use (so its one log
+        line is not said twice), else a new one."""
+        return mapping if isinstance(mapping, FrameMapper) else cls(model_bits, mapping)
+
     def __getstate__(self) -> dict:  # DataLoader workers may pickle it; an Event does not pickle
         return {**self.__dict__, "_said": self._said.is_set()}
 

@@ -174,11 +174,7 @@ def evaluate_backend(
     dataset = IRSTDDataset(dataset_dir, split, strict_masks=strict_masks)
     dataset.names = dataset.names[:limit]  # None: all
     meta = backend.meta
-    mapper = (
-        frame_mapping
-        if isinstance(frame_mapping, FrameMapper)
-        else FrameMapper(meta.input_bits, frame_mapping)
-    )
+    mapper = FrameMapper.for_model(meta.input_bits, frame_mapping)
     norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None), mapper)
     threshold = meta.threshold if threshold is None else threshold
     metrics = SegmentationMetrics(mask_threshold, fa_rule)

@@ -457,13 +457,14 @@ def _shutdown(run: _Run, threads: list[threading.Thread], start: float, snapper:
     threads[0].join(timeout=5.0)  # a blocked network read ends at its own timeout; don't wait for it
     if snapper is not None:
         snapper.join()
-    while run.sinks_open:
-        sink = run.sinks_open.pop(0)
+    while run.sinks_open:  # a sink leaves the list once closed: a Ctrl-C mid-close closes it again
+        sink = run.sinks_open[0]
         try:
             sink.close()
         except Exception as err:  # one broken sink must not stop the others from finishing
             run.failure = run.failure or err
             log.error("closing %s failed: %s", type(sink).__name__, err)
+        run.sinks_open.pop(0)
     if not run.accounted:
         run.accounted = True
         _account(run)

@@ -11,12 +11,27 @@ from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
 
-__all__ = ["TrainConfig", "LabelType", "LABEL_TYPES", "RESUME_OVERRIDABLE"]
+__all__ = [
+    "TrainConfig",
+    "LabelType",
+    "LABEL_TYPES",
+    "FIXED_LABELS",
+    "INIT_LABELS",
+    "PAPER_MODE",
+    "RESUME_OVERRIDABLE",
+]
 
-LabelType = Literal["centroid", "coarse", "full"]
-LABEL_TYPES: tuple[str, ...] = ("centroid", "coarse", "full")
+LabelType = Literal["centroid", "coarse", "full", "tophat", "mpcm"]
+LABEL_TYPES: tuple[str, ...] = ("centroid", "coarse", "full", "tophat", "mpcm")
+# Supervision with fixed masks (no evolution): full masks, or the LCM pseudo-masks of `lesps labels`.
+FIXED_LABELS: tuple[str, ...] = ("full", "tophat", "mpcm")
+INIT_LABELS: tuple[str, ...] = ("points", "tophat", "mpcm")
+START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 # Options a resumed run takes from the new call when they differ from the defaults; everything
 # else comes from the run's own config.json so the run continues as it started.
+# The paper's own settings (LESPS train.py), for reproducing it on SIRST3: `TrainConfig(**PAPER_MODE)`,
+# or on the command line `--start-rule tloss --init-labels points --prior 0`.
+PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None}
 RESUME_OVERRIDABLE = ("epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp")
 
 
@@ -27,9 +42,15 @@ class TrainConfig:
     Attributes:
         model: ACM, ALCNet or DNANet (DNANet trains with its four deep-supervision heads).
         data: dataset folder (images/, masks*/, img_idx/train_*.txt and test_*.txt).
-        labels: supervision: centroid or coarse points (LESPS), or full masks (baseline, no evolution).
+        labels: supervision: centroid or coarse points (LESPS); full masks, or the tophat/mpcm LCM
+            pseudo-masks of `lesps labels --type lcm-<method>` (baselines: fixed masks, no evolution).
         epochs, batch_size, patch_size, lr, milestones, gamma: optimisation (Adam + MultiStepLR).
-        tloss: evolution starts after the first epoch whose mean loss is below this.
+        start_rule: when evolution starts (`training.start_rules`): 'hits' (default: the network hits
+            `start_hits` of the labelled pixels and marks almost no background) or
+            'tloss' (the paper: loss < tloss only, which depends on dataset size).
+        tloss: the paper's threshold on an epoch's mean loss. start_hits: share of labelled pixels hit.
+        init_labels: what evolution starts from: 'points' (the paper) or the 'tophat' (default) or
+            'mpcm' pseudo-mask grown around each point (`training.pseudo_masks`).
         tb, k: evolution threshold parameters. evolve_every: evolution period in epochs.
         norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
         device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on CPU).
@@ -39,9 +60,9 @@ class TrainConfig:
         num_workers: DataLoader workers. limit: train on the first N train images only.
         threshold: probability threshold stored in checkpoints and used for metrics and label IoU.
         save_every: write the resumable checkpoint every N epochs (it is always written at evolution rounds).
-        prior: if set, initialise the output convolutions' bias to logit(prior) (focal-loss prior init, as
-            in RetinaNet/CenterNet). Not in the paper's code (None keeps its default init); it makes short
-            CPU runs start learning targets in a few epochs instead of ~60.
+        prior: initialise the output convolutions' bias to logit(prior) (focal-loss prior init, as in
+            RetinaNet/CenterNet; default 0.01). Not in the paper's code (None or 0 keeps its default init);
+            it makes short runs start learning targets in a few epochs instead of ~60.
         fa_rule: false-alarm rule of the test metrics ("current", the authors' code today, or "2023").
         strict_masks: a label or mask whose size differs from its image's is an error (default: fitted
             as the reference does, and said once per file).
@@ -59,7 +80,10 @@ class TrainConfig:
     lr: float = 5e-4
     milestones: tuple[int, ...] = (200, 300)
     gamma: float = 0.1
+    start_rule: str = "hits"
     tloss: float = 10.0
+    start_hits: float = 0.5
+    init_labels: str = "tophat"
     tb: float = 0.5
     k: float = 0.5
     evolve_every: int = 5
@@ -76,7 +100,7 @@ class TrainConfig:
     limit: int | None = None
     threshold: float = 0.5
     save_every: int = 1
-    prior: float | None = None
+    prior: float | None = 0.01
     fa_rule: FaRule = DEFAULT_FA_RULE
     strict_masks: bool = False
     frame_mapping: str | None = None
@@ -84,6 +108,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
         check_frame_mapping(self.frame_mapping)
+        if self.prior == 0:
+            object.__setattr__(self, "prior", None)
+        if self.start_rule not in START_RULES:
+            raise ConfigError(f"--start-rule {self.start_rule!r}: expected one of {', '.join(START_RULES)}")
+        if self.init_labels not in INIT_LABELS:
+            raise ConfigError(f"--init-labels {self.init_labels!r}: expected one of {', '.join(INIT_LABELS)}")
+        if not 0 < self.start_hits <= 1:
+            raise ConfigError(f"--start-hits {self.start_hits}: expected a share in (0, 1]")
+        if self.prior is not None and not 0 < self.prior < 1:
+            raise ConfigError(f"--prior {self.prior}: expected a probability in (0, 1), or 0 for none")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"--threshold {self.threshold}: expected a probability in (0, 1)")
         if self.labels not in LABEL_TYPES:
             raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
         positive = {

@@ -61,6 +61,11 @@ class TrainData:
     mapper: FrameMapper = field(default_factory=FrameMapper)
 
 
+def make_labels_command(root: Path, kind: str) -> str:
+    """The `lesps labels` call that writes labels of `kind` (LCM pseudo-masks are `--type lcm-<method>`)."""
+    return f"lesps labels {root} --type {'lcm-' + kind if kind in ('tophat', 'mpcm') else kind}"
+
+
 def _read_label(
     root: Path, folder: str, name: str, shape: tuple[int, int], kind: str, strict: bool, notes: list[str]
 ) -> np.ndarray:
@@ -69,13 +74,13 @@ def _read_label(
     except DataError:
         raise DataError(
             f"{root / folder / name}.png: {kind} label missing for a train image",
-            hint=f"make them with: lesps labels {root} --type {kind}" if kind != "full" else None,
+            hint=f"make them with: {make_labels_command(root, kind)}" if kind != "full" else None,
         ) from None
     label = read_mask(path)
     if label.shape[0] < shape[0] or label.shape[1] < shape[1]:
         raise DataError(
             f"{path}: label is {label.shape[1]}x{label.shape[0]} but the image is {shape[1]}x{shape[0]}",
-            hint=f"regenerate it with: lesps labels {root} --type {kind}" if kind != "full" else None,
+            hint=f"regenerate it with: {make_labels_command(root, kind)}" if kind != "full" else None,
         )
     # A larger label is cropped top-left, as the reference pads both and crops back (NUAA Misc_111).
     # (A smaller one is refused above: the reference's crops would come out smaller than the patch.)
@@ -125,7 +130,7 @@ def load_train_data(
     folder = label_folder(kind)
     if not (root / folder).is_dir():
         hint = (
-            f"make them with: lesps labels {root} --type {kind}"
+            f"make them with: {make_labels_command(root, kind)}"
             if kind != "full"
             else "full masks live in masks/"
         )

@@ -21,7 +21,7 @@ from lesps_deploy.errors import CheckpointError, ConfigError
 from lesps_deploy.io import atomic_path, atomic_write_json
 from lesps_deploy.models import Checkpoint, load_checkpoint
 
-from .config import TrainConfig
+from .config import FIXED_LABELS, TrainConfig
 
 __all__ = [
     "ScheduleState",
@@ -48,6 +48,7 @@ class ScheduleState:
     losses: list[float] = field(default_factory=list)
     rounds: list[dict[str, Any]] = field(default_factory=list)
     labels_file: str | None = None
+    start_warned: bool = False  # the late-start warning was given
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class ScheduleState:
             "losses": list(self.losses),
             "rounds": list(self.rounds),
             "labels_file": self.labels_file,
+            "start_warned": self.start_warned,
         }
 
 
@@ -65,9 +67,11 @@ def last_checkpoint(run_dir: Path) -> Path:
 
 def final_checkpoint_name(cfg: TrainConfig, model_name: str) -> str:
     """Released-style file name, so the label type can be read from it too."""
-    return (
-        f"{model_name}_full.pth.tar" if cfg.labels == "full" else f"{model_name}_LESPS_{cfg.labels}.pth.tar"
-    )
+    if cfg.labels == "full":
+        return f"{model_name}_full.pth.tar"
+    if cfg.labels in FIXED_LABELS:  # LCM pseudo-mask baselines
+        return f"{model_name}_LCM_{cfg.labels}.pth.tar"
+    return f"{model_name}_LESPS_{cfg.labels}.pth.tar"
 
 
 def resolve_run(cfg: TrainConfig) -> tuple[TrainConfig, Path]:

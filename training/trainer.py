@@ -28,11 +28,13 @@ from lesps_deploy.models import canonical_name, create_model, save_checkpoint
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
-from .config import TrainConfig
+from .config import FIXED_LABELS, TrainConfig
 from .data import CropDataset, TrainData, label_iou, load_train_data
 from .evolution import evolve_labels
 from .loss import lesps_loss
+from .pseudo_masks import pseudo_masks_for
 from .runlog import RunLog
+from .start_rules import HitCounts, StartDecision, decide_start
 from .state import (
     ScheduleState,
     final_checkpoint_name,
@@ -56,6 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+LATE_START = 0.4  # share of the schedule after which a run whose evolution has not started is warned about
 # Models trained with several supervised heads (their loss is summed over the heads).
 DEEP_SUPERVISION = {"DNANet": True}
 
@@ -104,16 +107,18 @@ class TrainResult:
 Callback = Callable[[EpochRecord | EvolutionRound | EvalRecord], None]
 
 
-def evolution_rounds_due(started: bool, loss: float, epoch: int, cfg: TrainConfig) -> tuple[bool, int]:
-    """(started, rounds to run after `epoch`) under the LESPS schedule.
+def evolution_rounds_due(
+    started: bool, loss: float, epoch: int, cfg: TrainConfig, counts: HitCounts | None = None
+) -> tuple[bool, int]:
+    """(started, rounds to run after `epoch`) under the LESPS schedule and `cfg.start_rule`.
 
     Quirk kept from the reference: the first round and the periodic check are two separate tests, so
     when the first round falls on a multiple of `evolve_every` two rounds run after that epoch.
     """
-    if cfg.labels == "full":
+    if cfg.labels in FIXED_LABELS:
         return False, 0
     due = 0
-    if not started and loss < cfg.tloss:
+    if not started and decide_start(cfg.start_rule, loss, cfg.tloss, counts, cfg.start_hits).start:
         started, due = True, 1
     if started and epoch % cfg.evolve_every == 0:
         due += 1
@@ -157,6 +162,26 @@ def init_output_prior(net: torch.nn.Module, prior: float) -> int:
         for head in heads:
             head.bias.fill_(math.log(prior / (1.0 - prior)))
     return len(heads)
+
+
+def _init_name(cfg: TrainConfig) -> str:
+    return cfg.labels if cfg.labels in FIXED_LABELS else cfg.init_labels
+
+
+def _initial_labels(cfg: TrainConfig, data: TrainData) -> float | None:
+    """Grow the points into LCM pseudo-masks when `init_labels` asks; returns the labels' IoU vs masks.
+
+    Deterministic from the frames and points, so a resumed run rebuilds the same start labels.
+    """
+    if cfg.labels not in FIXED_LABELS and cfg.init_labels != "points":
+        data.labels = pseudo_masks_for(data.images, data.labels, cfg.init_labels)
+    iou = label_iou(data.labels, data.masks, cfg.threshold)
+    log.info(
+        "initial labels (%s): label IoU vs full masks %s",
+        _init_name(cfg),
+        "not available" if iou is None else f"{iou:.4f}",
+    )
+    return iou
 
 
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
@@ -244,7 +269,7 @@ def _epoch_batches(n: int, batch: int, epoch: int, seed: int, info: ddp.DistInfo
     return batches
 
 
-def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec) -> float:
+def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCounts) -> float:
     cfg, info = run.cfg, run.info
     dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed)
     dataset.epoch = epoch
@@ -265,6 +290,7 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec) -> float:
             with torch.autocast(device_type, dtype=amp_dtype, enabled=cfg.amp):
                 pred = run.model(image)
             loss = lesps_loss(pred, label)
+            counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label, cfg.threshold)
             value = float(loss.detach())
             if ddp.any_flag(not np.isfinite(value), info):
                 _diverged(run, epoch, step)
@@ -274,6 +300,9 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec) -> float:
             run.scaler.update()
             total, steps = total + value, steps + 1
             advance(1)
+    if info.enabled:  # the readiness counts of every process
+        summed = [ddp.all_mean(v, 1, info) * info.world_size for v in counts.as_tuple()]
+        counts.hits, counts.labelled, counts.marked, counts.background = summed
     return ddp.all_mean(total, steps, info)
 
 
@@ -375,13 +404,31 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
     return summary
 
 
-def _after_epoch(run: _Run, epoch: int, loss: float, lr: float, seconds: float) -> None:
+def _start_state(run: _Run, epoch: int, loss: float, counts: HitCounts) -> None:
+    """Log the start rule's state each epoch until evolution starts; warn once when it is late."""
+    cfg, state = run.cfg, run.state
+    if cfg.labels in FIXED_LABELS or state.started:
+        return
+    decision: StartDecision = decide_start(cfg.start_rule, loss, cfg.tloss, counts, cfg.start_hits)
+    run.log.event("start_rule", epoch=epoch, **decision.to_dict())
+    if not decision.start and not state.start_warned and epoch > LATE_START * cfg.epochs:
+        state.start_warned = True
+        log.warning(
+            "label evolution has not started after epoch %d of %d (start rule %s: %s)%s",
+            epoch, cfg.epochs, cfg.start_rule, decision.describe(),
+            "; on a small dataset try --start-rule hits" if cfg.start_rule == "tloss" else "",
+        )  # fmt: skip
+        run.log.event("late_start", epoch=epoch, **decision.to_dict())
+
+
+def _after_epoch(run: _Run, epoch: int, loss: float, lr: float, seconds: float, counts: HitCounts) -> None:
     cfg, state = run.cfg, run.state
     state.epoch = epoch
     state.losses.append(loss)
     run.log.event("epoch", epoch=epoch, loss=loss, lr=lr, seconds=round(seconds, 3))
     run.emit(EpochRecord(epoch, loss, lr, seconds))
-    state.started, due = evolution_rounds_due(state.started, loss, epoch, cfg)
+    _start_state(run, epoch, loss, counts)
+    state.started, due = evolution_rounds_due(state.started, loss, epoch, cfg, counts)
     rounds = [_evolve_round(run, epoch) for _ in range(due)]
     metrics = None
     if cfg.eval_every and epoch % cfg.eval_every == 0 and epoch < cfg.epochs:
@@ -430,6 +477,7 @@ def _train(
         cfg, run_dir = resolve_run(cfg)
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
     data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
+    start_iou = _initial_labels(cfg, data)
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)
@@ -440,15 +488,18 @@ def _train(
     if cfg.labels != "full" and data.no_masks is not None and info.is_main:
         log.warning("label IoU not available: %s", data.no_masks)
         run.log.event("label_iou", available=False, reason=data.no_masks)
-    if cfg.resume is not None:
+    if cfg.resume is None:
+        run.log.event("labels", epoch=0, init=_init_name(cfg), label_iou=start_iou)
+    else:
         _restore(run)
     try:
         for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
             start = time.perf_counter()
             lr = run.optimizer.param_groups[0]["lr"]
-            loss = _train_epoch(run, epoch, progress)
+            counts = HitCounts()
+            loss = _train_epoch(run, epoch, progress, counts)
             run.scheduler.step()
-            _after_epoch(run, epoch, loss, lr, time.perf_counter() - start)
+            _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
         metrics = _evaluate(run, run.state.epoch)
         final = run_dir / final_checkpoint_name(cfg, run.meta.model)
         _save(run, final)

@@ -32,7 +32,17 @@ def _labels_from_points(dataset_dir: Path, points: Path, kind: str, json_out: Pa
 
 def labels(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder with masks/ (and images/, img_idx/).")],
-    type_: Annotated[str, typer.Option("--type", help="Point label type: centroid or coarse.")] = "centroid",
+    type_: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            help="centroid or coarse points, or lcm-tophat / lcm-mpcm pseudo-masks grown from the --points "
+            "labels (written to masks_<method>/).",
+        ),
+    ] = "centroid",
+    points: Annotated[
+        str, typer.Option(help="With --type lcm-<method>: the point labels to grow (centroid or coarse).")
+    ] = "centroid",
     seed: Annotated[int, typer.Option(help="Seed of the coarse point offsets.")] = 0,
     from_points: Annotated[
         Path | None,
@@ -46,12 +56,18 @@ def labels(
         Path | None, typer.Option("--json", help="With --from-points: write the summary as JSON here.")
     ] = None,
 ) -> None:
-    """Make single-point labels (masks_centroid/ or masks_coarse/) from the full masks or a point file."""
+    """Make single-point labels (masks_centroid/ or masks_coarse/) from the full masks or a point file,
+    or LCM pseudo-masks (masks_tophat/, masks_mpcm/) from point labels."""
     from lesps_deploy.training.labels import make_point_labels
 
     if from_points is not None:
         return _labels_from_points(dataset_dir, from_points, type_, json_out)
-    report = make_point_labels(dataset_dir, type_, seed=seed, progress=True)
+    if type_.startswith("lcm-"):
+        from lesps_deploy.training.pseudo_masks import make_pseudo_masks
+
+        report = make_pseudo_masks(dataset_dir, type_[4:], points=points, progress=True)
+    else:
+        report = make_point_labels(dataset_dir, type_, seed=seed, progress=True)
     for line in report.errors:
         make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
     make_console().print(

@@ -27,7 +27,12 @@ def train(
         Path | None, typer.Option("--data", help="Dataset folder (images/, masks*/, img_idx/).")
     ] = None,
     labels: Annotated[
-        str, typer.Option("--labels", help="Supervision: centroid, coarse (LESPS) or full masks.")
+        str,
+        typer.Option(
+            "--labels",
+            help="Supervision: centroid, coarse (LESPS), full masks, or tophat / mpcm LCM pseudo-masks "
+            "(fixed; make them with lesps labels --type lcm-<method>).",
+        ),
     ] = TRAIN.labels,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = TRAIN.epochs,
     batch_size: Annotated[
@@ -39,9 +44,27 @@ def train(
         TRAIN.milestones
     ),
     gamma: Annotated[float, typer.Option(help="MultiStepLR factor.")] = TRAIN.gamma,
+    start_rule: Annotated[
+        str,
+        typer.Option(
+            help="When evolution starts: hits (the network finds --start-hits of the labelled pixels and "
+            "marks almost no background; works at any dataset size) or tloss (the paper: loss < --tloss)."
+        ),
+    ] = TRAIN.start_rule,
     tloss: Annotated[
-        float, typer.Option(help="Evolution starts after the first epoch with mean loss below this.")
+        float,
+        typer.Option(help="The paper's rule: evolution starts after an epoch with mean loss below this."),
     ] = TRAIN.tloss,
+    start_hits: Annotated[
+        float, typer.Option(help="hits rule: share of labelled pixels the network must hit.")
+    ] = TRAIN.start_hits,
+    init_labels: Annotated[
+        str,
+        typer.Option(
+            help="What evolution starts from: points (the paper), or the tophat / mpcm LCM pseudo-mask "
+            "grown around each point."
+        ),
+    ] = TRAIN.init_labels,
     tb: Annotated[float, typer.Option(help="Evolution threshold Tb.")] = TRAIN.tb,
     k: Annotated[float, typer.Option(help="Evolution threshold k.")] = TRAIN.k,
     evolve_every: Annotated[int, typer.Option(help="Evolution period in epochs.")] = TRAIN.evolve_every,
@@ -60,7 +83,9 @@ def train(
     limit: Annotated[int | None, typer.Option(help="Train on the first N train images only.")] = TRAIN.limit,
     prior: Annotated[
         float | None,
-        typer.Option(help="Init output biases to logit(P), e.g. 0.01 (not in the paper; faster short runs)."),
+        typer.Option(
+            help="Init output biases to logit(P) (not in the paper: 0 for its init; faster starts)."
+        ),
     ] = TRAIN.prior,
     fa_rule: FaRuleOpt = TRAIN.fa_rule,
     strict_masks: StrictMasksOpt = TRAIN.strict_masks,
@@ -79,7 +104,8 @@ def train(
         raise ConfigError(f"--milestones {milestones!r}: expected epochs like 200,300") from None
     cfg = TrainConfig(
         model=model or TRAIN.model, data=data, labels=labels, epochs=epochs, batch_size=batch_size,
-        patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, tloss=tloss, tb=tb, k=k,
+        patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, start_rule=start_rule, tloss=tloss,
+        start_hits=start_hits, init_labels=init_labels, tb=tb, k=k,
         evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
         fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,

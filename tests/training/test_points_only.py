@@ -17,7 +17,7 @@ from lesps_deploy.training import TrainConfig, train
 
 def _cfg(data: Path, out: Path) -> TrainConfig:
     return TrainConfig(
-        model="ACM", data=data, labels="centroid", epochs=2, batch_size=3, patch_size=64, tloss=1e9,
+        model="ACM", data=data, labels="centroid", epochs=2, batch_size=3, patch_size=64, tloss=1e9, start_rule="tloss",
         evolve_every=2, device="cpu", out=out, eval_every=1, seed=0,
     )  # fmt: skip
 

@@ -25,14 +25,15 @@ def test_two_process_gloo_epoch(tiny_dataset, tmp_path):
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", lesps,
         "train", "--model", "ACM", "--data", str(tiny_dataset), "--labels", "centroid", "--epochs", "1",
         "--batch-size", "4", "--patch-size", "64", "--tloss", "1e9", "--device", "cpu", "--out", str(run),
-        "--eval-every", "0",
+        "--eval-every", "0", "--start-rule", "tloss", "--init-labels", "points",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     events = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["epoch", "evolution", "eval"]  # written once, by rank 0
+    kinds = [e["event"] for e in events]
+    assert kinds == ["labels", "epoch", "start_rule", "evolution", "eval"]  # written once, by rank 0
     ckpt = load_checkpoint(run / "ACM_LESPS_centroid.pth.tar")
     assert ckpt.extra["epoch"] == 1
 

@@ -32,6 +32,7 @@ def _cfg(data: Path, out: Path, **kw) -> TrainConfig:
         batch_size=3,
         patch_size=64,
         tloss=1e9,
+        start_rule="tloss",  # these tests exercise the paper's schedule
         evolve_every=2,
         device="cpu",
         out=out,
@@ -152,7 +153,7 @@ def test_wrong_size_label_and_empty_split(nuaa_dir, tmp_path, tiny_maker):
 
 
 def test_schedule_double_round_quirk_and_full_masks():
-    cfg = TrainConfig(tloss=10, evolve_every=5)
+    cfg = TrainConfig(tloss=10, evolve_every=5, start_rule="tloss")
     assert evolution_rounds_due(False, 11.0, 4, cfg) == (False, 0)
     assert evolution_rounds_due(False, 9.0, 4, cfg) == (True, 1)
     assert evolution_rounds_due(False, 9.0, 5, cfg) == (True, 2)  # the reference's two rounds

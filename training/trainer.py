@@ -290,7 +290,7 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
             with torch.autocast(device_type, dtype=amp_dtype, enabled=cfg.amp):
                 pred = run.model(image)
             loss = lesps_loss(pred, label)
-            counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label, cfg.threshold)
+            counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label)
             value = float(loss.detach())
             if ddp.any_flag(not np.isfinite(value), info):
                 _diverged(run, epoch, step)
@@ -302,7 +302,7 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
             advance(1)
     if info.enabled:  # the readiness counts of every process
         summed = [ddp.all_mean(v, 1, info) * info.world_size for v in counts.as_tuple()]
-        counts.hits, counts.labelled, counts.marked, counts.background = summed
+        counts.hits, counts.labelled, counts.level_sum, counts.batches = summed
     return ddp.all_mean(total, steps, info)
 
 

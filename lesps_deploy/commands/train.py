@@ -47,8 +47,8 @@ def train(
     start_rule: Annotated[
         str,
         typer.Option(
-            help="When evolution starts: hits (the network finds --start-hits of the labelled pixels and "
-            "marks almost no background; works at any dataset size) or tloss (the paper: loss < --tloss)."
+            help="When evolution starts: hits (the network ranks --start-hits of the labelled pixels above the "
+            "background's top 0.1 %; works at any dataset size) or tloss (the paper: loss < --tloss)."
         ),
     ] = TRAIN.start_rule,
     tloss: Annotated[

@@ -10,22 +10,20 @@ import torch
 
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.training import TrainConfig, train
-from lesps_deploy.training.start_rules import MAX_BACKGROUND, HitCounts, decide_start
+from lesps_deploy.training.start_rules import HitCounts, decide_start
 from lesps_deploy.training.trainer import evolution_rounds_due
 
 
-def _counts(
-    hit_rate: float, background_rate: float, labelled: int = 1000, background: int = 10**6
-) -> HitCounts:
-    return HitCounts(hit_rate * labelled, labelled, background_rate * background, background)
+def _counts(hit_rate: float, labelled: int = 1000) -> HitCounts:
+    return HitCounts(hits=hit_rate * labelled, labelled=labelled, level_sum=0.1, batches=1)
 
 
-def _first_start(rule: str, losses: list[float], rates: list[float], background: float = 0.0) -> int | None:
+def _first_start(rule: str, losses: list[float], rates: list[float]) -> int | None:
     started = False
     for epoch, (loss, rate) in enumerate(zip(losses, rates, strict=True), start=1):
         started, due = evolution_rounds_due(
             started, loss, epoch, TrainConfig(start_rule=rule, tloss=10, evolve_every=1000),
-            _counts(rate, background),
+            _counts(rate),
         )  # fmt: skip
         if due:
             return epoch
@@ -49,24 +47,27 @@ def test_hits_starts_no_later_than_tloss_where_tloss_starts():
     assert _first_start("hits", losses, rates) == 41
 
 
-def test_untrained_network_marking_the_background_is_not_ready():
-    # An untrained head near 0.5 everywhere "hits" every point but marks much of the background too.
-    assert not decide_start("hits", 100.0, 10.0, _counts(1.0, 0.4)).start
-    assert not decide_start("hits", 100.0, 10.0, _counts(0.9, 2 * MAX_BACKGROUND)).start
-    assert decide_start("hits", 100.0, 10.0, _counts(0.5, MAX_BACKGROUND / 2)).start
-    assert not decide_start("hits", 100.0, 10.0, _counts(0.49, 0.0)).start
+def test_hit_rate_is_a_rank_against_the_background():
+    gen = torch.Generator().manual_seed(0)
+    label = torch.zeros(4, 1, 64, 64)
+    label[:, :, 10, 10] = label[:, :, 40, 50] = 1.0
+    label[:, :, 10, 11] = 0.4  # evolved, not sure: neither labelled nor background
 
-
-def test_hit_counts_from_a_batch():
-    label = torch.zeros(1, 1, 8, 8)
-    label[0, 0, 2, 2] = label[0, 0, 5, 5] = 1.0
-    label[0, 0, 2, 3] = 0.4  # evolved, not sure: counted in neither
-    pred = torch.zeros_like(label)
-    pred[0, 0, 2, 2] = 0.9
-    pred[0, 0, 7, 7] = 0.8
+    untrained = 0.5 + 0.01 * torch.randn(label.shape, generator=gen)  # ~0.5 everywhere
     counts = HitCounts()
-    counts.add(pred, label, 0.5)
-    assert counts.hit_rate == 0.5 and counts.background_rate == pytest.approx(1 / 61)
+    counts.add(untrained, label)
+    assert counts.labelled == 8 and counts.hit_rate <= 0.125
+    assert not decide_start("hits", 100.0, 10.0, counts).start
+
+    # Points well below 0.5 (the focal loss on points) but above the background: found.
+    trained = 0.01 * torch.rand(label.shape, generator=gen)
+    trained[:, :, 10, 10] = 0.2
+    trained[:, :, 40, 50] = 0.005
+    counts = HitCounts()
+    counts.add(trained, label)
+    assert counts.hit_rate == 0.5 and 0 < counts.background_level < 0.01
+    assert decide_start("hits", 100.0, 10.0, counts).start
+    assert not decide_start("hits", 100.0, 10.0, _counts(0.49)).start
 
 
 def test_bad_rule_options():

@@ -46,7 +46,7 @@ class TrainConfig:
             pseudo-masks of `lesps labels --type lcm-<method>` (baselines: fixed masks, no evolution).
         epochs, batch_size, patch_size, lr, milestones, gamma: optimisation (Adam + MultiStepLR).
         start_rule: when evolution starts (`training.start_rules`): 'hits' (default: the network ranks
-            `start_hits` of the labelled pixels above the background's top 0.1 %) or
+            `start_hits` of the labelled pixels above the background's top 0.1 %, or loss < tloss) or
             'tloss' (the paper: loss < tloss only, which depends on dataset size).
         tloss: the paper's threshold on an epoch's mean loss. start_hits: share of labelled pixels hit.
         init_labels: what evolution starts from: 'points' (the paper) or the 'tophat' (default) or

@@ -48,7 +48,7 @@ def train(
         str,
         typer.Option(
             help="When evolution starts: hits (the network ranks --start-hits of the labelled pixels above the "
-            "background's top 0.1 %; works at any dataset size) or tloss (the paper: loss < --tloss)."
+            "background's top 0.1 %, works at any dataset size; or loss < --tloss) or tloss (the paper: loss only)."
         ),
     ] = TRAIN.start_rule,
     tloss: Annotated[

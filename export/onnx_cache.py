@@ -18,7 +18,7 @@ import os
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from lesps_deploy.io import cache_dir, sha256_file
+from lesps_deploy.io import atomic_write_text, cache_dir, sha256_file
 from lesps_deploy.metadata import __version__
 
 __all__ = ["EXPORT_OPSET", "EXPORTER_VERSION", "onnx_cache_path", "cached_onnx"]
@@ -79,14 +79,22 @@ def cached_onnx(
         ExportError: the export failed.
     """
     path = onnx_cache_path(weights, model, opset, root)
+    note = path.with_suffix(".release.txt")  # what load_checkpoint said of the file, for later hits
     if path.is_file():
+        # A hit never loads the checkpoint (nor torch), so the release it was recognised as is said here.
+        if note.is_file():
+            logger.info("%s: recognised the %s", weights, note.read_text(encoding="utf-8").strip())
         logger.debug("%s: cached ONNX %s", weights, path)
         return path
     from lesps_deploy.models.checkpoint import load_checkpoint
+    from lesps_deploy.models.releases import find_release
 
     from .onnx import export_onnx
 
     ckpt = load_checkpoint(weights, model=model, trust_pickle=trust_pickle)
     meta = dataclasses.replace(ckpt.meta, source_sha256=ckpt.sha256)
     logger.debug("%s: exporting to the ONNX cache %s", weights, path)
+    release = find_release(ckpt.sha256)
+    if release is not None:
+        atomic_write_text(note, release.describe() + "\n")
     return export_onnx(ckpt.model.eval(), meta, path, opset=opset)

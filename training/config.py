@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
 
 __all__ = ["TrainConfig", "LabelType", "LABEL_TYPES", "RESUME_OVERRIDABLE"]
 
@@ -84,6 +84,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
         check_frame_mapping(self.frame_mapping)
+        check_threshold(self.threshold)
         if self.labels not in LABEL_TYPES:
             raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
         positive = {

@@ -9,6 +9,7 @@ import typer
 
 from lesps_deploy.commands.common import (
     SYNTH,
+    ThreadsOpt,
     make_console,
 )
 from lesps_deploy.data.synth_config import SynthConfig
@@ -53,11 +54,15 @@ def data_synth(
     overwrite: Annotated[
         bool, typer.Option(help="Write into a folder that already holds images.")
     ] = SYNTH.overwrite,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Write a synthetic infrared small-target dataset (images, masks, centroid labels, split lists)."""
     from rich.progress import Progress
 
     from lesps_deploy.data.synth import make_dataset
+    from lesps_deploy.threads import use_threads
+
+    use_threads(threads)
 
     cfg = SynthConfig(
         images=images, size=size, seed=seed, train_fraction=train_fraction, video_frames=video,

@@ -139,7 +139,9 @@ def _run_child(workload: str, setting: str, work: Path, busy: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default="old,new", help="comma list of settings: old, new, or a thread count")
+    parser.add_argument(
+        "--configs", default="old,new", help="comma list of settings: old, new, or a thread count"
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=1, help="quiet/busy pairs per cell (median)")
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -172,7 +174,9 @@ def main() -> None:
     print(f"\n{'workload':10s}{'setting':>8s}{'quiet s':>10s}{'busy s':>10s}{'busy/quiet':>12s}{'<=1.5':>7s}")
     for r in rows:
         ok = "yes" if r["ratio"] <= 1.5 else "no"
-        print(f"{r['workload']:10s}{r['setting']:>8s}{r['quiet_s']:10.3f}{r['busy_s']:10.3f}{r['ratio']:12.2f}{ok:>7s}")
+        print(
+            f"{r['workload']:10s}{r['setting']:>8s}{r['quiet_s']:10.3f}{r['busy_s']:10.3f}{r['ratio']:12.2f}{ok:>7s}"
+        )
     print(f"\ncores this process may use: {available_cores()}; load average at the end: {load[0]:.2f}; "
           f"total {time.perf_counter() - begin:.0f} s")  # fmt: skip
     if args.json:

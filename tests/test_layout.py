@@ -21,6 +21,7 @@ PACKAGE = "lesps_deploy"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_lazy", "errors", "io", "metadata", "progress", "timing", "formats", "threads"),
     ("data",),
+    ("sources",),
     ("models",),
     ("runtime",),
     ("metrics",),

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from lesps_deploy.runtime.detector import Detector
-    from lesps_deploy.streams.base import FrameSource
+    from lesps_deploy.sources.base import FrameSource
     from lesps_deploy.streams.pipeline import PipelineStats, PipelineStatus
     from lesps_deploy.streams.sinks import Sink
     from lesps_deploy.tracking.tracker import Tracker
@@ -346,9 +346,9 @@ def predict(source: str | Path, weights: str | Path, **options: Any) -> PredictS
 
 def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:
     from lesps_deploy.runtime.detector import Detector
-    from lesps_deploy.streams.base import ReconnectPolicy
+    from lesps_deploy.sources.base import ReconnectPolicy
+    from lesps_deploy.sources.sources import open_source, source_kind
     from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, run_pipeline
-    from lesps_deploy.streams.sources import open_source, source_kind
 
     kind = source_kind(cfg.source).name  # a missing file fails here, before the model loads
     # Model first, then the source: a live stream opened before a slow model load would start with

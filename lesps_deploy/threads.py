@@ -85,11 +85,18 @@ def available_cores(affinity: set[int] | None = None, cgroup_root: Path = _CGROU
     return max(1, cores // max(1, local))
 
 
+def _env_threads() -> int | None:
+    """`OMP_NUM_THREADS` when set to a positive number: the user's (or a test suite's) explicit choice."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def resolve_threads(threads: int | None) -> int:
-    """`threads` as asked, or `available_cores()` for None/0 (the one meaning of 'default')."""
+    """`threads` as asked; for None/0 (the one meaning of 'default') `OMP_NUM_THREADS` when it is set,
+    else `available_cores()`."""
     if threads is not None and threads < 0:
         raise ConfigError(f"--threads {threads}: must be >= 1 (0 or omitted: the cores this process may use)")
-    return threads or available_cores()
+    return threads or _env_threads() or available_cores()
 
 
 def process_env(environ: MutableMapping[str, str] = os.environ) -> None:
@@ -143,8 +150,8 @@ def use_threads(threads: int | None) -> int:
 
 
 def current_threads() -> int:
-    """The threads `use_threads` applied, else the default (`available_cores()`)."""
-    return _applied if _applied is not None else available_cores()
+    """The threads `use_threads` applied, else the default (`resolve_threads(None)`)."""
+    return _applied if _applied is not None else resolve_threads(None)
 
 
 def ort_thread_options(so: Any, threads: int) -> None:

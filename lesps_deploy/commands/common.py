@@ -114,8 +114,8 @@ ThreadsOpt = Annotated[
     int | None,
     typer.Option(
         "--threads",
-        help="CPU threads of PyTorch, ONNX Runtime and OpenCV (default: the cores this process may use, "
-        "from its CPU affinity and cgroup quota). On a machine busy with other work, fewer is faster.",
+        help="CPU threads of PyTorch, ONNX Runtime and OpenCV (default: $OMP_NUM_THREADS when set, else "
+        "the cores this process may use, from its CPU affinity and cgroup quota).",
     ),
 ]
 JsonOpt = Annotated[

@@ -4,6 +4,9 @@ model loads, no run folder from a failed start, no blank progress lines off a te
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -115,3 +118,47 @@ def test_progress_prints_no_blank_lines_off_a_terminal(capsys: pytest.CaptureFix
         pass
     err = capsys.readouterr().err
     assert "kept" in err and all(line.strip() for line in err.splitlines())
+
+
+def test_options_checked_before_the_weights_are_read(files: dict[str, Path], tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pth"  # reading it would fail with a CheckpointError
+    garbage.write_bytes(b"not a checkpoint")
+    data, video = str(files["data"]), str(files["video"])
+    cases = [
+        (["evaluate", str(garbage), "--data", data, "--norm", "bogus"], ConfigError, "--norm 'bogus'"),
+        (["predict", video, "-w", str(garbage), "--norm", "bogus", "--out", str(tmp_path / "p")], ConfigError, "--norm"),
+        (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--norm", "bogus"], ConfigError, "--norm"),
+        (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--verify", str(tmp_path / "no")], DataError,
+         "no such dataset folder"),
+    ]  # fmt: skip
+    for args, error, words in cases:
+        result = CliRunner().invoke(app, args)
+        assert isinstance(result.exception, error) and words in str(result.exception), (
+            args,
+            result.exception,
+        )
+
+
+def test_opencv_noise_silenced_unless_debug(files: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    args = [sys.executable, "-m", "lesps_deploy.cli", "predict", str(bad), "-w", str(files["onnx"])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCV_", "LESPS_DEBUG"))}
+    quiet = subprocess.run([*args, "--out", str(tmp_path / "a")], capture_output=True, text=True, env=env)
+    assert quiet.returncode == 2 and "cannot open video" in quiet.stderr
+    assert "WARN" not in quiet.stderr and "VIDEOIO" not in quiet.stderr, quiet.stderr
+    debug = subprocess.run(
+        [*args, "--out", str(tmp_path / "b")], capture_output=True, text=True, env={**env, "LESPS_DEBUG": "1"}
+    )
+    assert "VIDEOIO" in debug.stderr  # the libraries' own messages are there for debugging
+
+
+def test_a_skipped_image_is_said_once(files: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    data = Path(shutil.copytree(files["data"], tmp_path / "Tiny"))
+    (data / "images" / "f1.png").write_bytes(b"broken")
+    result = CliRunner().invoke(app, ["evaluate", str(files["onnx"]), "--data", str(data), "--skip-bad"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert said.count("skipped") == 1 and "f1.png" in said

@@ -132,6 +132,10 @@ class PredictConfig:
         """Raises ConfigError for out-of-range numbers and unknown names."""
         check_frame_mapping(self.frame_mapping)
         check_threshold(self.threshold)
+        if self.norm is not None and self.norm.strip().lower() != "auto":
+            from lesps_deploy.data.norm import resolve_norm
+
+            resolve_norm(self.norm)  # parse only, before the model loads; bit depth is checked on load
         checks = (
             (self.batch >= 1, f"--batch {self.batch} must be >= 1"),
             (self.workers >= 0, f"--workers {self.workers} must be >= 0 (0: automatic)"),

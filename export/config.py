@@ -30,6 +30,7 @@ __all__ = [
     "ExportConfig",
     "ExportResult",
     "validate_config",
+    "check_inputs",
     "output_path",
     "source_kind",
     "export_device",
@@ -153,11 +154,10 @@ def validate_config(cfg: ExportConfig) -> ArtifactFormat:
         )
     if suffix == "engine" and fmt.name != "triton":
         raise ConfigError(f"{cfg.weights}: an engine can only be packaged with --format triton")
-    _check_inputs(cfg)
     return fmt
 
 
-def _check_inputs(cfg: ExportConfig) -> None:
+def check_inputs(cfg: ExportConfig) -> None:
     """Files and --norm, checked in milliseconds before the model loads (an export takes seconds)."""
     from lesps_deploy.data.dataset import read_split
     from lesps_deploy.data.norm import resolve_norm

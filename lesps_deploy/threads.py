@@ -1,13 +1,14 @@
 """CPU threads of every library we run on (PyTorch, ONNX Runtime, OpenCV), set in one place.
 
-The default is the cores this process may actually use: its CPU affinity, capped by its cgroup CPU
-quota (a container limited to 2 CPUs on a 64-core host gets 2, not 64). Thread *counts* are not enough
-on a busy machine: a spinning worker waiting at a barrier burns the core its straggling sibling needs.
-Measured on 2 cores with one core kept busy by another process (ACM, `benchmarks/contention.py`):
-ONNX Runtime with 2 intra-op threads took 27.6 ms per 288x288 frame when its workers spin and 13.2 ms
-when they sleep (7.6 / 7.7 ms on the quiet machine), so sessions with several threads do not spin;
-PyTorch's OpenMP workers with the passive wait policy (`process_env`, read by libgomp when torch is
-imported, so the CLI sets it before any torch import) trained a step in 409 ms against 706 ms.
+The default is `OMP_NUM_THREADS` when the user set it, else the cores this process may actually use:
+its CPU affinity, capped by its cgroup CPU quota (a container limited to 2 CPUs on a 64-core host gets
+2, not 64). Thread *counts* are not enough on a busy machine: a spinning worker waiting at a barrier
+burns the core its straggling sibling needs. Measured on 2 cores (already loaded by other jobs) with
+one more core kept busy by a spinning process, ACM: ONNX Runtime with 2 intra-op threads took 27.6 ms
+per 288x288 frame when its workers spin and 13.2 ms when they sleep (7.6 / 7.7 ms without the spinner),
+so sessions with several threads do not spin; PyTorch's OpenMP workers with the passive wait policy
+(`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
+a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
 
 Example:
     >>> n = use_threads(None)   # the default: cores this process may use

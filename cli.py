@@ -52,6 +52,10 @@ def _setup_logging(verbose: bool = False) -> None:
 
 @app.callback()
 def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    from lesps_deploy.threads import process_env
+
+    # Before any command imports torch or cv2: both read these once, when loaded.
+    process_env()
     _setup_logging(verbose)
 
 

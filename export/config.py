@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lesps_deploy.data.bit_depth import check_frame_mapping
-from lesps_deploy.errors import ConfigError, LespsError
+from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.formats import (
     CHECKPOINT,
     CHECKPOINT_SUFFIXES,
@@ -30,6 +30,7 @@ __all__ = [
     "ExportConfig",
     "ExportResult",
     "validate_config",
+    "check_inputs",
     "output_path",
     "source_kind",
     "export_device",
@@ -154,6 +155,22 @@ def validate_config(cfg: ExportConfig) -> ArtifactFormat:
     if suffix == "engine" and fmt.name != "triton":
         raise ConfigError(f"{cfg.weights}: an engine can only be packaged with --format triton")
     return fmt
+
+
+def check_inputs(cfg: ExportConfig) -> None:
+    """Files and --norm, checked in milliseconds before the model loads (an export takes seconds)."""
+    from lesps_deploy.data.dataset import read_split
+    from lesps_deploy.data.norm import resolve_norm
+
+    if not Path(cfg.weights).exists():
+        raise DataError(f"{cfg.weights}: no such weights file")
+    for flag, folder in (("--verify", cfg.verify), ("--calib-data", cfg.calib_data)):
+        if folder is not None and not Path(folder).is_dir():
+            raise DataError(f"{flag} {folder}: no such dataset folder")
+    if cfg.verify is not None:
+        read_split(cfg.verify, "test")  # the split --verify evaluates
+    if cfg.norm is not None and cfg.norm.strip().lower() != "auto":
+        resolve_norm(cfg.norm)  # parse only; bit depth is checked against the model later
 
 
 def export_device(cfg: ExportConfig, fmt: ArtifactFormat) -> str:

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from lesps_deploy.errors import ExportError
 
-from .config import FORMAT_DEFAULTS, ExportConfig, ExportResult, export_device, output_path, validate_config
+from .config import (
+    FORMAT_DEFAULTS,
+    ExportConfig,
+    ExportResult,
+    check_inputs,
+    export_device,
+    output_path,
+    validate_config,
+)
 from .pipelines import PIPELINES, Job
 
 __all__ = ["export_weights"]
@@ -40,6 +48,7 @@ def export_weights(cfg: ExportConfig) -> ExportResult:
         from .tensorrt import import_tensorrt
 
         import_tensorrt()  # fail before the slow part when TensorRT is missing
+    check_inputs(cfg)  # files and --norm, before the weights load
     imgsz, batch = FORMAT_DEFAULTS[fmt.name]
     job = Job(
         cfg=cfg, fmt=fmt, out=out, device=export_device(cfg, fmt), imgsz=tuple(cfg.imgsz or imgsz),

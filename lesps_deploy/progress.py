@@ -1,4 +1,8 @@
-"""The one place progress bars are made: rich bars on stderr, a user callback, or nothing (default)."""
+"""The one place progress bars are made: rich bars on stderr, a user callback, or nothing (default).
+
+When stderr is not a terminal (a log file, a pipe, CI), transient bars are not drawn at all and kept
+bars print their final line only, so logs get no blank or redrawn lines.
+"""
 
 from __future__ import annotations
 
@@ -48,10 +52,15 @@ def progress_task(
         TimeRemainingColumn,
     )
 
+    console = Console(stderr=True)
+    if transient and not console.is_terminal:
+        # A transient bar leaves nothing on a terminal; in a log file or pipe rich would leave a blank line.
+        yield lambda n=1: None
+        return
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
     )  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=transient) as bar:
+    with Progress(*columns, console=console, transient=transient) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
 
 __all__ = [
     "TrainConfig",
@@ -118,8 +118,7 @@ class TrainConfig:
             raise ConfigError(f"--start-hits {self.start_hits}: expected a share in (0, 1]")
         if self.prior is not None and not 0 < self.prior < 1:
             raise ConfigError(f"--prior {self.prior}: expected a probability in (0, 1), or 0 for none")
-        if not 0 < self.threshold < 1:
-            raise ConfigError(f"--threshold {self.threshold}: expected a probability in (0, 1)")
+        check_threshold(self.threshold)
         if self.labels not in LABEL_TYPES:
             raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
         positive = {

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -100,6 +100,10 @@ class LabelReport:
     targets: int
     errors: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"out_dir": str(self.out_dir), "written": self.written, "targets": self.targets,
+                "errors": list(self.errors)}  # fmt: skip
+
 
 def _dataset_names(root: Path) -> list[str]:
     """Names of the train and test lists (in that order), else every mask file."""
@@ -174,6 +178,6 @@ def make_point_labels(
                 targets += int((points > 0).sum())
             except LespsError as err:
                 errors.append(str(err))
-                log.error("%s", err)
+                log.error("skipped %s", err)  # said once, here; the command does not repeat it
             advance(1)
     return LabelReport(out_dir, written, targets, tuple(errors))

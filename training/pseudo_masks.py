@@ -11,6 +11,7 @@ evolution from them instead of from bare points.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from .labels import LabelReport, _dataset_names, label_folder
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PSEUDO_RATIO", "pseudo_mask", "pseudo_masks_for", "make_pseudo_masks", "check_method"]
 
@@ -127,5 +130,6 @@ def make_pseudo_masks(
                 targets += int(ndimage.label(item.mask > 0, structure=EIGHT)[1])
             except LespsError as err:
                 errors.append(str(err))
+                log.error("skipped %s", err)  # said once, here; the command does not repeat it
             advance(1)
     return LabelReport(out_dir, written, targets, tuple(errors))

@@ -475,6 +475,7 @@ def _train(
 ) -> TrainResult:
     if info.is_main:
         cfg, run_dir = resolve_run(cfg)
+        canonical_name(cfg.model)  # an unknown model fails here, before any run folder exists
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
     data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
     start_iou = _initial_labels(cfg, data)

@@ -16,18 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lesps_deploy.data.bit_depth import check_frame_mapping
-from lesps_deploy.errors import CheckpointError, ModelError
+from lesps_deploy.errors import CheckpointError, ConfigError, DataError, ModelError
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+from lesps_deploy.threads import current_threads
 
 if TYPE_CHECKING:
     from lesps_deploy.metrics.dataset_eval import EvalReport
@@ -62,6 +62,29 @@ class EvalConfig:
     def __post_init__(self) -> None:
         check_fa_rule(self.fa_rule)
         check_frame_mapping(self.frame_mapping)
+        check_threshold(self.threshold)
+
+    def validate_inputs(self) -> None:
+        """Check the files and options a run needs, in a few ms, before the model loads (or exports).
+
+        Raises:
+            DataError: the weights file, the dataset folder or its split list is missing.
+            ConfigError: `norm` does not parse, or a number is out of range.
+        """
+        from lesps_deploy.data.dataset import read_split
+        from lesps_deploy.data.norm import resolve_norm
+
+        if not Path(self.weights).exists():
+            raise DataError(f"{self.weights}: no such weights file")
+        if not Path(self.data).is_dir():
+            raise DataError(f"{self.data}: no such dataset folder", hint="expected images/, masks/, img_idx/")
+        read_split(self.data, self.split)
+        if self.norm is not None and self.norm.strip().lower() != "auto":
+            resolve_norm(self.norm)  # parse only; a preset's bit depth is checked against the model later
+        if self.batch_size < 1 or self.patch_size < 1:
+            raise ConfigError(
+                f"--batch-size {self.batch_size} and --patch-size {self.patch_size} must be >= 1"
+            )
 
 
 def _fast_path(cfg: EvalConfig) -> bool:
@@ -111,10 +134,12 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
     from lesps_deploy.data.norm import model_norm
     from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
+    cfg.validate_inputs()
     with _open_backend(cfg) as backend:
         mapper = FrameMapper(backend.meta.input_bits, cfg.frame_mapping)
         norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights, mapper)
-        workers = (os.cpu_count() or 1) if getattr(backend, "single_threaded", False) else 1
+        # Single-threaded sessions: one per thread this process was given (`--threads`).
+        workers = current_threads() if getattr(backend, "single_threaded", False) else 1
         report = evaluate_backend(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
             cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule, strict_masks=cfg.strict_masks,

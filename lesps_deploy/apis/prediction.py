@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,15 +41,17 @@ from lesps_deploy.apis.run_folder import (
 from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
+from lesps_deploy.metrics.rules import check_threshold
 from lesps_deploy.runtime.base import backend_for_path
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+from lesps_deploy.threads import current_threads
 from lesps_deploy.tracking.config import TrackerConfig
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from lesps_deploy.runtime.detector import Detector
-    from lesps_deploy.streams.base import FrameSource
+    from lesps_deploy.sources.base import FrameSource
     from lesps_deploy.streams.pipeline import PipelineStats, PipelineStatus
     from lesps_deploy.streams.sinks import Sink
     from lesps_deploy.tracking.tracker import Tracker
@@ -87,8 +88,9 @@ class PredictConfig:
         patch_size: tile frames whose both sides exceed it.
         reconnect_timeout_s: how long a lost live connection is retried before ending.
         half, channels_last: PyTorch backend options (CUDA).
-        threads: intra-op threads of ONNX Runtime or PyTorch (0: the library's default, or the CPU
-            cores shared out between `workers` when there are several).
+        threads: CPU threads of ONNX Runtime or PyTorch (0: `lesps_deploy.threads.current_threads()`,
+            the cores this process may use unless `--threads` said otherwise), shared out between
+            `workers` when there are several.
         workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
             multi-core CPU (measured faster than one worker with all cores), one on a GPU.
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
@@ -129,6 +131,11 @@ class PredictConfig:
     def validate(self) -> None:
         """Raises ConfigError for out-of-range numbers and unknown names."""
         check_frame_mapping(self.frame_mapping)
+        check_threshold(self.threshold)
+        if self.norm is not None and self.norm.strip().lower() != "auto":
+            from lesps_deploy.data.norm import resolve_norm
+
+            resolve_norm(self.norm)  # parse only, before the model loads; bit depth is checked on load
         checks = (
             (self.batch >= 1, f"--batch {self.batch} must be >= 1"),
             (self.workers >= 0, f"--workers {self.workers} must be >= 0 (0: automatic)"),
@@ -192,15 +199,15 @@ def _workers(cfg: PredictConfig) -> int:
     """Inference workers: as asked, else 2 on a multi-core CPU and 1 on a GPU."""
     if cfg.workers:
         return cfg.workers
-    return 2 if cfg.device.startswith("cpu") and (os.cpu_count() or 1) >= 2 else 1
+    return 2 if cfg.device.startswith("cpu") and (cfg.threads or current_threads()) >= 2 else 1
 
 
 def _threads(cfg: PredictConfig) -> int:
-    """Intra-op threads: as asked, else the cores shared out between CPU workers (0: library default)."""
-    workers = _workers(cfg)
-    if cfg.threads or workers == 1 or not cfg.device.startswith("cpu"):
-        return cfg.threads
-    return max(1, (os.cpu_count() or 1) // workers)
+    """Intra-op threads per worker: the run's threads (`--threads`, else the default) shared out."""
+    threads = cfg.threads or current_threads()
+    if not cfg.device.startswith("cpu"):
+        return threads
+    return max(1, threads // _workers(cfg))
 
 
 def _backend_options(cfg: PredictConfig) -> dict[str, Any]:
@@ -212,8 +219,7 @@ def _backend_options(cfg: PredictConfig) -> dict[str, Any]:
         opts["channels_last"] = True
     if cfg.trust_pickle:
         opts["trust_pickle"] = True
-    if _threads(cfg):
-        opts["threads"] = _threads(cfg)
+    opts["threads"] = _threads(cfg)
     return opts
 
 
@@ -224,7 +230,7 @@ def _torch_threads(cfg: PredictConfig) -> Iterator[None]:
     On a busy CPU, fewer intra-op threads than cores avoids OpenMP oversubscription stalls.
     """
     threads = _threads(cfg)
-    if not threads or (cfg.backend or backend_for_path(cfg.weights)) != "torch":
+    if (cfg.backend or backend_for_path(cfg.weights)) != "torch":
         yield
         return
     import torch
@@ -344,9 +350,9 @@ def predict(source: str | Path, weights: str | Path, **options: Any) -> PredictS
 
 def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:
     from lesps_deploy.runtime.detector import Detector
-    from lesps_deploy.streams.base import ReconnectPolicy
+    from lesps_deploy.sources.base import ReconnectPolicy
+    from lesps_deploy.sources.sources import open_source, source_kind
     from lesps_deploy.streams.pipeline import PipelineOptions, PipelineStats, run_pipeline
-    from lesps_deploy.streams.sources import open_source, source_kind
 
     kind = source_kind(cfg.source).name  # a missing file fails here, before the model loads
     # Model first, then the source: a live stream opened before a slow model load would start with

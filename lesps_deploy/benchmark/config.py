@@ -8,7 +8,7 @@ from pathlib import Path
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.formats import backend_names
 from lesps_deploy.io import cache_dir
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule
+from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
 
 __all__ = ["BenchmarkConfig", "PRECISIONS", "default_cache_dir", "parse_list"]
 
@@ -67,7 +67,7 @@ class BenchmarkConfig:
         cache_dir: exported artifacts, keyed by the checkpoint's sha256 and the export options.
         json_out, markdown_out, plot_out: report files (written atomically).
         compare: an earlier JSON report to diff against.
-        threads: intra-op threads of PyTorch and ONNX Runtime on CPU (0: their defaults).
+        threads: intra-op threads of PyTorch and ONNX Runtime on CPU (0: `lesps_deploy.threads.current_threads()`).
         seed: seed of the synthetic frames.
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
     """
@@ -117,8 +117,7 @@ class BenchmarkConfig:
             if bad:
                 raise ConfigError(message)
         check_fa_rule(self.fa_rule)
-        if self.threshold is not None and not 0.0 <= self.threshold < 1.0:
-            raise ConfigError(f"--threshold {self.threshold}: use a probability in [0, 1)")
+        check_threshold(self.threshold)
         if self.data is not None and not Path(self.data).is_dir():
             raise ConfigError(
                 f"{self.data}: dataset folder not found",

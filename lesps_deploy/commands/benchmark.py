@@ -12,12 +12,16 @@ from lesps_deploy.commands.common import (
     BENCH,
     DeviceOpt,
     FaRuleOpt,
+    JsonOpt,
     ModelOpt,
     NormOpt,
+    ThreadsOpt,
     ThresholdOpt,
     TrustPickleOpt,
     csv_default,
-    make_console,
+    json_to_stdout,
+    results_console,
+    write_json,
 )
 
 __all__ = ["benchmark"]
@@ -66,15 +70,11 @@ def benchmark(
     ] = BENCH.data,
     split: Annotated[str, typer.Option(help="Split evaluated with --data.")] = BENCH.split,
     fa_rule: FaRuleOpt = BENCH.fa_rule,
-    threads: Annotated[
-        int, typer.Option(help="PyTorch and ONNX Runtime CPU threads (0: their defaults).")
-    ] = BENCH.threads,
+    threads: ThreadsOpt = None,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Exported artifacts cache (default ~/.cache/lesps-deploy/benchmark).")
     ] = BENCH.cache_dir,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write rows, raw timings, environment and config as JSON.")
-    ] = BENCH.json_out,
+    json_out: JsonOpt = BENCH.json_out,
     markdown: Annotated[Path | None, typer.Option(help="Write the report as Markdown.")] = BENCH.markdown_out,
     plot: Annotated[
         Path | None, typer.Option(help="Write a latency vs throughput PNG (needs matplotlib).")
@@ -91,17 +91,23 @@ def benchmark(
         parse_list,
         run_benchmark,
     )
+    from lesps_deploy.threads import use_threads
+
+    threads = use_threads(threads)
 
     cfg = BenchmarkConfig(
         weights=weights, backends=parse_list(backends, str, "--backends"),
         precisions=parse_list(precision, str, "--precision"), batches=parse_list(batch, int, "--batch"),
         imgsz=parse_list(imgsz, int, "--imgsz"), device=device, model=model, norm=norm, threshold=threshold,
         warmup=warmup, max_warmup_seconds=max_warmup_seconds, runs=runs, max_seconds=max_seconds,
-        min_seconds=min_seconds, data=data, split=split, fa_rule=fa_rule, cache_dir=cache_dir, json_out=json_out,
+        min_seconds=min_seconds, data=data, split=split, fa_rule=fa_rule, cache_dir=cache_dir,
+        json_out=None if json_to_stdout(json_out) else json_out,
         markdown_out=markdown, plot_out=plot, compare=compare, threads=threads, trust_pickle=trust_pickle,
     )  # fmt: skip
     report = run_benchmark(cfg, progress=True)
-    console = make_console()
+    if json_to_stdout(json_out):
+        write_json(json_out, report.to_dict())
+    console = results_console(json_out)
     for table in benchmark_tables(report):
         console.print(table)
     if report.comparison:

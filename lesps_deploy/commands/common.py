@@ -27,7 +27,8 @@ from lesps_deploy.training.config import TrainConfig
 __all__ = [
     "EVAL", "TRAIN", "EXPORT", "PREDICT", "TRACK", "BENCH", "SYNTH", "DEMO", "csv_default", "make_console",
     "WeightsArg", "DataOpt", "ModelOpt", "NormOpt", "DeviceOpt", "FaRuleOpt", "TrustPickleOpt", "ThresholdOpt",
-    "StrictMasksOpt", "FrameMappingOpt",
+    "StrictMasksOpt", "FrameMappingOpt", "ThreadsOpt", "JsonOpt", "json_to_stdout", "results_console",
+    "write_json",
 ]  # fmt: skip
 
 
@@ -107,6 +108,45 @@ ThresholdOpt = Annotated[
     float | None,
     typer.Option("--threshold", help="Probability threshold (default: from the artifact, else 0.5)."),
 ]
+
+
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads of PyTorch, ONNX Runtime and OpenCV (default: $OMP_NUM_THREADS when set, else "
+        "the cores this process may use, from its CPU affinity and cgroup quota).",
+    ),
+]
+JsonOpt = Annotated[
+    Path | None,
+    typer.Option("--json", help="Write the results as JSON to this file ('-': to stdout, alone)."),
+]
+
+
+def json_to_stdout(json_out: Path | None) -> bool:
+    """`--json -`: the JSON is stdout's only content (tables and messages go to stderr)."""
+    return json_out is not None and str(json_out) == "-"
+
+
+def results_console(json_out: Path | None):  # noqa: ANN201 - rich is imported in make_console
+    """Where tables go: stdout, or stderr when stdout carries the JSON (`--json -`)."""
+    return make_console(stderr=json_to_stdout(json_out))
+
+
+def write_json(json_out: Path | None, data: Any) -> None:
+    """Write `data` as `--json` asks: nothing (None), one JSON document on stdout ('-'), or a file."""
+    if json_out is None:
+        return
+    if json_to_stdout(json_out):
+        import json
+
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        sys.stdout.flush()
+        return
+    from lesps_deploy.io import atomic_write_json
+
+    atomic_write_json(json_out, data)
 
 
 def make_console(stderr: bool = False):  # noqa: ANN201 - rich is imported here, not at module level

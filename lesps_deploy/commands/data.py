@@ -9,6 +9,7 @@ import typer
 
 from lesps_deploy.commands.common import (
     SYNTH,
+    ThreadsOpt,
     make_console,
 )
 from lesps_deploy.data.synth_config import SynthConfig
@@ -53,11 +54,14 @@ def data_synth(
     overwrite: Annotated[
         bool, typer.Option(help="Write into a folder that already holds images.")
     ] = SYNTH.overwrite,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Write a synthetic infrared small-target dataset (images, masks, centroid labels, split lists)."""
-    from rich.progress import Progress
-
     from lesps_deploy.data.synth import make_dataset
+    from lesps_deploy.progress import progress_task
+    from lesps_deploy.threads import use_threads
+
+    use_threads(threads)
 
     cfg = SynthConfig(
         images=images, size=size, seed=seed, train_fraction=train_fraction, video_frames=video,
@@ -65,9 +69,8 @@ def data_synth(
         point_fraction=point_fraction, min_area=min_area, max_area=max_area, contrast=contrast,
         overwrite=overwrite,
     )  # fmt: skip
-    with Progress(console=make_console(stderr=True), transient=True) as bar:
-        task = bar.add_task("synthesizing", total=images)
-        summary = make_dataset(out_dir, cfg, progress=lambda done, total: bar.update(task, completed=done))
+    with progress_task(True, "synthesizing", images) as advance:
+        summary = make_dataset(out_dir, cfg, progress=lambda done, total: advance(1))
     console = make_console()
     console.print(
         f"wrote {summary.images} images ({summary.train} train, {summary.test} test, {summary.bit16} 16-bit) "

@@ -9,6 +9,7 @@ import typer
 
 from lesps_deploy.commands.common import (
     DEMO,
+    ThreadsOpt,
     make_console,
 )
 from lesps_deploy.demo.config import DemoConfig
@@ -34,10 +35,14 @@ def demo(
     device: Annotated[
         str, typer.Option("--device", help="Training device: cpu, cuda or cuda:N.")
     ] = DEMO.device,
+    threads: ThreadsOpt = None,
 ) -> None:
     """The whole flow on synthetic data: data, point labels, LESPS training, evaluation, ONNX, benchmark, video."""
     from lesps_deploy.demo.config import DEMO_BAR
     from lesps_deploy.demo.run import run_demo
+    from lesps_deploy.threads import use_threads
+
+    use_threads(threads)
 
     summary = run_demo(
         DemoConfig(out=out, quick=quick, seed=seed, force=force, device=device),

@@ -14,13 +14,17 @@ from lesps_deploy.commands.common import (
     DeviceOpt,
     FaRuleOpt,
     FrameMappingOpt,
+    JsonOpt,
     ModelOpt,
     NormOpt,
     StrictMasksOpt,
+    ThreadsOpt,
     ThresholdOpt,
     TrustPickleOpt,
     WeightsArg,
-    make_console,
+    json_to_stdout,
+    results_console,
+    write_json,
 )
 
 __all__ = ["evaluate"]
@@ -53,7 +57,7 @@ def evaluate(
     batch_size: Annotated[
         int, typer.Option(help="Images per forward pass (grouped by padded size).")
     ] = EVAL.batch_size,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    json_out: JsonOpt = None,
     per_image: Annotated[
         Path | None, typer.Option(help="Write per-image counts as CSV here.")
     ] = EVAL.per_image,
@@ -61,19 +65,23 @@ def evaluate(
     frame_mapping: FrameMappingOpt = EVAL.frame_mapping,
     skip_bad: Annotated[bool, typer.Option(help="Exit 0 even when some images could not be read.")] = False,
     trust_pickle: TrustPickleOpt = EVAL.trust_pickle,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
     from lesps_deploy.apis.evaluation import evaluate_weights, results_table
+    from lesps_deploy.threads import use_threads
 
+    use_threads(threads)
     cfg = EvalConfig(
         weights=weights, data=data, split=split, model=model, norm=norm, threshold=threshold,
         patch_size=patch_size, mask_threshold=mask_threshold, device=device, backend=backend,
-        batch_size=batch_size, json_out=json_out, per_image=per_image, trust_pickle=trust_pickle,
-        fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,  # type: ignore[arg-type]
+        batch_size=batch_size, json_out=None if json_to_stdout(json_out) else json_out, per_image=per_image,
+        trust_pickle=trust_pickle, fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,  # type: ignore[arg-type]
     )  # fmt: skip
     report = evaluate_weights(cfg, progress=True)
-    make_console().print(results_table([report.summary]))
-    for bad in report.bad:
-        make_console(stderr=True).print(f"[red]skipped[/] {bad}")
+    results_console(json_out).print(results_table([report.summary]))
+    if json_to_stdout(json_out):
+        write_json(json_out, report.summary)
+    # Unreadable images were each said once in the log as they were skipped.
     if report.bad and not skip_bad:
         raise typer.Exit(1)

@@ -10,11 +10,15 @@ import typer
 from lesps_deploy.commands.common import (
     EXPORT,
     FrameMappingOpt,
+    JsonOpt,
     ModelOpt,
     NormOpt,
+    ThreadsOpt,
     TrustPickleOpt,
     WeightsArg,
     make_console,
+    results_console,
+    write_json,
 )
 from lesps_deploy.export.config import ExportConfig
 
@@ -68,15 +72,16 @@ def export_cmd(
         str | None, typer.Option("--device", help="cpu or cuda[:N] (default: per format).")
     ] = EXPORT.device,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output.")] = EXPORT.force,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the export report as JSON here.")
-    ] = None,
+    json_out: JsonOpt = None,
     trust_pickle: TrustPickleOpt = EXPORT.trust_pickle,
     frame_mapping: FrameMappingOpt = EXPORT.frame_mapping,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
     from lesps_deploy.export.exporter import export_weights
-    from lesps_deploy.io import atomic_write_json
+    from lesps_deploy.threads import use_threads
+
+    use_threads(threads)
 
     cfg = ExportConfig(
         weights=weights, format=fmt, out=out, model=model, norm=norm, imgsz=imgsz, batch=batch,
@@ -86,13 +91,12 @@ def export_cmd(
         frame_mapping=frame_mapping,
     )  # fmt: skip
     result = export_weights(cfg)
-    console = make_console()
+    console = results_console(json_out)
     console.print(f"[green]wrote[/] {result.path} ({result.format}, {result.seconds:.1f} s)", highlight=False)
     for label, report in result.parity:
         for line in report.lines():
             console.print(f"  parity {label}: {line}", highlight=False)
-    if json_out:
-        atomic_write_json(json_out, result.to_dict())
+    write_json(json_out, result.to_dict())
     if not result.ok:
         make_console(stderr=True).print("[red]parity check failed[/]: the artifact differs from PyTorch")
         raise typer.Exit(1)

@@ -8,14 +8,17 @@ from typing import Annotated
 import typer
 
 from lesps_deploy.commands.common import (
+    JsonOpt,
+    ThreadsOpt,
     make_console,
+    results_console,
+    write_json,
 )
 
 __all__ = ["labels"]
 
 
 def _labels_from_points(dataset_dir: Path, points: Path, kind: str, json_out: Path | None) -> None:
-    from lesps_deploy.io import atomic_write_json
     from lesps_deploy.training import labels_from_points, point_import_table
 
     report = labels_from_points(dataset_dir, points, kind, progress=True)
@@ -23,9 +26,8 @@ def _labels_from_points(dataset_dir: Path, points: Path, kind: str, json_out: Pa
         make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
     for line in report.duplicates:
         make_console(stderr=True).print(f"[yellow]duplicate[/] {line}", highlight=False)
-    make_console().print(point_import_table(report))
-    if json_out:
-        atomic_write_json(json_out, report.to_dict())
+    results_console(json_out).print(point_import_table(report))
+    write_json(json_out, report.to_dict())
     if report.errors:
         raise typer.Exit(1)
 
@@ -52,14 +54,15 @@ def labels(
             "JSON, a LabelMe JSON or a folder of them (x = column, y = row; pixel = floor).",
         ),
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="With --from-points: write the summary as JSON here.")
-    ] = None,
+    json_out: JsonOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Make single-point labels (masks_centroid/ or masks_coarse/) from the full masks or a point file,
     or LCM pseudo-masks (masks_tophat/, masks_mpcm/) from point labels."""
+    from lesps_deploy.threads import use_threads
     from lesps_deploy.training.labels import make_point_labels
 
+    use_threads(threads)
     if from_points is not None:
         return _labels_from_points(dataset_dir, from_points, type_, json_out)
     if type_.startswith("lcm-"):
@@ -68,10 +71,10 @@ def labels(
         report = make_pseudo_masks(dataset_dir, type_[4:], points=points, progress=True)
     else:
         report = make_point_labels(dataset_dir, type_, seed=seed, progress=True)
-    for line in report.errors:
-        make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
-    make_console().print(
+    # Errors were each said once in the log as they were skipped.
+    results_console(json_out).print(
         f"wrote {report.written} {type_} labels ({report.targets} targets) to {report.out_dir}"
     )
+    write_json(json_out, report.to_dict())
     if report.errors:
         raise typer.Exit(1)

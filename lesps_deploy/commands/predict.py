@@ -13,11 +13,15 @@ from lesps_deploy.commands.common import (
     TRACK,
     DeviceOpt,
     FrameMappingOpt,
+    JsonOpt,
     ModelOpt,
     NormOpt,
+    ThreadsOpt,
     ThresholdOpt,
     TrustPickleOpt,
     make_console,
+    results_console,
+    write_json,
 )
 from lesps_deploy.tracking.config import TrackerConfig, format_confirm, parse_confirm
 
@@ -92,13 +96,14 @@ def predict(
     channels_last: Annotated[
         bool, typer.Option(help="PyTorch channels_last memory format.")
     ] = PREDICT.channels_last,
-    threads: Annotated[
-        int, typer.Option(help="Inference threads, ONNX Runtime or PyTorch (0: default).")
-    ] = PREDICT.threads,
+    threads: ThreadsOpt = None,
     workers: Annotated[
         int, typer.Option(help="Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).")
     ] = PREDICT.workers,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    json_out: JsonOpt = None,
+    json_stdout: Annotated[
+        bool, typer.Option("--json-stdout", hidden=True, help="Deprecated: use --json -.")
+    ] = False,
     trust_pickle: TrustPickleOpt = PREDICT.trust_pickle,
     track: Annotated[
         bool, typer.Option(help="Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
@@ -127,11 +132,14 @@ def predict(
     ] = TRACK.confirmed_only,
 ) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
-    import json
-
     from rich.live import Live
 
     from lesps_deploy.apis.prediction import run_predict, summary_table
+    from lesps_deploy.threads import use_threads
+
+    if json_stdout:  # the old flag `--json` (summary on stdout), renamed when --json took a PATH
+        json_out = Path("-")
+    threads = use_threads(threads)
 
     tracking = TrackerConfig(
         confirm=parse_confirm(confirm), max_age=max_age, gate=gate, low_score=low_score,
@@ -147,11 +155,8 @@ def predict(
     )  # fmt: skip
     with Live("starting...", console=make_console(stderr=True), transient=True, refresh_per_second=4) as live:
         summary = run_predict(cfg, status=_status_printer(live))
-    if json_out:
-        typer.echo(json.dumps(summary.to_dict()))
-    else:
-        make_console().print(summary_table(summary))
-    for err in summary.errors:
-        make_console(stderr=True).print(f"[yellow]skipped[/] {err}", highlight=False)
+    results_console(json_out).print(summary_table(summary))
+    write_json(json_out, summary.to_dict())
+    # Skipped frames were each said once in the log as they happened (and are in summary.json).
     if summary.interrupted:
         raise typer.Exit(130)  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)

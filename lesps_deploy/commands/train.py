@@ -13,6 +13,7 @@ from lesps_deploy.commands.common import (
     FrameMappingOpt,
     NormOpt,
     StrictMasksOpt,
+    ThreadsOpt,
     csv_default,
     make_console,
 )
@@ -90,10 +91,16 @@ def train(
     fa_rule: FaRuleOpt = TRAIN.fa_rule,
     strict_masks: StrictMasksOpt = TRAIN.strict_masks,
     frame_mapping: FrameMappingOpt = TRAIN.frame_mapping,
+    threshold: Annotated[
+        float,
+        typer.Option(help="Probability threshold of the test metrics and label IoU (kept in checkpoints)."),
+    ] = TRAIN.threshold,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train with LESPS point supervision (or full masks); resumable, runs under torchrun for DDP."""
     from lesps_deploy.apis.evaluation import results_table
     from lesps_deploy.errors import ConfigError
+    from lesps_deploy.threads import use_threads
     from lesps_deploy.training.trainer import train as run_training
 
     if resume is None and (model is None or data is None):
@@ -108,8 +115,9 @@ def train(
         start_hits=start_hits, init_labels=init_labels, tb=tb, k=k,
         evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
-        fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,
+        fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping, threshold=threshold,
     )  # fmt: skip
+    use_threads(threads)
     result = run_training(cfg, progress=True)
     for r in result.rounds:
         iou = "not available (no full masks)" if r.label_iou is None else f"{100 * r.label_iou:.2f}"

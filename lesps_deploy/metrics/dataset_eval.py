@@ -85,7 +85,7 @@ def _prefetch(
                 sample = dataset.load(name)
             except LespsError as err:
                 bad.append(str(err))
-                logger.error("%s", err)
+                logger.error("skipped %s", err)  # said once, here; the command does not repeat it
                 continue
             if sample.note:
                 notes.append(sample.note)

@@ -1,4 +1,4 @@
-"""The evaluation rules every command shares: the Pd match distance and the false-alarm rule.
+"""The evaluation rules every command shares: the Pd match distance, the false-alarm rule, thresholds.
 
 Light on purpose (no numpy): config dataclasses and the CLI read these without loading the metrics.
 """
@@ -9,7 +9,7 @@ from typing import Literal
 
 from lesps_deploy.errors import ConfigError
 
-__all__ = ["MATCH_DISTANCE", "FaRule", "FA_RULES", "DEFAULT_FA_RULE", "check_fa_rule"]
+__all__ = ["MATCH_DISTANCE", "FaRule", "FA_RULES", "DEFAULT_FA_RULE", "check_fa_rule", "check_threshold"]
 
 MATCH_DISTANCE = 3.0
 FaRule = Literal["current", "2023"]
@@ -25,3 +25,14 @@ def check_fa_rule(rule: str) -> FaRule:
             hint="'current' is the authors' code today; '2023' compares with papers evaluated with the 2023 code",
         )
     return rule  # type: ignore[return-value]
+
+
+def check_threshold(value: float | None, option: str = "--threshold") -> float | None:
+    """`value` if it is a probability strictly inside (0, 1) (or None: the artifact's), else a ConfigError.
+
+    Why refused: a map compared with 2 is all background and with -1 all target, which gives a table
+    of zeros or an Fa near 1 rather than an error.
+    """
+    if value is not None and not 0.0 < value < 1.0:
+        raise ConfigError(f"{option} {value:g}: a probability threshold must lie strictly between 0 and 1")
+    return value

@@ -226,13 +226,15 @@ class Detector(Closeable):
         )  # fmt: skip
 
     def stream(
-        self, source: Iterable[Any], batch: int = 1, track: ResultStep | None = None
+        self, source: str | Path | int | Iterable[Any], batch: int = 1, track: ResultStep | None = None
     ) -> Iterator[Result]:
         """Results for every frame of a source, in order, synchronously (no threads).
 
         Args:
-            source: a `FrameSource`, or any iterable of frames (arrays or objects with
-                `image`, `index`, `timestamp`, `name`).
+            source: a SOURCE as `lesps predict` takes it (image, folder, glob, list file, video, camera
+                index, rtsp:// or http(s):// URL; opened with `lesps_deploy.sources.open_source` and
+                closed at the end), a `FrameSource`, or any iterable of frames (arrays or objects
+                with `image`, `index`, `timestamp`, `name`).
             batch: frames gathered per `predict` call.
             track: a step each result passes through in source order, given its frame, e.g. a
                 `lesps_deploy.tracking.Tracker` (results then carry track IDs, states, velocities);
@@ -251,6 +253,12 @@ class Detector(Closeable):
                 f"track={track!r}: expected an object with update(result, image), "
                 "e.g. lesps_deploy.tracking.Tracker()"
             )
+        if isinstance(source, str | Path | int):
+            from lesps_deploy.sources import open_source
+
+            with open_source(source) as frames:
+                yield from self.stream(frames, batch, track)
+            return
         for image, result in self._stream(source, batch):
             yield result if track is None else track.update(result, image)
 

@@ -15,6 +15,7 @@ import numpy as np
 from lesps_deploy.errors import BackendError, MissingDependencyError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Closeable
+from lesps_deploy.threads import current_threads, ort_thread_options
 
 __all__ = ["OnnxRuntimeBackend", "providers_for_device"]
 
@@ -50,7 +51,7 @@ class OnnxRuntimeBackend(Closeable):
         providers: explicit ORT provider names (overrides `device`'s default list).
         provider_options: per-provider option dicts, aligned with `providers`.
         model: model name to assume when the file carries no lesps-deploy metadata.
-        threads: intra-op threads on CPU (0: ONNX Runtime's default).
+        threads: intra-op threads on CPU (0: `lesps_deploy.threads.current_threads()`).
     """
 
     name = "onnxruntime"
@@ -82,7 +83,7 @@ class OnnxRuntimeBackend(Closeable):
             )  # fmt: skip
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = threads
+        ort_thread_options(so, threads or current_threads())
         try:
             self.session = ort.InferenceSession(
                 str(self.path), sess_options=so, providers=providers, provider_options=provider_options

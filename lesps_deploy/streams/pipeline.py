@@ -29,7 +29,7 @@ import numpy as np
 from lesps_deploy.errors import LespsError
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.runtime.results import Result, ResultStep
-from lesps_deploy.streams.base import Frame, FrameSource
+from lesps_deploy.sources.base import Frame, FrameSource
 from lesps_deploy.streams.sinks import Sink
 from lesps_deploy.streams.viz import draw_result
 from lesps_deploy.timing import Stopwatch

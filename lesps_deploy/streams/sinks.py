@@ -32,7 +32,7 @@ from lesps_deploy.data import write_mask_png
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_path
 from lesps_deploy.runtime.results import Result
-from lesps_deploy.streams.base import Frame
+from lesps_deploy.sources.base import Frame
 from lesps_deploy.tracking.mot import mot_rows
 
 __all__ = [

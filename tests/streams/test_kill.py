@@ -144,7 +144,7 @@ def test_ctrl_c_accounts_for_every_decoded_frame_and_exits_130(
     long_video: Path, tiny_onnx: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    proc = _start(tmp_path, long_video, "--weights", tiny_onnx, "--out", out, "--save-video", "--json")
+    proc = _start(tmp_path, long_video, "--weights", tiny_onnx, "--out", out, "--save-video", "--json", "-")
     _wait_for(lambda: len(_lines(out / "detections.jsonl")) >= 30, proc)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)

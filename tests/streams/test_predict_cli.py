@@ -57,7 +57,7 @@ def test_predict_mjpeg_cut_reconnects_then_ends_cleanly(
     server = mjpeg_server(jpeg_frames, plan=[8, 6], fps=25)
     out = tmp_path / "live"
     result = invoke_predict(
-        server.url, "--weights", acm_onnx, "--out", out, "--reconnect-timeout", "1", "--json"
+        server.url, "--weights", acm_onnx, "--out", out, "--reconnect-timeout", "1", "--json", "-"
     )
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary == json.loads((out / "summary.json").read_text())

@@ -10,8 +10,8 @@ from PIL import Image
 
 from lesps_deploy.data import read_image
 from lesps_deploy.errors import SourceError
+from lesps_deploy.sources.sources import source_kind
 from lesps_deploy.streams import CaptureSource, ReconnectPolicy, open_source
-from lesps_deploy.streams.sources import source_kind
 
 # Bounded by attempts, not by time, so a loaded machine makes the same number of attempts. The time
 # bound is far away: it only ends a test that would otherwise hang.

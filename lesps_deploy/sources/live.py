@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from lesps_deploy.errors import SourceError
-from lesps_deploy.streams.base import Frame, FrameSource, ReconnectPolicy
+from lesps_deploy.sources.base import Frame, FrameSource, ReconnectPolicy
 
 __all__ = ["LiveSource", "CaptureSource", "MjpegSource", "decode_image_bytes"]
 

@@ -22,8 +22,8 @@ import cv2
 
 from lesps_deploy.data import IMAGE_SUFFIXES, read_image
 from lesps_deploy.errors import LespsError, SourceError
-from lesps_deploy.streams.base import Frame, FrameSource, ReconnectPolicy
-from lesps_deploy.streams.live import CaptureSource, MjpegSource
+from lesps_deploy.sources.base import Frame, FrameSource, ReconnectPolicy
+from lesps_deploy.sources.live import CaptureSource, MjpegSource
 
 __all__ = [
     "VIDEO_SUFFIXES",

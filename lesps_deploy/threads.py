@@ -1,0 +1,164 @@
+"""CPU threads of every library we run on (PyTorch, ONNX Runtime, OpenCV), set in one place.
+
+The default is `OMP_NUM_THREADS` when the user set it, else the cores this process may actually use:
+its CPU affinity, capped by its cgroup CPU quota (a container limited to 2 CPUs on a 64-core host gets
+2, not 64). Thread *counts* are not enough on a busy machine: a spinning worker waiting at a barrier
+burns the core its straggling sibling needs. Measured on 2 cores (already loaded by other jobs) with
+one more core kept busy by a spinning process, ACM: ONNX Runtime with 2 intra-op threads took 27.6 ms
+per 288x288 frame when its workers spin and 13.2 ms when they sleep (7.6 / 7.7 ms without the spinner),
+so sessions with several threads do not spin; PyTorch's OpenMP workers with the passive wait policy
+(`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
+a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
+
+Example:
+    >>> n = use_threads(None)   # the default: cores this process may use
+    >>> n >= 1
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+from lesps_deploy.errors import ConfigError
+
+__all__ = [
+    "cgroup_cpu_limit", "available_cores", "resolve_threads", "use_threads", "current_threads",
+    "process_env", "ort_thread_options",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+# What `use_threads` last applied; None until a command (or the user) chose. Thread pools of torch,
+# ONNX Runtime and OpenCV are process-wide, so this mirrors state the libraries already hold.
+_applied: int | None = None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def cgroup_cpu_limit(root: Path = _CGROUP_ROOT) -> float | None:
+    """CPUs the cgroup quota allows (quota / period), or None when there is no quota.
+
+    Reads cgroup v2 `cpu.max` ("max 100000" or "200000 100000"), else v1 `cpu/cpu.cfs_quota_us` and
+    `cpu.cfs_period_us` (quota -1: no limit).
+    """
+    v2 = _read(root / "cpu.max")
+    if v2 is not None:
+        quota, _, period = v2.partition(" ")
+        if quota == "max" or not period:
+            return None
+        return int(quota) / int(period)
+    for folder in (root / "cpu", root / "cpu,cpuacct", root):
+        quota_s, period_s = _read(folder / "cpu.cfs_quota_us"), _read(folder / "cpu.cfs_period_us")
+        if quota_s is not None and period_s is not None:
+            quota, period = int(quota_s), int(period_s)
+            return None if quota <= 0 or period <= 0 else quota / period
+    return None
+
+
+def available_cores(affinity: set[int] | None = None, cgroup_root: Path = _CGROUP_ROOT) -> int:
+    """Cores this process may use: its CPU affinity, capped by the cgroup quota (rounded up), >= 1.
+
+    Under torchrun the cores are shared out between the local processes (`LOCAL_WORLD_SIZE`).
+    """
+    if affinity is None:
+        affinity = (
+            os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+        )
+    cores = max(1, len(affinity))
+    limit = cgroup_cpu_limit(cgroup_root)
+    if limit is not None:
+        cores = min(cores, max(1, math.ceil(limit)))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, cores // max(1, local))
+
+
+def _env_threads() -> int | None:
+    """`OMP_NUM_THREADS` when set to a positive number: the user's (or a test suite's) explicit choice."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def resolve_threads(threads: int | None) -> int:
+    """`threads` as asked; for None/0 (the one meaning of 'default') `OMP_NUM_THREADS` when it is set,
+    else `available_cores()`."""
+    if threads is not None and threads < 0:
+        raise ConfigError(f"--threads {threads}: must be >= 1 (0 or omitted: the cores this process may use)")
+    return threads or _env_threads() or available_cores()
+
+
+def process_env(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Environment the native libraries read once, when loaded: call before torch and cv2 are imported.
+
+    OpenMP workers sleep instead of spinning when idle (see the module docstring); OpenCV and FFmpeg
+    stay quiet unless `LESPS_DEBUG=1` (our own one-line errors say what went wrong). Values the user
+    set are kept.
+    """
+    environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    environ.setdefault("KMP_BLOCKTIME", "0")  # the same for Intel's OpenMP (MKL builds)
+    if environ.get("LESPS_DEBUG") != "1":
+        environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+        environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
+
+def _apply_torch(threads: int) -> None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        # Not imported yet (torch loads lazily): its OpenMP pool reads this when it starts.
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        return
+    torch.set_num_threads(threads)
+    # Allowed once, before any inter-op work; later calls keep the first value.
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+
+
+def _apply_cv2(threads: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(threads)
+    if os.environ.get("LESPS_DEBUG") != "1":
+        with contextlib.suppress(AttributeError):  # builds without the logging module
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def use_threads(threads: int | None) -> int:
+    """Apply `threads` (None/0: `available_cores()`) to PyTorch, ONNX Runtime and OpenCV; return it.
+
+    PyTorch gets `threads` intra-op threads and one inter-op thread; ONNX Runtime sessions opened
+    afterwards get `ort_thread_options(current_threads())`; OpenCV gets `threads` too.
+    """
+    global _applied
+    n = resolve_threads(threads)
+    _apply_torch(n)
+    _apply_cv2(n)
+    _applied = n
+    logger.debug("threads: %d (PyTorch, ONNX Runtime, OpenCV)", n)
+    return n
+
+
+def current_threads() -> int:
+    """The threads `use_threads` applied, else the default (`resolve_threads(None)`)."""
+    return _applied if _applied is not None else resolve_threads(None)
+
+
+def ort_thread_options(so: Any, threads: int) -> None:
+    """Set an ONNX Runtime `SessionOptions`: `threads` intra-op, one inter-op, no spinning when > 1."""
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    if threads > 1:
+        # Spinning workers measured 2x slower with a busy neighbour, and no faster on a quiet machine.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")

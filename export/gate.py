@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lesps_deploy.data import FrameMapper, Norm
-from lesps_deploy.errors import ExportError
+from lesps_deploy.data import FrameMapper, Norm, read_split
+from lesps_deploy.errors import DataError, ExportError
 from lesps_deploy.runtime.base import Backend, load_runtime
 
 from .parity import parity_images, probability_diff
@@ -107,7 +107,11 @@ def gate_frames(
     """The verify split, else the calibration frames with masks, else a small synthetic set with targets."""
     if verify is not None:
         return GateFrames(Path(verify), "test", "verify")
-    if calib_data is not None and (Path(calib_data) / "masks").is_dir():
+    if (
+        calib_data is not None
+        and (Path(calib_data) / "masks").is_dir()
+        and _has_split(calib_data, calib_split)
+    ):
         return GateFrames(Path(calib_data), calib_split, "calibration", calib_images)
     from lesps_deploy.data.synth import SynthConfig, make_dataset
 
@@ -115,6 +119,14 @@ def gate_frames(
     make_dataset(root, SynthConfig(images=SYNTHETIC_IMAGES, size=128, seed=0))
     logger.info("no frames with masks given: the precision gate runs on synthetic frames with targets")
     return GateFrames(root, "test", "synthetic")
+
+
+def _has_split(root: Path, split: str) -> bool:
+    try:
+        read_split(root, split)
+    except DataError:
+        return False
+    return True
 
 
 def _metrics(backend: Backend, frames: GateFrames, norm: Norm, mapper: FrameMapper) -> tuple[dict, int]:

@@ -197,7 +197,7 @@ def _v10_calibrator(
 
     method = cfg.calib_method
     if method not in ("minmax", "entropy"):
-        logger.warning("TensorRT 10 has no %s calibrator; using its min-max calibrator", method)
+        logger.info("TensorRT 10 has no %s calibrator; calibrating with its min-max calibrator", method)
         method = "minmax"
     batches = _calibration_batches(cfg, norm)
     key = _calibration_key(onnx_bytes, batches, method)

@@ -99,6 +99,8 @@ def _export(
     )  # fmt: skip
     result = export_weights(export_cfg)
     diffs = [report.max_abs_diff for _, report in result.parity]
+    if result.gate is not None:  # FP16/INT8: the artifact's own max |Δp| (parity covers its FP32 graph)
+        diffs.append(result.gate.max_abs_diff)
     return result.seconds, (max(diffs) if diffs else None)
 
 

@@ -1,7 +1,9 @@
-"""INT8 calibration data on the CPU: batches preprocessed exactly like inference, and amax estimators.
+"""INT8 calibration frames on the CPU: which files, and fixed-shape batches for the TensorRT 10 calibrator.
 
-`CalibrationBatches` feeds both the TensorRT 10 calibrator (tensorrt.py wraps it) and the Q/DQ
-calibration of the TensorRT 11 path (graph_passes.py). Frames are normalized and zero padded
+`calibration_files` picks the frames of every INT8 path. `CalibrationBatches` feeds the TensorRT 10
+calibrator (tensorrt.py wraps it), which needs the one shape of its optimization profile; the QDQ
+graphs of ONNX Runtime and TensorRT 11 are calibrated frame by frame at their inference size
+(quantize.FrameReader). Frames are normalized and zero padded
 bottom/right like inference; frames larger than the calibration size are cropped top-left so
 every batch has the one shape of the optimization profile. Frames of another bit depth than the
 model's are mapped as in inference (`lesps_deploy.data.bit_depth`).
@@ -18,20 +20,20 @@ import numpy as np
 from lesps_deploy.data import IMAGE_SUFFIXES, FrameMapper, Norm, find_image, normalize, read_image, read_split
 from lesps_deploy.errors import ConfigError, DataError
 
-__all__ = ["MIN_RELIABLE_IMAGES", "CalibrationBatches", "calibration_files", "amax_minmax", "amax_entropy"]
+__all__ = ["MIN_RELIABLE_IMAGES", "CalibrationBatches", "calibration_files"]
 
 logger = logging.getLogger(__name__)
 
 MIN_RELIABLE_IMAGES = 300
 
 
-def calibration_files(dataset_dir: str | Path, limit: int) -> list[Path]:
-    """Up to `limit` frames: the train split when the folder has one, else every image in images/."""
+def calibration_files(dataset_dir: str | Path, limit: int, split: str = "train") -> list[Path]:
+    """Up to `limit` frames: the `split` list when the folder has one, else every image in images/."""
     root = Path(dataset_dir)
     if not (root / "images").is_dir():
         raise ConfigError(f"{root}: --calib-data needs a dataset folder with images/")
     try:
-        files = [find_image(root, name) for name in read_split(root, "train")]
+        files = [find_image(root, name) for name in read_split(root, split)]
     except DataError:
         files = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
@@ -89,34 +91,3 @@ class CalibrationBatches:
         for start in range(0, n, self.batch):
             idx = [(start + k) % n for k in range(self.batch)]
             yield np.stack([self.frame(self.files[i]) for i in idx])
-
-
-def amax_minmax(values: np.ndarray) -> float:
-    """Largest absolute value (min-max calibration)."""
-    return float(np.abs(values).max())
-
-
-def amax_entropy(hist: np.ndarray, edges: np.ndarray, quant_bins: int = 128) -> float:
-    """Clip value minimizing the KL divergence between the |x| histogram and its 8-bit quantization.
-
-    A compact form of the entropy calibration TensorRT describes: try every clip bin from
-    `quant_bins` up, fold the clipped tail into the last bin, quantize to `quant_bins` levels and
-    keep the clip with the smallest KL(P || Q).
-    """
-    hist = hist.astype(np.float64)
-    best_kl, best_i = np.inf, len(hist)
-    for i in range(quant_bins, len(hist) + 1, max(1, (len(hist) - quant_bins) // 256)):
-        p = hist[:i].copy()
-        p[-1] += hist[i:].sum()
-        ref = hist[:i]  # Q quantizes the unclipped bins; P also carries the clipped tail
-        q = np.zeros(i)
-        for c in np.array_split(np.arange(i), quant_bins):
-            nz = ref[c] > 0
-            if nz.any():
-                q[c[nz]] = ref[c].sum() / nz.sum()
-        mask = p > 0
-        p_n, q_n = p[mask] / p.sum(), q[mask] / q.sum()
-        kl = float(np.sum(p_n * np.log(p_n / np.maximum(q_n, 1e-12))))
-        if kl < best_kl:
-            best_kl, best_i = kl, i
-    return float(edges[best_i])

@@ -57,7 +57,7 @@ def export_weights(cfg: ExportConfig) -> ExportResult:
     with tempfile.TemporaryDirectory(prefix=".lesps-export-", dir=_tmp_parent(out)) as tmp:
         path, parity, details = PIPELINES[fmt.name](job, Path(tmp))
     seconds = round(time.perf_counter() - start, 2)
-    return ExportResult(fmt.name, path, job.meta, seconds, tuple(parity), details)
+    return ExportResult(fmt.name, path, job.meta, seconds, tuple(parity), details, job.gate)
 
 
 def _tmp_parent(out: Path) -> str:

@@ -21,7 +21,15 @@ from lesps_deploy.errors import ExportError, MissingDependencyError
 from lesps_deploy.io import atomic_path
 from lesps_deploy.metadata import ModelMeta, __version__
 
-__all__ = ["MIN_OPSET", "export_onnx", "read_onnx_meta", "write_onnx_meta", "simplify_onnx", "onnx_io_shapes"]
+__all__ = [
+    "MIN_OPSET",
+    "export_onnx",
+    "read_onnx_meta",
+    "write_onnx_meta",
+    "update_onnx_meta",
+    "simplify_onnx",
+    "onnx_io_shapes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +47,14 @@ def write_onnx_meta(model_proto: onnx.ModelProto, meta: ModelMeta) -> None:
     """Replace `metadata_props` of `model_proto` with `meta.to_strings()`."""
     del model_proto.metadata_props[:]
     onnx.helper.set_model_props(model_proto, meta.to_strings())
+
+
+def update_onnx_meta(path: str | os.PathLike[str], meta: ModelMeta) -> None:
+    """Rewrite the metadata of an ONNX file (atomically)."""
+    proto = onnx.load(str(path))
+    write_onnx_meta(proto, meta)
+    with atomic_path(path) as tmp:
+        onnx.save(proto, str(tmp))
 
 
 def read_onnx_meta(path: str | os.PathLike[str]) -> ModelMeta:

@@ -12,15 +12,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.formats import CHECKPOINT, ArtifactFormat, format_for_path
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend, load_runtime
 
 from .config import TOLERANCES, ExportConfig, source_kind
+from .gate import DetectionParity, detection_parity, enforce_gate, gate_frames
 from .parity import ParityReport, check_parity
+
+if TYPE_CHECKING:
+    from .quantize import CalibrationSpec
 
 __all__ = ["Job", "PIPELINES", "resolve_meta", "run_parity"]
 
@@ -44,6 +49,7 @@ class Job:
     norm: Norm | None = None
     module: Any = None  # torch.nn.Module of a checkpoint source (torch is imported only for those)
     reference: Backend | None = None  # TorchBackend over `module`, None when the source is not a checkpoint
+    gate: DetectionParity | None = None  # FP16/INT8: the detection-level check against the FP32 graph
 
     @property
     def source(self) -> str:
@@ -51,7 +57,11 @@ class Job:
 
     @property
     def precision(self) -> str:
-        return "int8" if self.cfg.int8 else "fp16" if self.cfg.half else "fp32"
+        return self.cfg.precision
+
+    @property
+    def mapper(self) -> FrameMapper:
+        return FrameMapper(self.meta.input_bits if self.meta else 8, self.cfg.frame_mapping)
 
 
 def resolve_meta(
@@ -136,10 +146,68 @@ def _onnx_file(job: Job, tmp: Path) -> tuple[Path, list[tuple[str, ParityReport]
     return path, parity
 
 
+def calibration_spec(job: Job) -> tuple[list[Path], CalibrationSpec]:
+    """The INT8 calibration frames and what the metadata records of them."""
+    from .calibration import calibration_files
+    from .quantize import CalibrationSpec
+
+    cfg = job.cfg
+    assert cfg.calib_data is not None  # validate_config: --int8 needs --calib-data
+    files = calibration_files(cfg.calib_data, cfg.calib_images, cfg.calib_split)
+    name = Path(cfg.calib_data).resolve().name
+    return files, CalibrationSpec(cfg.calib_method, cfg.calib_percentile, len(files), cfg.calib_split, name)
+
+
+def reduced_precision_onnx(job: Job, fp32: Path, tmp: Path) -> Path:
+    """FP16 or QDQ INT8 ONNX from the FP32 graph `fp32`, with its metadata (precision, calibration)."""
+    import onnx
+
+    from .onnx import write_onnx_meta
+    from .quantize import FrameReader, quantize_int8, to_fp16
+
+    out = tmp / f"model.{job.precision}.onnx"
+    meta = dataclasses.replace(job.meta, precision=job.precision)
+    if job.precision == "fp16":
+        proto = to_fp16(onnx.load(str(fp32)))
+    else:
+        files, spec = calibration_spec(job)
+        reader = FrameReader(files, job.norm, job.mapper, meta.input_name, meta.pad_multiple)
+        quantize_int8(fp32, out, reader, spec)
+        proto = onnx.load(str(out))
+        meta.calibration = spec.to_dict()
+    write_onnx_meta(proto, meta)
+    onnx.save(proto, str(out))
+    job.meta = meta
+    return out
+
+
+def run_gate(job: Job, fp32: Path, artifact: Path, tmp: Path, device: str = "cpu") -> DetectionParity:
+    """The detection-level gate; refuses (ExportError) a degraded artifact unless --keep-degraded."""
+    cfg = job.cfg
+    frames = gate_frames(
+        cfg.verify, cfg.calib_data if cfg.int8 else None, cfg.calib_split, cfg.calib_images, tmp
+    )
+    report = detection_parity(
+        fp32, artifact, job.precision, frames, job.norm, cfg.max_drop, device, cfg.frame_mapping
+    )
+    enforce_gate(report, job.out, cfg.keep_degraded, cfg.int8)
+    job.gate = report
+    return report
+
+
 def export_onnx_format(job: Job, tmp: Path) -> Outcome:
     prepare(job)
     path, parity = _onnx_file(job, tmp)
-    return move_into_place(path, job.out), parity, {}
+    if job.precision == "fp32":
+        return move_into_place(path, job.out), parity, {}
+    from .onnx import update_onnx_meta
+
+    artifact = reduced_precision_onnx(job, path, tmp)
+    report = run_gate(job, path, artifact, tmp)
+    job.meta = dataclasses.replace(job.meta, parity=report.summary())
+    update_onnx_meta(artifact, job.meta)
+    details = {"kept_degraded": not report.passed}
+    return move_into_place(artifact, job.out), parity, details
 
 
 def export_engine_format(job: Job, tmp: Path) -> Outcome:
@@ -151,13 +219,15 @@ def export_engine_format(job: Job, tmp: Path) -> Outcome:
     build = EngineBuildConfig(
         imgsz=job.imgsz, batch=job.batch, dynamic=job.dynamic, precision=job.precision,
         workspace_gib=cfg.workspace, calib_data=cfg.calib_data, calib_images=cfg.calib_images,
-        calib_method=cfg.calib_method, device=job.device, input_bits=job.meta.input_bits,
-        frame_mapping=cfg.frame_mapping,
+        calib_method=cfg.calib_method, calib_percentile=cfg.calib_percentile, calib_split=cfg.calib_split,
+        device=job.device, input_bits=job.meta.input_bits, frame_mapping=cfg.frame_mapping,
     )  # fmt: skip
     engine = tmp / "model.engine"
     header = build_engine(onnx_path, engine, build, job.meta, job.norm, cache_dir=job.out.parent)
     if job.reference is not None:
         parity.append(run_parity("engine", job.reference, engine, job, job.precision))
+        if job.precision != "fp32":  # the FP32 graph on the CPU is the reference of the gate
+            run_gate(job, onnx_path, engine, tmp, device=job.device)
     details = {"tensorrt": header.tensorrt_version, "gpu": header.gpu_name, "precision": header.precision}
     return move_into_place(engine, job.out), parity, details
 

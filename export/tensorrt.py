@@ -1,11 +1,12 @@
 """ONNX -> TensorRT engine with the Python API; the installed TensorRT version picks the path.
 
 TensorRT 10.x (JetPack 6 ships 10.3): weakly typed network, FP16 through `BuilderFlag.FP16`,
-INT8 through an entropy or min-max calibrator fed by `CalibrationBatches` (cache reused).
-TensorRT 11+: precision flags and calibrators are gone; the network is strongly typed, so FP16
-means an FP16 ONNX graph and INT8 means Q/DQ nodes (NVIDIA model optimizer when installed, else
-the small passes in graph_passes.py). Both paths share the optimization profile, workspace limit
-and a timing cache file reused across builds.
+INT8 through a min-max (default) or entropy calibrator fed by `CalibrationBatches` (cache keyed by
+graph, data and method). TensorRT 11+: precision flags and calibrators are gone; the network is
+strongly typed, so FP16 means an FP16 ONNX graph and INT8 means Q/DQ nodes: the very graphs
+`lesps export --format onnx --half/--int8` writes (`quantize.py`, ONNX Runtime's converter and
+`quantize_static`), so there is one INT8 path. Both paths share the optimization profile,
+workspace limit and a timing cache file reused across builds.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class EngineBuildConfig:
     workspace_gib: float | None = None
     calib_data: Path | None = None
     calib_images: int = 300
-    calib_method: str = "entropy"  # entropy | minmax
+    calib_method: str = "minmax"  # minmax | percentile | entropy (TensorRT 10: minmax | entropy)
+    calib_percentile: float = 99.999
+    calib_split: str = "train"
     timing_cache: Path | None = None
     device: str = "cuda"
     input_bits: int = 8  # the model's (ModelMeta.input_bits): calibration frames are mapped to it
@@ -130,7 +133,7 @@ def _calibration_key(onnx_bytes: bytes, batches: CalibrationBatches, method: str
 def _calibration_batches(cfg: EngineBuildConfig, norm: Norm) -> CalibrationBatches:
     if cfg.calib_data is None:
         raise ConfigError("--int8 needs calibration images", hint="add --calib-data DATASET_DIR")
-    files = calibration_files(cfg.calib_data, cfg.calib_images)
+    files = calibration_files(cfg.calib_data, cfg.calib_images, cfg.calib_split)
     return CalibrationBatches(
         files, norm, cfg.batch, cfg.imgsz, FrameMapper(cfg.input_bits, cfg.frame_mapping)
     )
@@ -146,44 +149,31 @@ def _configure_v10(trt: ModuleType, config: Any, cfg: EngineBuildConfig, profile
         config.set_calibration_profile(profile)
 
 
-def _strongly_typed_onnx(proto: onnx.ModelProto, cfg: EngineBuildConfig, norm: Norm) -> onnx.ModelProto:
-    """TensorRT 11+: the precision lives in the graph (FP16 casts or INT8 Q/DQ)."""
-    from .graph_passes import calibrate_conv_inputs, convert_to_fp16, insert_qdq
-
-    if cfg.precision == "fp16":
-        return convert_to_fp16(proto)
-    if cfg.precision == "int8":
-        batches = _calibration_batches(cfg, norm)
-        quantized = _modelopt_int8(proto, batches, cfg.calib_method)
-        return quantized or insert_qdq(proto, calibrate_conv_inputs(proto, batches, cfg.calib_method))
-    return proto
-
-
-def _modelopt_int8(
-    proto: onnx.ModelProto, batches: CalibrationBatches, method: str
-) -> onnx.ModelProto | None:
-    """INT8 Q/DQ with NVIDIA model optimizer when it is installed, else None."""
-    try:
-        from modelopt.onnx.quantization import quantize
-    except ImportError:
-        return None
+def _strongly_typed_onnx(
+    proto: onnx.ModelProto, cfg: EngineBuildConfig, norm: Norm, meta: ModelMeta
+) -> onnx.ModelProto:
+    """TensorRT 11+: the precision lives in the graph: the FP16 or QDQ INT8 graph of the ONNX export."""
     import tempfile
 
-    import numpy as np
+    from .quantize import CalibrationSpec, FrameReader, quantize_int8, to_fp16
 
-    data = np.concatenate(list(batches))
-    with tempfile.TemporaryDirectory() as tmp:
+    if cfg.precision == "fp16":
+        return to_fp16(proto)
+    if cfg.precision != "int8":
+        return proto
+    if cfg.calib_data is None:
+        raise ConfigError("--int8 needs calibration images", hint="add --calib-data DATASET_DIR")
+    files = calibration_files(cfg.calib_data, cfg.calib_images, cfg.calib_split)
+    reader = FrameReader(
+        files, norm, FrameMapper(cfg.input_bits, cfg.frame_mapping), meta.input_name, meta.pad_multiple
+    )
+    spec = CalibrationSpec(
+        cfg.calib_method, cfg.calib_percentile, len(files), cfg.calib_split, cfg.calib_data.name
+    )
+    with tempfile.TemporaryDirectory(prefix="lesps-qdq-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(proto, str(src))
-        method = {"minmax": "max", "entropy": "entropy"}[method]
-        quantize(
-            str(src),
-            quantize_mode="int8",
-            calibration_data=data,
-            calibration_method=method,
-            output_path=str(dst),
-        )
-        return onnx.load(str(dst))
+        return onnx.load(str(quantize_int8(src, dst, reader, spec)))
 
 
 def default_timing_cache(trt_version: str, capability: str) -> Path:
@@ -205,11 +195,17 @@ def _v10_calibrator(
         return None
     from .tensorrt_calibrator import make_calibrator
 
+    method = cfg.calib_method
+    if method not in ("minmax", "entropy"):
+        logger.info("TensorRT 10 has no %s calibrator; calibrating with its min-max calibrator", method)
+        method = "minmax"
     batches = _calibration_batches(cfg, norm)
-    key = _calibration_key(onnx_bytes, batches, cfg.calib_method)
-    cache = cache_dir / f"{onnx_path.stem}.{cfg.calib_method}.{key}.calib"
-    extra.update(calibration_images=len(batches.files), calibration_cache=cache.name)
-    return make_calibrator(trt, cfg.calib_method, batches, cache, cfg.device)
+    key = _calibration_key(onnx_bytes, batches, method)
+    cache = cache_dir / f"{onnx_path.stem}.{method}.{key}.calib"
+    extra.update(
+        calibration_images=len(batches.files), calibration_cache=cache.name, calibration_method=method
+    )
+    return make_calibrator(trt, method, batches, cache, cfg.device)
 
 
 def build_engine(
@@ -234,7 +230,7 @@ def build_engine(
     major = tensorrt_major(trt)
     proto = onnx.load(str(onnx_path))
     if major >= 11:
-        proto = _strongly_typed_onnx(proto, cfg, norm)
+        proto = _strongly_typed_onnx(proto, cfg, norm, meta)
     onnx_bytes = proto.SerializeToString()
     trt_logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(trt_logger)

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 def make_calibrator(
     trt: ModuleType, method: str, batches: CalibrationBatches, cache: Path, device: str
 ) -> Any:
-    """An IInt8EntropyCalibrator2 ("entropy") or IInt8MinMaxCalibrator ("minmax") over `batches`.
+    """An IInt8MinMaxCalibrator ("minmax", the default: entropy clips the rare high activations that
+    small targets make) or IInt8EntropyCalibrator2 ("entropy") over `batches`.
 
     The calibration cache at `cache` is read when present (TensorRT then skips calibration)
     and written atomically after calibration.

@@ -40,6 +40,10 @@ OPTION_FLAGS: dict[str, str] = {
     "calib_data": "--calib-data",
     "calib_images": "--calib-images",
     "calib_method": "--calib-method",
+    "calib_percentile": "--calib-percentile",
+    "calib_split": "--calib-split",
+    "max_drop": "--max-drop",
+    "keep_degraded": "--keep-degraded",
     "opset": "--opset",
     "simplify": "--simplify",
     "workspace": "--workspace",
@@ -47,8 +51,13 @@ OPTION_FLAGS: dict[str, str] = {
     "instances": "--instances",
 }
 
-_ONNX_OPTIONS = frozenset({"imgsz", "batch", "dynamic", "opset", "simplify", "verify"})
-_ENGINE_OPTIONS = _ONNX_OPTIONS | {"half", "int8", "calib_data", "calib_images", "calib_method", "workspace"}
+_PRECISION_OPTIONS = frozenset(
+    {"half", "int8", "calib_data", "calib_images", "calib_method", "calib_percentile", "calib_split"}
+    | {"max_drop", "keep_degraded"}
+)
+_BASE_OPTIONS = frozenset({"imgsz", "batch", "dynamic", "opset", "simplify", "verify"})
+_ONNX_OPTIONS = _BASE_OPTIONS | _PRECISION_OPTIONS
+_ENGINE_OPTIONS = _ONNX_OPTIONS | {"workspace"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ FORMATS: tuple[ArtifactFormat, ...] = (
     ArtifactFormat(
         "onnx", (".onnx",), "onnxruntime", "lesps_deploy.runtime.onnx_backend:OnnxRuntimeBackend",
         _ONNX_OPTIONS, cpu=True, gpu=True, extra="",
-        description="ONNX (opset >= 17, dynamic batch/size, metadata embedded) for ONNX Runtime",
+        description="ONNX (opset >= 17, dynamic batch/size, metadata embedded; FP32, FP16 or QDQ INT8) for ONNX Runtime",
     ),
     ArtifactFormat(
         "engine", (".engine", ".plan"), "tensorrt", "lesps_deploy.runtime.tensorrt_backend:TensorRTBackend",
@@ -113,7 +122,7 @@ FORMATS: tuple[ArtifactFormat, ...] = (
         description="TensorRT engine (FP32/FP16/INT8) with a JSON header, for one GPU and TensorRT version",
     ),
     ArtifactFormat(
-        "triton", (), "", "", _ONNX_OPTIONS | {"instances"}, cpu=True, gpu=True, extra="",
+        "triton", (), "", "", _BASE_OPTIONS | {"instances"}, cpu=True, gpu=True, extra="",
         description="Triton model repository (<out>/<name>/config.pbtxt + 1/model.onnx or model.plan)",
     ),
 )  # fmt: skip

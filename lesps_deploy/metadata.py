@@ -33,6 +33,10 @@ class ModelMeta:
         source_sha256: sha256 of the checkpoint an artifact was exported from.
         input_name, output_name: tensor names of exported graphs.
         lesps_deploy_version, torch_version: versions that wrote the artifact.
+        precision: fp32, fp16 or int8 (the arithmetic of the artifact's graph or engine).
+        calibration: INT8 only: method (and percentile), images, split and dataset it was calibrated on.
+        parity: FP16/INT8: the detection-level check at export (ΔIoU, ΔnIoU, ΔPd, ΔFa against FP32, in
+            points / 1e-6, max |Δp|, and the frames it was measured on).
         extra: any other key found in an artifact (kept, never interpreted).
     """
 
@@ -49,6 +53,9 @@ class ModelMeta:
     output_name: str = "prob"
     lesps_deploy_version: str | None = None
     torch_version: str | None = None
+    precision: str = "fp32"
+    calibration: dict[str, Any] | None = None
+    parity: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -190,6 +190,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     table = Table(title=title, caption=caption)
     for col in (
         "model",
+        "precision",
         "weights",
         "images",
         "IoU",
@@ -203,6 +204,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     for r in rows:
         table.add_row(
             str(r["model"]),
+            str(r.get("precision", "fp32")),
             Path(str(r["weights"])).name,
             str(r["images"]),
             f"{100 * r['IoU']:.2f}",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lesps_deploy.data import Norm, padded_size
+from lesps_deploy.export.config import DEFAULT_CALIB_METHOD
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.metadata import __version__
 
@@ -53,12 +54,13 @@ def export_options(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str)
         "lesps_deploy": __version__,
         "torch": package_version("torch"),
     }
-    if art.fmt.accepts("half"):  # engines: the optimization profile and what they are bound to
+    if not art.fmt.cpu:  # engines: the optimization profile and what they are bound to
         side = max(padded_size(s, s)[0] for s in cfg.imgsz)
         opts.update(imgsz=[side, side], batch=max(cfg.batches), tensorrt=package_version("tensorrt"))
         opts.update(gpu=_gpu_name(cfg.device))
     if art.precision == "int8":
         opts.update(calib_data=str(Path(cfg.data).resolve()) if cfg.data else None)
+        opts.update(calib_method=DEFAULT_CALIB_METHOD, calib_split="train")
     return opts
 
 
@@ -92,10 +94,13 @@ def _export(
         norm=f"{norm.mean},{norm.std}", imgsz=tuple(opts["imgsz"]) if "imgsz" in opts else None,
         batch=opts.get("batch"), half=option == "half", int8=option == "int8",
         calib_data=Path(cfg.data) if option == "int8" else None,
-        device=cfg.device if art.fmt.accepts("half") else None, force=True,
+        device=None if art.fmt.cpu else cfg.device, force=True,
+        keep_degraded=True,  # measured and flagged (Row.beyond_gate) rather than refused
     )  # fmt: skip
     result = export_weights(export_cfg)
     diffs = [report.max_abs_diff for _, report in result.parity]
+    if result.gate is not None:  # FP16/INT8: the artifact's own max |Δp| (parity covers its FP32 graph)
+        diffs.append(result.gate.max_abs_diff)
     return result.seconds, (max(diffs) if diffs else None)
 
 

@@ -40,7 +40,7 @@ _BACKEND_PACKAGES: dict[str, tuple[str, str]] = {
 _TORCH_PRECISIONS = {
     "fp32": None,
     "fp16": "cuda",
-    "int8": "PyTorch eager has no INT8 path; INT8 goes through --backends tensorrt",
+    "int8": "PyTorch eager has no INT8 path; INT8 goes through --backends onnxruntime or tensorrt",
 }
 
 
@@ -132,8 +132,6 @@ def _precision(backend: str, precision: str, ctx: Context) -> str | None:
     option = precision_option(precision)
     if option is not None and not fmt.accepts(option):
         return f"--format {fmt.name} exports FP32 only; {precision} goes through --backends tensorrt"
-    if precision == "fp16" and not ctx.cuda:
-        return "fp16 needs a CUDA device (not supported on CPU)"
     return None
 
 

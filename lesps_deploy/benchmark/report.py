@@ -64,6 +64,7 @@ SPEED_COLUMNS: tuple[Column, ...] = (
     ("RSS MB", lambda r: _num(r["memory"]["rss_peak_mb"], 0)),
     ("runs", lambda r: str(r["runs"])),
     ("speed-up", lambda r: "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"),
+    ("gate", lambda r: "BEYOND" if r.get("beyond_gate") else ""),
 )
 CUDA_COLUMN: Column = ("CUDA alloc / reserved MB", _cuda_mb)
 # left out of the terminal table to keep it narrow (they stay in Markdown and JSON)
@@ -93,6 +94,7 @@ ACCURACY_COLUMNS: tuple[Column, ...] = (
     ),
     *(_metric(k, False) for k in ACCURACY_KEYS),
     *(_metric(k, True) for k in ACCURACY_KEYS),
+    ("gate", lambda r: {None: "-", False: "ok", True: "BEYOND"}[r.get("beyond_gate")]),
 )
 SKIP_COLUMNS: tuple[Column, ...] = (
     ("backend", lambda r: r["backend"]),
@@ -139,7 +141,7 @@ def _accuracy_columns(rows: Sequence[dict[str, Any]]) -> tuple[Column, ...]:
     """Artifact columns, plus the metric columns when some artifact was evaluated (--data)."""
     if any(r["accuracy"] is not None for r in rows):
         return ACCURACY_COLUMNS
-    return ACCURACY_COLUMNS[: len(ACCURACY_COLUMNS) - 2 * len(ACCURACY_KEYS)]
+    return ACCURACY_COLUMNS[: len(ACCURACY_COLUMNS) - 2 * len(ACCURACY_KEYS) - 1]
 
 
 def _rich(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> Any:

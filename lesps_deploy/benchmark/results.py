@@ -40,6 +40,8 @@ class Row:
             raw per-call latencies every statistic above is computed from.
         accuracy, accuracy_delta: IoU/nIoU/Pd/Fa on `--data` (per artifact), and minus PyTorch FP32's.
         speedup: PyTorch FP32 p50 latency / this p50 latency (same device, batch and imgsz, same run).
+        beyond_gate: IoU or Pd below PyTorch FP32's by more than the export gate's --max-drop default
+            (None without --data); such an artifact is exported with --keep-degraded to be measured.
     """
 
     backend: str
@@ -71,6 +73,7 @@ class Row:
     accuracy: dict[str, Any] | None = None
     accuracy_delta: dict[str, float] | None = None
     speedup: float | None = None
+    beyond_gate: bool | None = None
 
     @property
     def label(self) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.errors import BackendError, ConfigError
+from lesps_deploy.export.config import DEFAULT_MAX_DROP
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.progress import track
@@ -162,10 +163,12 @@ def _relate(rows: list[Row]) -> list[Row]:
             continue
         # medians: one load spike on a shared machine should not swing the ratio
         speedup = round(base.latency_ms["p50"] / row.latency_ms["p50"], 3)
-        delta = None
+        delta, beyond = None, None
         if row.accuracy is not None and base.accuracy is not None:
             delta = {k: row.accuracy[k] - base.accuracy[k] for k in ACCURACY_KEYS}
-        out.append(dataclasses.replace(row, speedup=speedup, accuracy_delta=delta))
+            # the export gate's bar: an IoU or Pd drop of more than DEFAULT_MAX_DROP points
+            beyond = -100 * min(delta["IoU"], delta["Pd"]) > DEFAULT_MAX_DROP
+        out.append(dataclasses.replace(row, speedup=speedup, accuracy_delta=delta, beyond_gate=beyond))
     return out
 
 

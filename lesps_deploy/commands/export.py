@@ -48,15 +48,33 @@ def export_cmd(
     dynamic: Annotated[
         bool | None, typer.Option("--dynamic/--static", help="Dynamic batch/H/W (default).")
     ] = EXPORT.dynamic,
-    half: Annotated[bool, typer.Option(help="FP16 engine (GPU).")] = EXPORT.half,
-    int8: Annotated[bool, typer.Option(help="INT8 engine, calibrated on --calib-data.")] = EXPORT.int8,
+    half: Annotated[
+        bool, typer.Option(help="FP16 (ONNX: FP16 graph, float32 input/output; engine: GPU).")
+    ] = EXPORT.half,
+    int8: Annotated[
+        bool, typer.Option(help="INT8 (ONNX: QDQ graph; engine), calibrated on --calib-data.")
+    ] = EXPORT.int8,
     calib_data: Annotated[
         Path | None, typer.Option(help="Dataset folder of INT8 calibration images.")
     ] = EXPORT.calib_data,
     calib_images: Annotated[
         int, typer.Option(help="Calibration images (>= 300 recommended).")
     ] = EXPORT.calib_images,
-    calib_method: Annotated[str, typer.Option(help="entropy or minmax.")] = EXPORT.calib_method,
+    calib_method: Annotated[
+        str, typer.Option(help="minmax, percentile or entropy (entropy clips small targets).")
+    ] = EXPORT.calib_method,
+    calib_percentile: Annotated[
+        float, typer.Option(help="Percentile of |activation| kept by --calib-method percentile.")
+    ] = EXPORT.calib_percentile,
+    calib_split: Annotated[
+        str, typer.Option(help="Split of --calib-data to calibrate on (never the evaluated one).")
+    ] = EXPORT.calib_split,
+    max_drop: Annotated[
+        float, typer.Option(help="FP16/INT8: refuse the artifact when IoU or Pd drops more (points).")
+    ] = EXPORT.max_drop,
+    keep_degraded: Annotated[
+        bool, typer.Option(help="Write an FP16/INT8 artifact even beyond --max-drop.")
+    ] = EXPORT.keep_degraded,
     opset: Annotated[int, typer.Option(help="ONNX opset (>= 17).")] = EXPORT.opset,
     simplify: Annotated[
         bool, typer.Option(help="Simplify with onnxslim (extra 'simplify'), parity re-checked.")
@@ -86,16 +104,22 @@ def export_cmd(
     cfg = ExportConfig(
         weights=weights, format=fmt, out=out, model=model, norm=norm, imgsz=imgsz, batch=batch,
         dynamic=dynamic, half=half, int8=int8, calib_data=calib_data, calib_images=calib_images,
-        calib_method=calib_method, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
+        calib_method=calib_method, calib_percentile=calib_percentile, calib_split=calib_split,
+        max_drop=max_drop, keep_degraded=keep_degraded, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
         instances=instances, device=device, force=force, trust_pickle=trust_pickle,
         frame_mapping=frame_mapping,
     )  # fmt: skip
     result = export_weights(cfg)
     console = results_console(json_out)
-    console.print(f"[green]wrote[/] {result.path} ({result.format}, {result.seconds:.1f} s)", highlight=False)
+    console.print(
+        f"[green]wrote[/] {result.path} ({result.format} {result.meta.precision}, {result.seconds:.1f} s)",
+        highlight=False,
+    )
     for label, report in result.parity:
         for line in report.lines():
             console.print(f"  parity {label}: {line}", highlight=False)
+    for line in result.gate.lines() if result.gate else []:
+        console.print(f"  detections {line}", highlight=False)
     write_json(json_out, result.to_dict())
     if not result.ok:
         make_console(stderr=True).print("[red]parity check failed[/]: the artifact differs from PyTorch")

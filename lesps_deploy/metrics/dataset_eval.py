@@ -39,6 +39,7 @@ R = TypeVar("R")
 
 SUMMARY_KEYS = (
     "model",
+    "precision",
     "weights",
     "dataset",
     "split",
@@ -197,7 +198,7 @@ def evaluate_backend(
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
     summary = {
-        "model": meta.model, "weights": str(getattr(backend, "path", None) or ""),
+        "model": meta.model, "precision": meta.precision, "weights": str(getattr(backend, "path", None) or ""),
         "dataset": str(dataset.root), "split": split, "images": len(per_image), "threshold": threshold,
         "norm": [norm.mean, norm.std], "fa_rule": fa_rule, **metrics.summary(),
         "mask_size_mismatches": len(notes), "seconds": round(time.perf_counter() - start, 3),

@@ -179,8 +179,13 @@ class Detector(Closeable):
         return self.backend.meta
 
     @property
+    def precision(self) -> str:
+        """fp32, fp16 or int8, as the artifact's metadata records it."""
+        return self.meta.precision
+
+    @property
     def name(self) -> str:
-        return f"{self.meta.model}/{self.backend.name}/{self.backend.device}"
+        return f"{self.meta.model}/{self.backend.name}/{self.backend.device}/{self.precision}"
 
     def warmup(self, height: int = 256, width: int = 256) -> None:
         """Run one blank frame (allocations, kernel selection, lazy initialisation)."""

@@ -36,7 +36,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cfg(work: Path, **kw) -> BenchmarkConfig:
     base = dict(
-        weights=work / "acm.pth", backends=("torch", "onnxruntime", "tensorrt"), precisions=("fp32", "fp16"),
+        weights=work / "acm.pth", backends=("torch", "onnxruntime", "tensorrt"), precisions=("fp32", "fp16", "int8"),
         batches=(1, 2), imgsz=(64,), warmup=1, runs=6, min_runs=3, max_seconds=2.0, data=work / "Tiny", threads=1,
         cache_dir=work / "cache", json_out=work / "b.json", markdown_out=work / "b.md",
     )  # fmt: skip
@@ -55,11 +55,12 @@ def test_json_schema(report, work: Path) -> None:
     env = data["environment"]
     assert {"cpu", "cpu_count", "versions", "cuda", "power_mode"} <= set(env)
     assert env["versions"]["torch"] and env["versions"]["onnxruntime"]
-    assert len(data["rows"]) == 3 * 2 * 2  # backends x precisions x batches x sizes
+    assert len(data["rows"]) == 3 * 3 * 2  # backends x precisions x batches x sizes
     for row in data["rows"]:
         assert set(row) == ROW_KEYS and row["status"] in ("ok", "skipped", "failed")
     ok = [r for r in data["rows"] if r["status"] == "ok"]
-    assert {(r["backend"], r["precision"]) for r in ok} == {("torch", "fp32"), ("onnxruntime", "fp32")}
+    measured = {(r["backend"], r["precision"]) for r in ok}
+    assert measured == {("torch", "fp32")} | {("onnxruntime", p) for p in ("fp32", "fp16", "int8")}
     for row in ok:
         assert set(row["latency_ms"]) == set(STAT_KEYS) == set(row["latency_per_image_ms"])
         assert row["throughput_ips"] > 0 and row["e2e_throughput_ips"] > 0
@@ -87,9 +88,8 @@ def test_percentiles_match_raw_timings(report, work: Path) -> None:
 
 def test_skipped_combinations_carry_reasons(report) -> None:
     reasons = {(r.backend, r.precision): r.reason for r in report.rows if r.status == "skipped"}
-    assert "CUDA" in reasons[("torch", "fp16")]
-    assert "FP32 only" in reasons[("onnxruntime", "fp16")]
-    for precision in ("fp32", "fp16"):
+    assert "CUDA" in reasons[("torch", "fp16")] and "INT8" in reasons[("torch", "int8")]
+    for precision in ("fp32", "fp16", "int8"):
         assert reasons[("tensorrt", precision)]
     assert all(r.reason for r in report.rows if r.status != "ok")
 
@@ -100,14 +100,18 @@ def test_reference_relations(report) -> None:
             assert row.speedup == 1.0 and row.build_s is None
         else:
             assert row.speedup > 0 and row.build_s > 0
+            assert isinstance(row.beyond_gate, bool)  # flagged either way, never refused
+        if row.precision == "fp32":
             assert row.accuracy_delta == {"IoU": 0.0, "nIoU": 0.0, "Pd": 0.0, "Fa": 0.0}  # ONNX FP32: exact
+            assert row.beyond_gate is False
 
 
 def test_markdown_written(report, work: Path) -> None:
     text = (work / "b.md").read_text()
     for heading in ("## Environment", "## Speed", "## Artifacts", "## Not measured"):
         assert heading in text
-    assert "| onnxruntime | fp32 | 2 | 64 |" in text
+    assert "| onnxruntime | fp32 | 2 | 64 |" in text and "| onnxruntime | int8 | 2 | 64 |" in text
+    assert "| gate |" in text
 
 
 def test_cache_compare_and_cli(report, work: Path) -> None:

@@ -1,4 +1,4 @@
-"""Calibration batch feeding (CPU side of INT8) and the strongly typed graph passes (FP16, Q/DQ)."""
+"""Calibration frames (CPU side of INT8) and the FP16 / QDQ INT8 graphs built with ONNX Runtime's tools."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from lesps_deploy.data import Norm, find_image, normalize, read_image
-from lesps_deploy.export.calibration import CalibrationBatches, amax_entropy, amax_minmax, calibration_files
-from lesps_deploy.export.graph_passes import calibrate_conv_inputs, convert_to_fp16, insert_qdq
+from lesps_deploy.data import FrameMapper, Norm, find_image, normalize, read_image
+from lesps_deploy.export.calibration import CalibrationBatches, calibration_files
 from lesps_deploy.export.onnx import export_onnx
+from lesps_deploy.export.quantize import CalibrationSpec, FrameReader, quantize_int8, to_fp16
+from lesps_deploy.runtime.processing import preprocess
 
 NORM = Norm(95.0, 41.5)
 
@@ -51,14 +52,6 @@ def test_limit_and_no_split(image_folder):
     assert len(calibration_files(image_folder, limit=3)) == 3
 
 
-def test_amax():
-    x = np.concatenate([np.random.default_rng(0).normal(0, 1, 100_000), [40.0]])
-    assert amax_minmax(x) == 40.0
-    hist, edges = np.histogram(np.abs(x), bins=2048, range=(0, 40.0))
-    clip = amax_entropy(hist, edges)
-    assert 2.0 < clip < 20.0  # the single outlier is clipped away
-
-
 @pytest.fixture
 def tiny_onnx(tmp_path, tiny):
     module, meta = tiny
@@ -70,27 +63,53 @@ def _run(proto, x):
     return session.run(None, {"input": x})[0]
 
 
-def test_fp16_pass_keeps_float32_io(tiny_onnx):
+def test_fp16_keeps_float32_io_and_metadata(tiny_onnx):
     module, proto = tiny_onnx
-    half = convert_to_fp16(proto)
+    half = to_fp16(proto)
     assert half.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert half.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    conv_w = {i.name: i.data_type for i in half.graph.initializer}
-    assert onnx.TensorProto.FLOAT16 in conv_w.values()
+    assert onnx.TensorProto.FLOAT16 in {i.data_type for i in half.graph.initializer}
+    assert {p.key: p.value for p in half.metadata_props} == {p.key: p.value for p in proto.metadata_props}
     x = np.random.default_rng(0).standard_normal((2, 1, 96, 64)).astype(np.float32)
     ref = module(torch.from_numpy(x)).detach().numpy()
     assert np.abs(_run(half, x) - ref).max() < 2e-3
 
 
-@pytest.mark.parametrize("method", ["minmax", "entropy"])
-def test_qdq_pass(tiny_onnx, image_folder, method):
+def test_reader_feeds_inference_inputs(image_folder):
+    files = calibration_files(image_folder, 5)
+    reader = FrameReader(files, NORM, FrameMapper(), "input")
+    assert len(reader) == 5
+    first = reader.get_next()["input"]
+    np.testing.assert_array_equal(first, preprocess(read_image(files[0]), NORM)[None])
+    assert first.shape == (1, 1, 64, 64)  # 40x50 padded like inference: (h//32+1)*32
+    reader.set_range(4, 5)
+    assert reader.get_next()["input"].shape == (1, 1, 96, 96) and reader.get_next() is None
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile", "entropy"])
+def test_qdq_int8(tmp_path, tiny_onnx, image_folder, method):
     module, proto = tiny_onnx
-    batches = CalibrationBatches(calibration_files(image_folder, 5), NORM, 2, (64, 64))
-    amax = calibrate_conv_inputs(proto, batches, method)
-    assert set(amax) == {"input", "/Relu_output_0"} and all(v > 0 for v in amax.values())
-    q = insert_qdq(proto, amax)
+    src = tmp_path / "t.onnx"
+    files = calibration_files(image_folder, 5)
+    spec = CalibrationSpec(method, 99.9, len(files), "train", image_folder.name)
+    cache = tmp_path / "ranges.json"
+    q = onnx.load(
+        str(
+            quantize_int8(
+                src, tmp_path / "q.onnx", FrameReader(files, NORM, FrameMapper(), "input"), spec, cache
+            )
+        )
+    )
     ops = [n.op_type for n in q.graph.node]
-    assert ops.count("QuantizeLinear") == 4 and ops.count("DequantizeLinear") == 4  # 2 activations, 2 weights
-    x = next(iter(batches))
+    # Conv inputs only are quantized (2 activations), weights and biases stored quantized (4 DQ only)
+    assert ops.count("QuantizeLinear") == 2 and ops.count("DequantizeLinear") == 6
+    zeros = [i for i in q.graph.initializer if i.name.endswith("zero_point")]
+    assert zeros and all(not onnx.numpy_helper.to_array(z).any() for z in zeros)
+    x = preprocess(read_image(files[1]), NORM)[None]
     ref = module(torch.from_numpy(x)).detach().numpy()
     assert np.abs(_run(q, x) - ref).max() < 0.25  # toy net on noise frames: coarse, but quantized
+    assert cache.is_file()  # ranges kept: a second quantization skips calibration
+    again = quantize_int8(
+        src, tmp_path / "q2.onnx", FrameReader([], NORM, FrameMapper(), "input"), spec, cache
+    )
+    np.testing.assert_array_equal(_run(onnx.load(str(again)), x), _run(q, x))

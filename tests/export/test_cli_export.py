@@ -39,5 +39,7 @@ def test_missing_norm_is_a_config_error(tmp_path):
 
 
 def test_bad_combination(tmp_path):
-    res = runner.invoke(app, ["export", str(tmp_path / "m.pth"), "--format", "onnx", "--int8"])
-    assert res.exit_code != 0 and "--int8 does not apply to --format onnx" in str(res.exception)
+    res = runner.invoke(app, ["export", str(tmp_path / "m.pth"), "--format", "triton", "--int8"])
+    assert res.exit_code != 0 and "--int8 does not apply to --format triton" in str(res.exception)
+    res = runner.invoke(app, ["export", str(tmp_path / "m.pth"), "--int8"])
+    assert res.exit_code != 0 and "--calib-data" in str(res.exception.hint)

@@ -30,8 +30,14 @@ def test_unknown_format_lists_names():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"format": "onnx", "int8": True}, "--int8 does not apply to --format onnx"),
-        ({"format": "onnx", "half": True}, "--half does not apply"),
+        ({"format": "triton", "int8": True}, "--int8 does not apply to --format triton"),
+        ({"format": "triton", "half": True}, "--half does not apply"),
+        ({"format": "onnx", "int8": True}, "needs calibration images"),
+        (
+            {"format": "onnx", "int8": True, "calib_data": Path("d"), "calib_percentile": 10.0},
+            "percentile in",
+        ),
+        ({"format": "onnx", "half": True, "max_drop": -1.0}, "--max-drop -1.0"),
         ({"format": "onnx", "workspace": 2.0}, "--workspace does not apply"),
         ({"format": "engine", "int8": True}, "needs calibration images"),
         ({"format": "engine", "half": True, "int8": True, "calib_data": Path("d")}, "exclusive"),
@@ -42,7 +48,7 @@ def test_unknown_format_lists_names():
         ({"format": "onnx", "opset": 13}, "must be >= 17"),
         (
             {"format": "engine", "int8": True, "calib_data": Path("d"), "calib_method": "kl"},
-            "entropy or minmax",
+            "minmax, percentile, entropy",
         ),
         ({"format": "triton", "instances": 0}, "must be >= 1"),
     ],

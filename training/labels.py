@@ -165,19 +165,36 @@ def make_point_labels(
         raise DataError(
             f"{root / 'masks'}: mask folder not found", hint="point labels are made from full masks"
         )
-    names = _dataset_names(root)
-    out_dir = root / label_folder(kind)
+
+    def make(name: str) -> tuple[np.ndarray, int]:
+        points = _point_label(root, name, kind, seed)
+        return points, int((points > 0).sum())
+
+    return write_labels(_dataset_names(root), root / label_folder(kind), make, f"{kind} labels", progress)
+
+
+def write_labels(
+    names: list[str],
+    out_dir: Path,
+    make: Callable[[str], tuple[np.ndarray, int]],
+    description: str,
+    progress: ProgressSpec = None,
+) -> LabelReport:
+    """Write `make(name)`'s label (uint8 0/255) as `out_dir/<name>.png`, atomically, for every name.
+
+    `make` returns the label and its number of targets; a LespsError it raises skips that file, said once
+    in the log (the command does not repeat it) and listed in the report.
+    """
     written = targets = 0
     errors: list[str] = []
-    with progress_task(progress, f"{kind} labels", len(names)) as advance:
+    with progress_task(progress, description, len(names)) as advance:
         for name in names:
             try:
-                points = _point_label(root, name, kind, seed)
-                write_mask_png(out_dir / f"{name}.png", points)
-                written += 1
-                targets += int((points > 0).sum())
+                label, count = make(name)
+                write_mask_png(out_dir / f"{name}.png", label)
+                written, targets = written + 1, targets + count
             except LespsError as err:
                 errors.append(str(err))
-                log.error("skipped %s", err)  # said once, here; the command does not repeat it
+                log.error("skipped %s", err)
             advance(1)
     return LabelReport(out_dir, written, targets, tuple(errors))

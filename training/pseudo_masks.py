@@ -11,8 +11,6 @@ evolution from them instead of from bare points.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +19,11 @@ from scipy import ndimage
 from lesps_deploy.data.components import EIGHT
 from lesps_deploy.data.contrast import CONTRAST_METHODS, contrast_map
 from lesps_deploy.data.dataset import find_image
-from lesps_deploy.data.images import fit_mask_checked, read_image, read_mask, write_mask_png
-from lesps_deploy.errors import ConfigError, DataError, LespsError
-from lesps_deploy.progress import ProgressSpec, progress_task
+from lesps_deploy.data.images import fit_mask_checked, read_image, read_mask
+from lesps_deploy.errors import ConfigError, DataError
+from lesps_deploy.progress import ProgressSpec
 
-from .labels import LabelReport, _dataset_names, label_folder
-
-log = logging.getLogger(__name__)
+from .labels import LabelReport, _dataset_names, label_folder, write_labels
 
 __all__ = ["PSEUDO_RATIO", "pseudo_mask", "pseudo_masks_for", "make_pseudo_masks", "check_method"]
 
@@ -75,19 +71,13 @@ def pseudo_masks_for(
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    name: str
-    mask: np.ndarray
-
-
-def _one(root: Path, name: str, method: str, points_kind: str) -> _Item:
+def _one(root: Path, name: str, method: str, points_kind: str) -> np.ndarray:
     image = read_image(find_image(root, name))
     path = find_image(root, name, label_folder(points_kind))
     points, _ = fit_mask_checked(read_mask(path), *image.shape[:2], path)
     frame = image if image.ndim == 2 else image.mean(axis=2)
     mask = pseudo_mask(contrast_map(frame.astype(np.float32), method), points)
-    return _Item(name, mask.astype(np.uint8) * 255)
+    return mask.astype(np.uint8) * 255
 
 
 def make_pseudo_masks(
@@ -118,18 +108,9 @@ def make_pseudo_masks(
     names = _dataset_names(root) if (root / "img_idx").is_dir() or (root / "masks").is_dir() else []
     if not names:
         names = sorted(p.stem for p in source.iterdir() if p.is_file())
-    out_dir = root / label_folder(method)
-    written = targets = 0
-    errors: list[str] = []
-    with progress_task(progress, f"{method} pseudo-masks", len(names)) as advance:
-        for name in names:
-            try:
-                item = _one(root, name, method, points)
-                write_mask_png(out_dir / f"{name}.png", item.mask)
-                written += 1
-                targets += int(ndimage.label(item.mask > 0, structure=EIGHT)[1])
-            except LespsError as err:
-                errors.append(str(err))
-                log.error("skipped %s", err)  # said once, here; the command does not repeat it
-            advance(1)
-    return LabelReport(out_dir, written, targets, tuple(errors))
+
+    def make(name: str) -> tuple[np.ndarray, int]:
+        mask = _one(root, name, method, points)
+        return mask, int(ndimage.label(mask > 0, structure=EIGHT)[1])
+
+    return write_labels(names, root / label_folder(method), make, f"{method} pseudo-masks", progress)

@@ -40,6 +40,7 @@ __all__ = [
     "CALIB_METHODS",
     "DEFAULT_CALIB_METHOD",
     "DEFAULT_MAX_DROP",
+    "DEFAULT_INT8_BUDGET",
 ]
 
 # max abs probability difference allowed against PyTorch FP32, per artifact precision
@@ -52,6 +53,9 @@ CALIB_METHODS = ("minmax", "percentile", "entropy")
 DEFAULT_CALIB_METHOD = "percentile"
 # An FP16/INT8 artifact whose IoU or Pd drops more than this many points is not written.
 DEFAULT_MAX_DROP = 2.0
+# INT8: Convs are kept in float (most sensitive first) until IoU and Pd on the calibration frames are
+# within this many points of FP32 (export.mixed_precision); 1.0 is the bar the releases are held to.
+DEFAULT_INT8_BUDGET = 1.0
 # format -> (imgsz, batch) used when --imgsz / --batch are not given
 FORMAT_DEFAULTS: dict[str, tuple[tuple[int, int], int]] = {
     "onnx": ((256, 256), 1),
@@ -79,6 +83,8 @@ class ExportConfig:
     calib_method: str = DEFAULT_CALIB_METHOD
     calib_percentile: float = 99.999
     calib_split: str = "train"
+    int8_budget: float = DEFAULT_INT8_BUDGET
+    threshold: float | None = None
     opset: int = 17
     simplify: bool = False
     workspace: float | None = None
@@ -128,6 +134,9 @@ def _given(cfg: ExportConfig) -> list[str]:
 
 
 def _check_ranges(cfg: ExportConfig) -> None:
+    from lesps_deploy.metrics.rules import check_threshold
+
+    check_threshold(cfg.threshold)
     if cfg.imgsz is not None and (len(cfg.imgsz) != 2 or any(s <= 0 or s % 32 for s in cfg.imgsz)):
         raise ConfigError(f"--imgsz {cfg.imgsz}: height and width must be positive multiples of 32")
     checks = (
@@ -143,6 +152,7 @@ def _check_ranges(cfg: ExportConfig) -> None:
             f"--calib-percentile {cfg.calib_percentile}: use a percentile in (50, 100]",
         ),
         (cfg.max_drop < 0, f"--max-drop {cfg.max_drop}: must be >= 0 points"),
+        (cfg.int8_budget < 0, f"--int8-budget {cfg.int8_budget}: must be >= 0 points (0: no float fallback)"),
         (cfg.workspace is not None and cfg.workspace <= 0, f"--workspace {cfg.workspace}: must be > 0 GiB"),
         (cfg.instances < 1, f"--instances {cfg.instances}: must be >= 1"),
     )
@@ -170,9 +180,16 @@ def validate_config(cfg: ExportConfig) -> ArtifactFormat:
         raise ConfigError(
             "--int8 needs calibration images", hint="add --calib-data DATASET_DIR (300+ images)"
         )
-    calib_options = {"calib_data", "calib_images", "calib_method", "calib_percentile", "calib_split"}
+    calib_options = {
+        "calib_data",
+        "calib_images",
+        "calib_method",
+        "calib_percentile",
+        "calib_split",
+        "int8_budget",
+    }
     if not cfg.int8 and calib_options & set(_given(cfg)):
-        raise ConfigError("--calib-data/--calib-images/--calib-method/--calib-* only apply with --int8")
+        raise ConfigError("--calib-data/--calib-*/--int8-budget only apply with --int8")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
         raise ConfigError(f"--half needs a GPU; --device {device} cannot build an FP16 {fmt.name}")
     _check_calibration_split(cfg)

@@ -20,7 +20,15 @@ from lesps_deploy.runtime.base import Backend, load_runtime
 
 from .parity import parity_images, probability_diff
 
-__all__ = ["GATE_KEYS", "GateFrames", "DetectionParity", "gate_frames", "detection_parity", "enforce_gate"]
+__all__ = [
+    "GATE_KEYS",
+    "GateFrames",
+    "DetectionParity",
+    "gate_frames",
+    "frame_metrics",
+    "detection_parity",
+    "enforce_gate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +137,8 @@ def _has_split(root: Path, split: str) -> bool:
     return True
 
 
-def _metrics(backend: Backend, frames: GateFrames, norm: Norm, mapper: FrameMapper) -> tuple[dict, int]:
+def frame_metrics(backend: Backend, frames: GateFrames, norm: Norm, mapper: FrameMapper) -> tuple[dict, int]:
+    """IoU, nIoU, Pd, Fa of `backend` on `frames`, and how many images were evaluated."""
     from lesps_deploy.metrics.dataset_eval import evaluate_backend
 
     summary = evaluate_backend(
@@ -155,8 +164,8 @@ def detection_parity(
         load_runtime(artifact_path, device=device, threads=1) as artifact,
     ):
         mapper = FrameMapper(artifact.meta.input_bits, frame_mapping)
-        ref_metrics, images = _metrics(reference, frames, norm, mapper)
-        art_metrics, _ = _metrics(artifact, frames, norm, mapper)
+        ref_metrics, images = frame_metrics(reference, frames, norm, mapper)
+        art_metrics, _ = frame_metrics(artifact, frames, norm, mapper)
         sample = parity_images(frames.dataset, frames.split, 8)
         max_diff, _ = probability_diff(reference, artifact, sample, norm, artifact.meta.pad_multiple, mapper)
     report = DetectionParity(precision, ref_metrics, art_metrics, images, frames.label, max_diff, max_drop)

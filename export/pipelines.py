@@ -127,6 +127,8 @@ def prepare(job: Job) -> None:
         from lesps_deploy.runtime.engine_header import read_header
 
         job.meta = read_header(job.cfg.weights).model_meta
+    if job.cfg.threshold is not None:  # recorded in the artifact: evaluate/predict/Detector default to it
+        job.meta = dataclasses.replace(job.meta, threshold=job.cfg.threshold)
 
 
 def _onnx_file(job: Job, tmp: Path) -> tuple[Path, list[tuple[str, ParityReport]]]:
@@ -162,6 +164,7 @@ def reduced_precision_onnx(job: Job, fp32: Path, tmp: Path) -> Path:
     """FP16 or QDQ INT8 ONNX from the FP32 graph `fp32`, with its metadata (precision, calibration)."""
     import onnx
 
+    from .mixed_precision import int8_with_fallback
     from .onnx import write_onnx_meta
     from .quantize import FrameReader, quantize_int8, to_fp16
 
@@ -172,9 +175,18 @@ def reduced_precision_onnx(job: Job, fp32: Path, tmp: Path) -> Path:
     else:
         files, spec = calibration_spec(job)
         reader = FrameReader(files, job.norm, job.mapper, meta.input_name, meta.pad_multiple)
-        quantize_int8(fp32, out, reader, spec)
+        ranges = tmp / "int8-ranges.json"  # calibrated once; the float-fallback search re-quantizes from it
+
+        def quantize(dst: Path, float_nodes: list[str]) -> Path:
+            return quantize_int8(fp32, dst, reader, spec, cache=ranges, float_nodes=float_nodes)
+
+        cfg = job.cfg
+        frames = gate_frames(None, cfg.calib_data, cfg.calib_split, cfg.calib_images, tmp)
+        fallback = int8_with_fallback(
+            fp32, out, quantize, reader, frames, job.norm, job.mapper, cfg.int8_budget
+        )
         proto = onnx.load(str(out))
-        meta.calibration = spec.to_dict()
+        meta.calibration = {**spec.to_dict(), "float_fallback": fallback.to_dict()}
     write_onnx_meta(proto, meta)
     onnx.save(proto, str(out))
     job.meta = meta

@@ -123,12 +123,18 @@ def to_fp16(proto: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def quantize_int8(
-    src: Path, dst: Path, reader: FrameReader, spec: CalibrationSpec, cache: Path | None = None
+    src: Path,
+    dst: Path,
+    reader: FrameReader,
+    spec: CalibrationSpec,
+    cache: Path | None = None,
+    float_nodes: list[str] | None = None,
 ) -> Path:
     """Write a QDQ INT8 copy of `src` to `dst`, calibrated on `reader`'s frames by `spec.method`.
 
     `cache` (optional) is ONNX Runtime's JSON of tensor ranges: read when it exists, written after
     calibration, so a second export with the same graph, frames and method skips calibration.
+    `float_nodes`: Conv nodes left unquantized (see `export.mixed_precision`).
     """
     from onnxruntime.quantization import CalibrationMethod
 
@@ -149,12 +155,12 @@ def quantize_int8(
     }
     hit = cache is not None and cache.is_file()
     if hit:
-        logger.info("reusing INT8 calibration ranges %s", cache)
+        logger.debug("reusing INT8 calibration ranges %s", cache)
     # ONNX Runtime writes its augmented calibration graph to a temporary folder of its own; its
     # progress prints go to stderr (stdout carries results), its pre-processing advice is dropped
     # (symbolic shape inference adds nothing to these fully convolutional graphs).
     with contextlib.redirect_stdout(sys.stderr), _quiet_root_advice():
-        _quantize_static(src, dst, None if hit else reader, method, options, cache)
+        _quantize_static(src, dst, None if hit else reader, method, options, cache, float_nodes or [])
     return dst
 
 
@@ -172,7 +178,13 @@ def _quiet_root_advice() -> Iterator[None]:
 
 
 def _quantize_static(
-    src: Path, dst: Path, reader: FrameReader | None, method: Any, options: dict, cache: Path | None
+    src: Path,
+    dst: Path,
+    reader: FrameReader | None,
+    method: Any,
+    options: dict,
+    cache: Path | None,
+    float_nodes: list[str],
 ) -> None:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
@@ -181,4 +193,5 @@ def _quantize_static(
         op_types_to_quantize=list(_QUANTIZED_OPS),
         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
         extra_options=options, calibration_cache_path=cache, calibration_providers=["CPUExecutionProvider"],
+        nodes_to_exclude=float_nodes,
     )  # fmt: skip

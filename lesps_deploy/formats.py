@@ -42,8 +42,10 @@ OPTION_FLAGS: dict[str, str] = {
     "calib_method": "--calib-method",
     "calib_percentile": "--calib-percentile",
     "calib_split": "--calib-split",
+    "int8_budget": "--int8-budget",
     "max_drop": "--max-drop",
     "keep_degraded": "--keep-degraded",
+    "threshold": "--threshold",
     "opset": "--opset",
     "simplify": "--simplify",
     "workspace": "--workspace",
@@ -53,9 +55,9 @@ OPTION_FLAGS: dict[str, str] = {
 
 _PRECISION_OPTIONS = frozenset(
     {"half", "int8", "calib_data", "calib_images", "calib_method", "calib_percentile", "calib_split"}
-    | {"max_drop", "keep_degraded"}
+    | {"int8_budget", "max_drop", "keep_degraded"}
 )
-_BASE_OPTIONS = frozenset({"imgsz", "batch", "dynamic", "opset", "simplify", "verify"})
+_BASE_OPTIONS = frozenset({"imgsz", "batch", "dynamic", "opset", "simplify", "verify", "threshold"})
 _ONNX_OPTIONS = _BASE_OPTIONS | _PRECISION_OPTIONS
 _ENGINE_OPTIONS = _ONNX_OPTIONS | {"workspace"}
 

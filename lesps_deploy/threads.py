@@ -10,6 +10,11 @@ so sessions with several threads do not spin; PyTorch's OpenMP workers with the 
 (`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
 a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
 
+Cores another process is already using are not offered either (`busy_neighbours`): two synchronised
+threads on two cores, one of them taken, wait on each other at every barrier, so on this machine a
+training step with a spinning neighbour took 2.07x its quiet time at 2 threads (see the README's
+contention table for the figure with this rule).
+
 Example:
     >>> n = use_threads(None)   # the default: cores this process may use
     >>> n >= 1
@@ -30,7 +35,8 @@ from typing import Any
 from lesps_deploy.errors import ConfigError
 
 __all__ = [
-    "cgroup_cpu_limit", "available_cores", "resolve_threads", "use_threads", "current_threads",
+    "cgroup_cpu_limit", "available_cores", "busy_neighbours", "default_threads", "resolve_threads",
+    "use_threads", "current_threads",
     "process_env", "ort_thread_options",
 ]  # fmt: skip
 
@@ -40,6 +46,7 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 # What `use_threads` last applied; None until a command (or the user) chose. Thread pools of torch,
 # ONNX Runtime and OpenCV are process-wide, so this mirrors state the libraries already hold.
 _applied: int | None = None
+_said: tuple[int, int] | None = None  # the (cores, taken) `default_threads` last logged
 
 
 def _read(path: Path) -> str | None:
@@ -92,12 +99,39 @@ def _env_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def busy_neighbours(loadavg: Path = Path("/proc/loadavg"), host_cores: int | None = None) -> float:
+    """Cores of ours other processes are running on right now: 0.0 when unknown.
+
+    The kernel's count of runnable tasks (the 4th field of /proc/loadavg, "running/total", host-wide)
+    minus this process, scaled to our share of the host's cores (a 2-CPU container on a 64-core host
+    sees 2/64 of the host's other runnable tasks).
+    """
+    text = _read(loadavg)
+    try:
+        running = int(text.split()[3].split("/")[0]) if text else 0
+    except (IndexError, ValueError):
+        return 0.0
+    host = host_cores or os.cpu_count() or 1
+    return max(0, running - 1) * min(1.0, available_cores() / host)
+
+
+def default_threads() -> int:
+    """The default thread count: the cores this process may use, less those a neighbour is busy on."""
+    cores = available_cores()
+    taken = min(cores - 1, round(busy_neighbours()))
+    global _said
+    if taken > 0 and _said != (cores, taken):  # once per situation, not at every call
+        logger.info("threads: %d of %d cores (another process is running on %d)", cores - taken, cores, taken)
+        _said = (cores, taken)
+    return cores - taken
+
+
 def resolve_threads(threads: int | None) -> int:
     """`threads` as asked; for None/0 (the one meaning of 'default') `OMP_NUM_THREADS` when it is set,
-    else `available_cores()`."""
+    else `default_threads()`."""
     if threads is not None and threads < 0:
         raise ConfigError(f"--threads {threads}: must be >= 1 (0 or omitted: the cores this process may use)")
-    return threads or _env_threads() or available_cores()
+    return threads or _env_threads() or default_threads()
 
 
 def process_env(environ: MutableMapping[str, str] = os.environ) -> None:

@@ -64,6 +64,7 @@ def test_resolve_threads(monkeypatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # an explicit choice in the environment is the default
     assert threads.resolve_threads(None) == threads.resolve_threads(0) == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(threads, "busy_neighbours", lambda: 0.0)
     assert threads.resolve_threads(None) == threads.resolve_threads(0) == threads.available_cores()
     with pytest.raises(ConfigError, match="--threads -1"):
         threads.resolve_threads(-1)
@@ -101,3 +102,20 @@ def test_every_command_takes_threads() -> None:
         assert "--threads" in result.stdout, command
     result = CliRunner().invoke(app, ["data", "synth", "--help"], env={"COLUMNS": "200"})
     assert "--threads" in result.stdout
+
+
+def test_default_leaves_out_the_cores_a_neighbour_runs_on(tmp_path: Path, monkeypatch) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("1.00 0.80 0.50 3/85 1234\n")  # us and two other runnable tasks
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    assert threads.busy_neighbours(loadavg, host_cores=4) == 2.0
+    assert threads.busy_neighbours(loadavg, host_cores=64) == 2 * 4 / 64  # a 4-CPU slice of a big host
+    loadavg.write_text("garbage")
+    assert threads.busy_neighbours(loadavg) == 0.0
+    assert threads.busy_neighbours(tmp_path / "missing") == 0.0
+    monkeypatch.setattr(threads, "busy_neighbours", lambda: 1.2)
+    assert threads.default_threads() == 3
+    monkeypatch.setattr(threads, "busy_neighbours", lambda: 9.0)  # never below one thread
+    assert threads.default_threads() == 1
+    monkeypatch.setattr(threads, "available_cores", lambda: 1)
+    assert threads.default_threads() == 1

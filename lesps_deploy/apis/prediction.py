@@ -9,7 +9,8 @@ into the chosen sinks and writes `summary.json` (frames, dropped, FPS, latency p
 Output folder (default `runs/predict-N`, the next free N):
     masks/<frame>.png      binary masks (0/255)           --save-masks
     overlays/<frame>.png   frames with targets circled     --save-overlay
-    annotated.mkv          annotated video, input fps      --save-video (annotated_NNN.mkv with --segment-seconds)
+    annotated.avi          annotated video, input fps      --save-video (--video-format mkv|mp4; annotated_NNN.avi
+                                                           with --segment-seconds)
     detections.jsonl       one line per processed frame    --jsonl
     tracks.csv             MOTChallenge rows of the tracks --track
     summary.json           always; rewritten every few seconds while the run goes on
@@ -60,8 +61,9 @@ __all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_ru
 
 log = logging.getLogger(__name__)
 
-# Matroska: streamable, so the video of a killed run plays (lesps_deploy.streams.sinks).
-VIDEO_NAME = "annotated.mkv"
+VIDEO_STEM = (
+    "annotated"  # annotated.<--video-format>; AVI by default: a kill loses at most a frame (streams.sinks)
+)
 JSONL_NAME = "detections.jsonl"
 TRACKS_NAME = "tracks.csv"
 # Source kinds that are still images: tracking them assumes they form a sequence.
@@ -79,6 +81,8 @@ class PredictConfig:
         batch: frames per backend call.
         out: output folder (None: runs/predict-N, the next free N).
         save_masks, save_overlay, save_video, jsonl: which outputs to write.
+        video_format: the video's container: avi (MJPEG, a kill loses at most a frame), mkv (mp4v,
+            smaller; a kill loses the last chunk FFmpeg held) or mp4 (written on close).
         segment_seconds: write the video as files of this many seconds each, closed as they fill
             (None: one file).
         vid_stride: keep every N-th input frame.
@@ -113,6 +117,7 @@ class PredictConfig:
     save_overlay: bool = False
     save_video: bool = False
     jsonl: bool = True
+    video_format: str = "avi"
     segment_seconds: float | None = None
     vid_stride: int = 1
     max_frames: int | None = None
@@ -144,6 +149,10 @@ class PredictConfig:
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
             (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
             (not self.segment_seconds or self.segment_seconds > 0, "--segment-seconds must be > 0"),
+            (
+                self.video_format in ("avi", "mkv", "mp4"),
+                f"--video-format {self.video_format!r}: use avi, mkv or mp4",
+            ),
             (
                 self.track or self.tracking == TrackerConfig(),
                 "tracking options (--confirm, --max-age, --gate, --low-score, --min-speed, --gmc, "
@@ -184,6 +193,7 @@ class PredictSummary:
     decoded: int = 0
     rejected: int = 0
     state: str = "complete"
+    stopped_by: str | None = None  # SIGINT, SIGTERM or SIGHUP when interrupted
     pid: int = 0
     host: str = ""
     updated: float = 0.0
@@ -256,7 +266,7 @@ def _make_sinks(cfg: PredictConfig, out_dir: Path, source: FrameSource) -> tuple
         outputs["overlays"] = str(out_dir / "overlays")
     if cfg.save_video:
         fps = source.fps / cfg.vid_stride if source.fps else None
-        video = VideoSink(out_dir / VIDEO_NAME, fps, cfg.segment_seconds)
+        video = VideoSink(out_dir / f"{VIDEO_STEM}.{cfg.video_format}", fps, cfg.segment_seconds)
         sinks.append(video)
         outputs["video"] = str(video.file_path(0))  # with segments, the first (then _001, _002, ...)
     if cfg.jsonl:
@@ -305,7 +315,7 @@ def _summary(
     return PredictSummary(
         out_dir=out_dir, source=cfg.source, weights=str(cfg.weights), detector=det.name,
         frames=stats.frames, dropped=stats.dropped, skipped=stats.rejected + src.skipped,
-        interrupted=stats.interrupted, wall_s=round(wall_s, 3),
+        interrupted=stats.interrupted, stopped_by=stats.stopped_by, wall_s=round(wall_s, 3),
         fps=round(stats.frames / wall_s, 2) if wall_s > 0 else 0.0, latency_ms=stats.percentiles(),
         disconnects=src.disconnects, reconnect_attempts=src.reconnect_attempts, reconnects=src.reconnects,
         gave_up=src.gave_up, errors=tuple(errors[:100]), outputs=outputs,
@@ -398,7 +408,7 @@ def summary_table(summary: PredictSummary) -> Table:
 
     title = (
         f"{summary.frames} frames, {summary.fps:.1f} FPS, {summary.dropped} dropped, {summary.skipped} skipped"
-        + (", interrupted" if summary.interrupted else "")
+        + (f", interrupted ({summary.stopped_by or 'SIGINT'})" if summary.interrupted else "")
         + (f", {summary.reconnects} reconnects" if summary.disconnects else "")
     )
     caption = str(summary.out_dir)

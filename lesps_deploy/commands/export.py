@@ -69,9 +69,22 @@ def export_cmd(
     calib_split: Annotated[
         str, typer.Option(help="Split of --calib-data to calibrate on (never the evaluated one).")
     ] = EXPORT.calib_split,
+    int8_budget: Annotated[
+        float,
+        typer.Option(
+            help="INT8: keep the most sensitive Convs in float until IoU and Pd on the calibration frames "
+            "are within this many points of FP32 (0: all INT8)."
+        ),
+    ] = EXPORT.int8_budget,
     max_drop: Annotated[
         float, typer.Option(help="FP16/INT8: refuse the artifact when IoU or Pd drops more (points).")
     ] = EXPORT.max_drop,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Probability threshold recorded in the artifact (default: the source's, else 0.5)."
+        ),
+    ] = EXPORT.threshold,
     keep_degraded: Annotated[
         bool, typer.Option(help="Write an FP16/INT8 artifact even beyond --max-drop.")
     ] = EXPORT.keep_degraded,
@@ -105,7 +118,7 @@ def export_cmd(
         weights=weights, format=fmt, out=out, model=model, norm=norm, imgsz=imgsz, batch=batch,
         dynamic=dynamic, half=half, int8=int8, calib_data=calib_data, calib_images=calib_images,
         calib_method=calib_method, calib_percentile=calib_percentile, calib_split=calib_split,
-        max_drop=max_drop, keep_degraded=keep_degraded, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
+        int8_budget=int8_budget, threshold=threshold, max_drop=max_drop, keep_degraded=keep_degraded, opset=opset, simplify=simplify, workspace=workspace, verify=verify,
         instances=instances, device=device, force=force, trust_pickle=trust_pickle,
         frame_mapping=frame_mapping,
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -65,12 +66,19 @@ def predict(
         bool, typer.Option(help="Write overlays/<frame>.png with targets circled.")
     ] = PREDICT.save_overlay,
     save_video: Annotated[
-        bool, typer.Option(help="Write annotated.mkv (input fps and frame count; plays even after a kill).")
+        bool, typer.Option(help="Write annotated.avi (input fps and frame count; plays even after a kill).")
     ] = PREDICT.save_video,
+    video_format: Annotated[
+        str,
+        typer.Option(
+            help="Video container: avi (MJPEG; kill -9 loses at most a frame), mkv (mp4v, ~20x smaller; "
+            "kill -9 loses up to the last MiB), mp4 (written on close)."
+        ),
+    ] = PREDICT.video_format,
     segment_seconds: Annotated[
         float | None,
         typer.Option(
-            help="Write the video as annotated_NNN.mkv files of this many seconds, each closed as it fills."
+            help="Write the video as annotated_NNN.<format> files of this many seconds, each closed as it fills."
         ),
     ] = PREDICT.segment_seconds,
     jsonl: Annotated[bool, typer.Option(help="Write detections.jsonl (one line per frame).")] = PREDICT.jsonl,
@@ -148,7 +156,7 @@ def predict(
     cfg = PredictConfig(
         source=source, weights=weights, device=device, backend=backend, model=model, norm=norm,
         threshold=threshold, frame_mapping=frame_mapping, batch=batch, out=out, save_masks=save_masks, save_overlay=save_overlay,
-        save_video=save_video, jsonl=jsonl, segment_seconds=segment_seconds, vid_stride=vid_stride, max_frames=max_frames,
+        save_video=save_video, jsonl=jsonl, video_format=video_format, segment_seconds=segment_seconds, vid_stride=vid_stride, max_frames=max_frames,
         drop_frames=drop_frames, show_stats=show_stats, patch_size=patch_size,
         reconnect_timeout_s=reconnect_timeout, half=half, channels_last=channels_last, threads=threads,
         workers=workers, trust_pickle=trust_pickle, track=track, tracking=tracking,
@@ -158,5 +166,5 @@ def predict(
     results_console(json_out).print(summary_table(summary))
     write_json(json_out, summary.to_dict())
     # Skipped frames were each said once in the log as they happened (and are in summary.json).
-    if summary.interrupted:
-        raise typer.Exit(130)  # the shell's code for a run ended by Ctrl-C (128 + SIGINT)
+    if summary.interrupted:  # the shell's code for a run ended by a signal: 128 + its number (Ctrl-C: 130)
+        raise typer.Exit(128 + signal.Signals[summary.stopped_by or "SIGINT"].value)

@@ -7,6 +7,10 @@ behind, the oldest waiting frame is dropped (counted) so latency stays bounded. 
 instead and never drop. Decoding (OpenCV/FFmpeg), inference (ONNX Runtime / PyTorch) and encoding
 release the GIL, which is what makes the overlap pay off on a CPU.
 
+Stopping: Ctrl-C (SIGINT), and SIGTERM or SIGHUP (what `kill`, systemd, Docker and a closed SSH
+session send) all end a run the same way: reading stops, what is queued is written, every file is
+closed. Only SIGKILL, which no process can catch, leaves files unfinished (see `streams.sinks`).
+
 Every frame the source delivered is accounted for: written, skipped (the detector refused it), or
 dropped (stale on a live source, or still in flight when Ctrl-C stopped the run), so
 `decoded == frames + rejected + dropped` after any run. A snapshot callback, if given, sees the live
@@ -18,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +39,7 @@ from lesps_deploy.streams.sinks import Sink
 from lesps_deploy.streams.viz import draw_result
 from lesps_deploy.timing import Stopwatch
 
-__all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "run_pipeline"]
+__all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "Stopped", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,7 @@ class PipelineStats:
         rejected: decoded frames the detector refused (each reported in `errors`).
         skipped: `rejected` plus the source's undecodable frames (set when the run ends).
         in_flight_dropped: the part of `dropped` lost to the interruption.
+        stopped_by: the signal's name when `interrupted`.
     """
 
     frames: int = 0
@@ -102,6 +108,7 @@ class PipelineStats:
     rejected: int = 0
     skipped: int = 0
     interrupted: bool = False
+    stopped_by: str | None = None  # the signal that ended an interrupted run: SIGINT, SIGTERM or SIGHUP
     in_flight_dropped: int = 0
     wall_s: float = 0.0
     started: float = 0.0  # time.perf_counter() at the start (0: not started)
@@ -394,19 +401,56 @@ def run_pipeline(
         t.start()
     if snapper is not None:
         snapper.start()
-    try:
-        run.work(status)  # worker 0 runs here, where Ctrl-C lands
-    except KeyboardInterrupt:
-        run.stats.interrupted = True
-        log.warning("interrupted: finishing the files being written")
-    except BaseException as err:
-        run.failure = run.failure or err
-        raise
-    finally:
-        _finish_despite_ctrl_c(lambda: _shutdown(run, threads, start, snapper))
+    # The handlers stay while the files are closed: a second SIGTERM then is noted, not obeyed.
+    with _signals_as_ctrl_c():
+        try:
+            run.work(status)  # worker 0 runs here, where Ctrl-C lands
+        except KeyboardInterrupt as err:
+            run.stats.interrupted = True
+            run.stats.stopped_by = err.signal_name if isinstance(err, Stopped) else "SIGINT"
+            log.warning("interrupted (%s): finishing the files being written", run.stats.stopped_by)
+        except BaseException as err:
+            run.failure = run.failure or err
+            raise
+        finally:
+            _finish_despite_ctrl_c(lambda: _shutdown(run, threads, start, snapper))
     if run.failure is not None and not isinstance(run.failure, KeyboardInterrupt):
         raise run.failure
     return run.stats
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so the run ends as it does for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_as_ctrl_c() -> Iterator[None]:
+    """While the run's main loop runs, SIGTERM/SIGHUP raise `Stopped` (a KeyboardInterrupt) there.
+
+    Handlers can only be set from the main thread; elsewhere (a caller's worker thread) the run keeps
+    the process's handlers. The previous handlers are restored afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Snapshots(threading.Thread):

@@ -5,13 +5,17 @@ survives it:
 - PNGs (masks, overlays) are atomic per file (`atomic_path`): a file is whole or absent.
 - `detections.jsonl` and `tracks.csv` are written in their final place, one `write` per frame: a
   killed run leaves valid JSONL / CSV up to the last frame written.
-- The video goes straight to its final name when the container is streamable (Matroska, AVI: a
-  reader needs no index written at the end), so a killed run leaves a playable file; OpenCV hands
-  the encoded data to the file in 256 KiB chunks (measured with OpenCV 5.0 / FFmpeg here), so what
-  a kill loses is the last chunk: how much video that is depends on how well it compresses (kill -9
-  after 150 frames of 640x512 at 25 fps: 48 frames lost of a noisy clip, 11 to 150 of a flat one).
-  MP4/MOV need their index
-  (moov atom) written on close: they are written under a temporary name and renamed when closed.
+- The video goes straight to its final name when the container is streamable (AVI, Matroska: a
+  reader needs no index written at the end), so a killed run leaves a playable file. What a kill -9
+  loses depends on the writer (measured with OpenCV 5.0 here, 640x512 at 25 fps):
+  - AVI (the default): OpenCV's own MJPEG writer hands every frame to the file as it is written, so
+    a kill loses at most the frame being written (kill after 37 and 100 frames: 36 and 99 read back).
+    MJPEG is big (about 47 KB a frame of noisy 640x512), and AVI 1.0 readers stop at 4 GiB, so a
+    single-file video continues in `<stem>_001.avi`, ... past `MAX_FILE_BYTES`.
+  - Matroska (mp4v through FFmpeg): about 20x smaller, but FFmpeg hands the data to the file in chunks
+    of up to 1 MiB, so a kill loses the last chunk: seconds of video when frames compress well.
+  - MP4/MOV need their index (moov atom) written on close: they are written under a temporary name and
+    renamed when closed; a killed run leaves no video.
   With `segment_seconds`, the video is a series of files each closed (and renamed) as it fills,
   which bounds what a kill loses in time for any container and frame size.
 """
@@ -44,16 +48,32 @@ __all__ = [
     "TracksSink",
     "DEFAULT_VIDEO_FPS",
     "STREAMABLE_CONTAINERS",
+    "VIDEO_FORMATS",
+    "MAX_FILE_BYTES",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VIDEO_FPS = 25.0
-_FOURCC = {".mkv": "mp4v", ".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v"}
+# container -> (fourcc, OpenCV backend). AVI goes through OpenCV's built-in MJPEG writer, which writes
+# each frame through to the file (FFmpeg's AVI muxer buffers like its Matroska one).
+_WRITERS = {
+    ".avi": ("MJPG", cv2.CAP_OPENCV_MJPEG),
+    ".mkv": ("mp4v", cv2.CAP_FFMPEG),
+    ".mp4": ("mp4v", cv2.CAP_FFMPEG),
+    ".m4v": ("mp4v", cv2.CAP_FFMPEG),
+    ".mov": ("mp4v", cv2.CAP_FFMPEG),
+}
+_FOURCC = {suffix: code for suffix, (code, _) in _WRITERS.items()}
 # Containers a reader can play without an index written on close: after kill -9, FFmpeg (OpenCV)
 # read back every frame that had reached the file, from Matroska and from AVI (tested, see the
 # module docstring); an MP4 without its moov atom would not open at all.
-STREAMABLE_CONTAINERS = (".mkv", ".avi")
+STREAMABLE_CONTAINERS = (".avi", ".mkv")
+VIDEO_FORMATS = ("avi", "mkv", "mp4")  # what `lesps predict --video-format` offers
+MAX_FILE_BYTES = (
+    1 << 30
+)  # a single-file AVI continues in a new file past this (AVI 1.0 readers stop at 4 GiB)
+_SIZE_CHECK_FRAMES = 32  # frames between file size checks
 
 
 @runtime_checkable
@@ -123,7 +143,7 @@ class VideoSink:
     Frames of another size (a folder of mixed images) are resized to the first frame's size.
 
     Args:
-        path: output video (.mkv -> mp4v, .avi -> MJPG: streamable; .mp4/.mov/.m4v -> mp4v, renamed
+        path: output video (.avi -> MJPG, .mkv -> mp4v: streamable; .mp4/.mov/.m4v -> mp4v, renamed
             into place on close).
         fps: frame rate to write (the input's, divided by the stride).
         segment_seconds: write `<stem>_000<suffix>`, `<stem>_001<suffix>`, ... of this many seconds of
@@ -152,8 +172,8 @@ class VideoSink:
         self._in_file = 0
 
     def file_path(self, index: int) -> Path:
-        """The file of segment `index` (`path` itself without segments)."""
-        if not self.segment_frames:
+        """The file of segment `index` (`path` itself for the first file without segments)."""
+        if not self.segment_frames and index == 0:
             return self.path
         return self.path.with_name(f"{self.path.stem}_{index:03d}{self.path.suffix}")
 
@@ -161,8 +181,8 @@ class VideoSink:
         path = self.file_path(len(self.files))
         # A streamable file plays while it grows; an MP4 only once its index is written on close.
         target = path if self.streamable else self._stack.enter_context(atomic_path(path))
-        code = _FOURCC[self.path.suffix.lower()]
-        writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*code), self.fps, self._size)
+        code, backend = _WRITERS[self.path.suffix.lower()]
+        writer = cv2.VideoWriter(str(target), backend, cv2.VideoWriter_fourcc(*code), self.fps, self._size)
         if not writer.isOpened():
             raise OSError(f"{path}: OpenCV cannot open a video writer ({code})")
         self._writer, self._in_file = writer, 0
@@ -180,8 +200,14 @@ class VideoSink:
         self._writer.write(overlay)  # type: ignore[union-attr]
         self.frames += 1
         self._in_file += 1
-        if self.segment_frames and self._in_file >= self.segment_frames:
+        if self.segment_frames and self._in_file >= self.segment_frames or self._too_big():
             self._finish_file()
+
+    def _too_big(self) -> bool:
+        """A single-file AVI past MAX_FILE_BYTES (checked every few frames): continue in a new file."""
+        if self.segment_frames or self._in_file % _SIZE_CHECK_FRAMES or self.path.suffix.lower() != ".avi":
+            return False
+        return self.files[-1].stat().st_size >= MAX_FILE_BYTES
 
     def _finish_file(self) -> None:
         if self._writer is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from release_names import CHECKPOINTS
 
 from lesps_deploy.data import NORM_PRESETS
 from lesps_deploy.export import ExportConfig, check_parity, export_weights
@@ -18,14 +19,6 @@ from lesps_deploy.metrics.dataset_eval import evaluate_backend
 from lesps_deploy.models import load_checkpoint
 from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 from lesps_deploy.runtime.torch_backend import TorchBackend
-
-CHECKPOINTS = [
-    "ACM_LESPS_centroid.pth.tar",
-    "ACM_LESPS_coarse.pth.tar",
-    "ACM_full.pth.tar",
-    "ALCNet_LESPS_centroid.pth.tar",
-    "ALCNet_full.pth.tar",
-]
 
 
 @pytest.mark.slow

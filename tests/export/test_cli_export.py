@@ -43,3 +43,17 @@ def test_bad_combination(tmp_path):
     assert res.exit_code != 0 and "--int8 does not apply to --format triton" in str(res.exception)
     res = runner.invoke(app, ["export", str(tmp_path / "m.pth"), "--int8"])
     assert res.exit_code != 0 and "--calib-data" in str(res.exception.hint)
+
+
+def test_threshold_is_recorded_in_the_artifact_and_checked_first(tmp_path):
+    from lesps_deploy.export import read_onnx_meta
+
+    ckpt = _checkpoint(tmp_path, mean=90.0)
+    out = tmp_path / "t.onnx"
+    res = runner.invoke(app, ["export", str(ckpt), "--out", str(out), "--threshold", "0.3"])
+    assert res.exit_code == 0, res.output
+    assert read_onnx_meta(out).threshold == 0.3  # evaluate, predict and Detector default to it
+    for bad in ("2", "-1", "0"):
+        res = runner.invoke(app, ["export", str(tmp_path / "missing.pth"), "--threshold", bad])
+        said = f"{res.output} {res.exception}"  # checked before the (missing) weights are looked at
+        assert res.exit_code != 0 and f"--threshold {bad}" in said and "missing.pth" not in said, said

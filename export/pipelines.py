@@ -232,14 +232,19 @@ def export_engine_format(job: Job, tmp: Path) -> Outcome:
         imgsz=job.imgsz, batch=job.batch, dynamic=job.dynamic, precision=job.precision,
         workspace_gib=cfg.workspace, calib_data=cfg.calib_data, calib_images=cfg.calib_images,
         calib_method=cfg.calib_method, calib_percentile=cfg.calib_percentile, calib_split=cfg.calib_split,
-        device=job.device, input_bits=job.meta.input_bits, frame_mapping=cfg.frame_mapping,
+        int8_budget=cfg.int8_budget, device=job.device, input_bits=job.meta.input_bits, frame_mapping=cfg.frame_mapping,
     )  # fmt: skip
     engine = tmp / "model.engine"
     header = build_engine(onnx_path, engine, build, job.meta, job.norm, cache_dir=job.out.parent)
     if job.reference is not None:
         parity.append(run_parity("engine", job.reference, engine, job, job.precision))
         if job.precision != "fp32":  # the FP32 graph on the CPU is the reference of the gate
-            run_gate(job, onnx_path, engine, tmp, device=job.device)
+            from lesps_deploy.runtime.engine_header import update_engine_meta
+
+            report = run_gate(job, onnx_path, engine, tmp, device=job.device)
+            header = update_engine_meta(
+                engine, dataclasses.replace(header.model_meta, parity=report.summary())
+            )
     details = {"tensorrt": header.tensorrt_version, "gpu": header.gpu_name, "precision": header.precision}
     return move_into_place(engine, job.out), parity, details
 

@@ -28,6 +28,7 @@ from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.engine_header import EngineHeader, write_engine
 
 from .calibration import CalibrationBatches, calibration_files
+from .config import DEFAULT_INT8_BUDGET
 
 __all__ = [
     "EngineBuildConfig",
@@ -60,6 +61,7 @@ class EngineBuildConfig:
     calib_method: str = "minmax"  # minmax | percentile | entropy (TensorRT 10: minmax | entropy)
     calib_percentile: float = 99.999
     calib_split: str = "train"
+    int8_budget: float = DEFAULT_INT8_BUDGET
     timing_cache: Path | None = None
     device: str = "cuda"
     input_bits: int = 8  # the model's (ModelMeta.input_bits): calibration frames are mapped to it
@@ -155,6 +157,8 @@ def _strongly_typed_onnx(
     """TensorRT 11+: the precision lives in the graph: the FP16 or QDQ INT8 graph of the ONNX export."""
     import tempfile
 
+    from .gate import gate_frames
+    from .mixed_precision import int8_with_fallback
     from .quantize import CalibrationSpec, FrameReader, quantize_int8, to_fp16
 
     if cfg.precision == "fp16":
@@ -171,9 +175,16 @@ def _strongly_typed_onnx(
         cfg.calib_method, cfg.calib_percentile, len(files), cfg.calib_split, cfg.calib_data.name
     )
     with tempfile.TemporaryDirectory(prefix="lesps-qdq-") as tmp:
-        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        src, dst, ranges = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx", Path(tmp) / "ranges.json"
         onnx.save(proto, str(src))
-        return onnx.load(str(quantize_int8(src, dst, reader, spec)))
+
+        def quantize(out: Path, float_nodes: list[str]) -> Path:
+            return quantize_int8(src, out, reader, spec, cache=ranges, float_nodes=float_nodes)
+
+        # The same float fallback as the ONNX artifact (export.mixed_precision): one INT8 path.
+        frames = gate_frames(None, cfg.calib_data, cfg.calib_split, cfg.calib_images, Path(tmp))
+        int8_with_fallback(src, dst, quantize, reader, frames, norm, reader.mapper, cfg.int8_budget)
+        return onnx.load(str(dst))
 
 
 def default_timing_cache(trt_version: str, capability: str) -> Path:

@@ -26,6 +26,7 @@ __all__ = [
     "write_engine",
     "read_engine",
     "read_header",
+    "update_engine_meta",
     "compatibility_problem",
 ]
 
@@ -81,6 +82,16 @@ def write_engine(path: str | os.PathLike[str], header: EngineHeader, plan: bytes
         f.flush()
         os.fsync(f.fileno())
     return Path(path)
+
+
+def update_engine_meta(path: str | os.PathLike[str], meta: ModelMeta) -> EngineHeader:
+    """Rewrite an engine file's header with `meta` (e.g. the precision gate's deltas), plan unchanged."""
+    import dataclasses
+
+    header, plan = read_engine(path)
+    header = dataclasses.replace(header, meta=meta.to_strings())
+    write_engine(path, header, plan)
+    return header
 
 
 def _read_prefix(f, path: str | os.PathLike[str]) -> EngineHeader:

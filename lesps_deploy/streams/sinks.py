@@ -8,10 +8,12 @@ survives it:
 - The video goes straight to its final name when the container is streamable (AVI, Matroska: a
   reader needs no index written at the end), so a killed run leaves a playable file. What a kill -9
   loses depends on the writer (measured with OpenCV 5.0 here, 640x512 at 25 fps):
-  - AVI (the default): OpenCV's own MJPEG writer hands every frame to the file as it is written, so
-    a kill loses at most the frame being written (kill after 37 and 100 frames: 36 and 99 read back).
-    MJPEG is big (about 47 KB a frame of noisy 640x512), and AVI 1.0 readers stop at 4 GiB, so a
-    single-file video continues in `<stem>_001.avi`, ... past `MAX_FILE_BYTES`.
+  - AVI (the default): Motion-JPEG written by `streams.avi.MjpegAviWriter`, one unbuffered write per
+    frame and headers rewritten after each, so a kill loses at most the frame being written (killed
+    after 1, 37 and 150 frames: all of them read back). MJPEG is big (about 28 KB a noisy 640x512
+    frame at quality 90), and AVI 1.0 readers stop at 4 GiB, so a single-file video continues in
+    `<stem>_001.avi`, ... past `MAX_FILE_BYTES`. (OpenCV's own MJPEG writer holds a 32 KiB block,
+    FFmpeg's AVI muxer more: both lose frames to a kill.)
   - Matroska (mp4v through FFmpeg): about 20x smaller, but FFmpeg hands the data to the file in chunks
     of up to 1 MiB, so a kill loses the last chunk: seconds of video when frames compress well.
   - MP4/MOV need their index (moov atom) written on close: they are written under a temporary name and
@@ -27,7 +29,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -37,6 +39,7 @@ from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_path
 from lesps_deploy.runtime.results import Result
 from lesps_deploy.sources.base import Frame
+from lesps_deploy.streams.avi import MjpegAviWriter
 from lesps_deploy.tracking.mot import mot_rows
 
 __all__ = [
@@ -55,24 +58,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_VIDEO_FPS = 25.0
-# container -> (fourcc, OpenCV backend). AVI goes through OpenCV's built-in MJPEG writer, which writes
-# each frame through to the file (FFmpeg's AVI muxer buffers like its Matroska one).
-_WRITERS = {
-    ".avi": ("MJPG", cv2.CAP_OPENCV_MJPEG),
-    ".mkv": ("mp4v", cv2.CAP_FFMPEG),
-    ".mp4": ("mp4v", cv2.CAP_FFMPEG),
-    ".m4v": ("mp4v", cv2.CAP_FFMPEG),
-    ".mov": ("mp4v", cv2.CAP_FFMPEG),
-}
-_FOURCC = {suffix: code for suffix, (code, _) in _WRITERS.items()}
+# container -> mp4v through OpenCV's FFmpeg writer; AVI is written by `streams.avi.MjpegAviWriter`.
+_FOURCC = {".avi": "MJPG", ".mkv": "mp4v", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v"}
 # Containers a reader can play without an index written on close: after kill -9, FFmpeg (OpenCV)
 # read back every frame that had reached the file, from Matroska and from AVI (tested, see the
 # module docstring); an MP4 without its moov atom would not open at all.
 STREAMABLE_CONTAINERS = (".avi", ".mkv")
 VIDEO_FORMATS = ("avi", "mkv", "mp4")  # what `lesps predict --video-format` offers
-MAX_FILE_BYTES = (
-    1 << 30
-)  # a single-file AVI continues in a new file past this (AVI 1.0 readers stop at 4 GiB)
+# A single-file AVI continues in a new file past this (AVI 1.0 readers stop at 4 GiB).
+MAX_FILE_BYTES = 1 << 30
 _SIZE_CHECK_FRAMES = 32  # frames between file size checks
 
 
@@ -181,8 +175,11 @@ class VideoSink:
         path = self.file_path(len(self.files))
         # A streamable file plays while it grows; an MP4 only once its index is written on close.
         target = path if self.streamable else self._stack.enter_context(atomic_path(path))
-        code, backend = _WRITERS[self.path.suffix.lower()]
-        writer = cv2.VideoWriter(str(target), backend, cv2.VideoWriter_fourcc(*code), self.fps, self._size)
+        code = _FOURCC[self.path.suffix.lower()]
+        if code == "MJPG":  # every frame reaches the file as it is written (streams.avi)
+            writer: Any = MjpegAviWriter(target, self.fps, self._size)
+        else:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*code), self.fps, self._size)
         if not writer.isOpened():
             raise OSError(f"{path}: OpenCV cannot open a video writer ({code})")
         self._writer, self._in_file = writer, 0

@@ -12,6 +12,7 @@ from lesps_deploy.runtime.engine_header import (
     compatibility_problem,
     read_engine,
     read_header,
+    update_engine_meta,
     write_engine,
 )
 
@@ -36,6 +37,26 @@ def test_round_trip(tmp_path):
     assert read_header(path).model_meta.mean == 95.01
     assert header.model_meta.model == "ACM"
     assert [p.name for p in tmp_path.iterdir()] == ["m.engine"]  # no temporary left
+
+
+def test_gate_deltas_are_written_into_the_header(tmp_path):
+    """An FP16/INT8 engine records its precision gate like an ONNX artifact does; the plan is untouched."""
+    path = tmp_path / "m.engine"
+    plan = bytes(range(256)) * 10
+    write_engine(path, _header(), plan)
+    parity = {
+        "frames": "NUAA-SIRST test (verify)",
+        "images": 214,
+        "IoU": -0.12,
+        "Pd": 0.0,
+        "max_abs_diff": 0.02,
+    }
+    meta = ModelMeta(model="ACM", mean=95.01, std=41.511, dataset="SIRST3", precision="fp16", parity=parity)
+    update_engine_meta(path, meta)
+    header, back = read_engine(path)
+    assert header.model_meta.parity == parity and header.model_meta.precision == "fp16"
+    assert back == plan and header.tensorrt_version == "10.3.0"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.engine"]
 
 
 @pytest.mark.parametrize(

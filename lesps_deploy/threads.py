@@ -10,7 +10,8 @@ so sessions with several threads do not spin; PyTorch's OpenMP workers with the 
 (`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
 a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
 
-Cores another process is already using are not offered either (`busy_neighbours`): two synchronised
+Cores another process is already using are not offered to PyTorch and ONNX Runtime either
+(`busy_neighbours`; OpenCV keeps them, see `use_threads`): two synchronised
 threads on two cores, one of them taken, wait on each other at every barrier, so on this machine a
 training step with a spinning neighbour took 2.07x its quiet time at 2 threads (see the README's
 contention table for the figure with this rule).
@@ -36,7 +37,7 @@ from lesps_deploy.errors import ConfigError
 
 __all__ = [
     "cgroup_cpu_limit", "available_cores", "busy_neighbours", "default_threads", "resolve_threads",
-    "use_threads", "current_threads",
+    "use_threads", "current_threads", "requested_threads",
     "process_env", "ort_thread_options",
 ]  # fmt: skip
 
@@ -47,6 +48,7 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 # ONNX Runtime and OpenCV are process-wide, so this mirrors state the libraries already hold.
 _applied: int | None = None
 _said: tuple[int, int] | None = None  # the (cores, taken) `default_threads` last logged
+_requested: int | None = None  # the user's choice when `use_threads` ran (--threads or OMP_NUM_THREADS)
 
 
 def _read(path: Path) -> str | None:
@@ -175,13 +177,22 @@ def use_threads(threads: int | None) -> int:
     PyTorch gets `threads` intra-op threads and one inter-op thread; ONNX Runtime sessions opened
     afterwards get `ort_thread_options(current_threads())`; OpenCV gets `threads` too.
     """
-    global _applied
+    global _applied, _requested
     n = resolve_threads(threads)
+    # Read before _apply_torch, which sets OMP_NUM_THREADS to n when torch is not loaded yet.
+    _requested = threads or _env_threads()
     _apply_torch(n)
-    _apply_cv2(n)
+    # OpenCV keeps every core: in predict it decodes and draws in threads of its own beside inference,
+    # so a neighbour's core is not its bottleneck the way it is for synchronised intra-op threads.
+    _apply_cv2(_requested or available_cores())
     _applied = n
     logger.debug("threads: %d (PyTorch, ONNX Runtime, OpenCV)", n)
     return n
+
+
+def requested_threads() -> int | None:
+    """The user's own choice (`--threads N`, else `OMP_NUM_THREADS`), None for the default."""
+    return _requested if _applied is not None else _env_threads()
 
 
 def current_threads() -> int:

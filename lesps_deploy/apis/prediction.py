@@ -45,7 +45,7 @@ from lesps_deploy.io import atomic_write_json
 from lesps_deploy.metrics.rules import check_threshold
 from lesps_deploy.runtime.base import backend_for_path
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
-from lesps_deploy.threads import current_threads
+from lesps_deploy.threads import available_cores, current_threads, requested_threads
 from lesps_deploy.tracking.config import TrackerConfig
 
 if TYPE_CHECKING:
@@ -209,7 +209,10 @@ def _workers(cfg: PredictConfig) -> int:
     """Inference workers: as asked, else 2 on a multi-core CPU and 1 on a GPU."""
     if cfg.workers:
         return cfg.workers
-    return 2 if cfg.device.startswith("cpu") and (cfg.threads or current_threads()) >= 2 else 1
+    # Workers do not wait on each other the way intra-op threads do, so the cores a busy neighbour
+    # takes off the default thread count (threads.default_threads) leave the second worker in place.
+    cores = cfg.threads or requested_threads() or available_cores()
+    return 2 if cfg.device.startswith("cpu") and cores >= 2 else 1
 
 
 def _threads(cfg: PredictConfig) -> int:

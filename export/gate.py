@@ -124,8 +124,9 @@ def gate_frames(
     from lesps_deploy.data.synth import SynthConfig, make_dataset
 
     root = scratch / "gate-synthetic"
-    make_dataset(root, SynthConfig(images=SYNTHETIC_IMAGES, size=128, seed=0))
-    logger.info("no frames with masks given: the precision gate runs on synthetic frames with targets")
+    if not (root / "images").is_dir():  # made once per export (the INT8 search and the gate share it)
+        make_dataset(root, SynthConfig(images=SYNTHETIC_IMAGES, size=128, seed=0))
+        logger.info("no frames with masks given: the precision gate runs on synthetic frames with targets")
     return GateFrames(root, "test", "synthetic")
 
 

@@ -91,24 +91,27 @@ class _Checker:
 
 
 def _sensitivity_order(
-    fp32: Path, convs: list[str], quantize: Quantize, reader: FrameReader, scratch: Path
+    fp32: Path, all_int8: Path, convs: list[str], quantize: Quantize, reader: FrameReader, scratch: Path
 ) -> list[str]:
     """Convs sorted by how much leaving each alone in float lowers the probability MSE against FP32."""
     import onnxruntime as ort
 
-    inputs = [reader._tile(*item) for item in reader.inputs[:SENSITIVITY_INPUTS]]
-    name = reader.input_name
+    from lesps_deploy.threads import current_threads, ort_thread_options
+
+    inputs = reader.first_inputs(SENSITIVITY_INPUTS)
+    options = ort.SessionOptions()
+    ort_thread_options(options, current_threads())
 
     def outputs(path: Path) -> list[np.ndarray]:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return [session.run(None, {name: x})[0] for x in inputs]
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return [session.run(None, {reader.input_name: x})[0] for x in inputs]
 
     reference = outputs(fp32)
 
     def mse(path: Path) -> float:
         return float(np.mean([np.mean((a - b) ** 2) for a, b in zip(outputs(path), reference, strict=True)]))
 
-    base = mse(quantize(scratch / "fallback-all.onnx", []))
+    base = mse(all_int8)
     gain = {conv: base - mse(quantize(scratch / "fallback-one.onnx", [conv])) for conv in convs}
     return sorted(convs, key=lambda conv: -gain[conv])
 
@@ -139,7 +142,7 @@ def int8_with_fallback(
         "INT8 on %s: ΔIoU %+.2f, ΔPd %+.2f points, beyond %.1f: ranking the %d Convs to keep the most "
         "sensitive in float", frames.label, deltas["IoU"], deltas["Pd"], budget, len(convs),
     )  # fmt: skip
-    order = _sensitivity_order(fp32, convs, quantize, reader, dst.parent)
+    order = _sensitivity_order(fp32, dst, convs, quantize, reader, dst.parent)  # dst: the all-INT8 graph
     for k in range(1, max(1, int(MAX_FLOAT_SHARE * len(convs))) + 1):
         deltas = check(quantize(dst, order[:k]))
         result.steps.append({"float": k, **deltas})

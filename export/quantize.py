@@ -102,6 +102,10 @@ class FrameReader:
             }
         return self._cache[path][k]
 
+    def first_inputs(self, n: int) -> list[np.ndarray]:
+        """The first `n` network inputs (tiles of big frames count one each), as calibration sees them."""
+        return [self._tile(*item) for item in self.inputs[:n]]
+
     def get_next(self) -> dict[str, np.ndarray] | None:
         item = next(self._todo, None)
         return None if item is None else {self.input_name: self._tile(*item)}

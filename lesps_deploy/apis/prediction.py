@@ -61,9 +61,9 @@ __all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_ru
 
 log = logging.getLogger(__name__)
 
-VIDEO_STEM = (
-    "annotated"  # annotated.<--video-format>; AVI by default: a kill loses at most a frame (streams.sinks)
-)
+# annotated.<--video-format>; AVI by default: a kill loses at most the frame being written (streams.sinks)
+VIDEO_STEM = "annotated"
+VIDEO_FORMATS = ("avi", "mkv", "mp4")
 JSONL_NAME = "detections.jsonl"
 TRACKS_NAME = "tracks.csv"
 # Source kinds that are still images: tracking them assumes they form a sequence.
@@ -150,8 +150,8 @@ class PredictConfig:
             (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
             (not self.segment_seconds or self.segment_seconds > 0, "--segment-seconds must be > 0"),
             (
-                self.video_format in ("avi", "mkv", "mp4"),
-                f"--video-format {self.video_format!r}: use avi, mkv or mp4",
+                self.video_format in VIDEO_FORMATS,
+                f"--video-format {self.video_format!r}: use {', '.join(VIDEO_FORMATS)}",
             ),
             (
                 self.track or self.tracking == TrackerConfig(),

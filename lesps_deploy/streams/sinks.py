@@ -51,7 +51,6 @@ __all__ = [
     "TracksSink",
     "DEFAULT_VIDEO_FPS",
     "STREAMABLE_CONTAINERS",
-    "VIDEO_FORMATS",
     "MAX_FILE_BYTES",
 ]
 
@@ -64,7 +63,6 @@ _FOURCC = {".avi": "MJPG", ".mkv": "mp4v", ".mp4": "mp4v", ".m4v": "mp4v", ".mov
 # read back every frame that had reached the file, from Matroska and from AVI (tested, see the
 # module docstring); an MP4 without its moov atom would not open at all.
 STREAMABLE_CONTAINERS = (".avi", ".mkv")
-VIDEO_FORMATS = ("avi", "mkv", "mp4")  # what `lesps predict --video-format` offers
 # A single-file AVI continues in a new file past this (AVI 1.0 readers stop at 4 GiB).
 MAX_FILE_BYTES = 1 << 30
 _SIZE_CHECK_FRAMES = 32  # frames between file size checks

@@ -149,41 +149,26 @@ def test_next_run_names_the_killed_one_and_removes_its_temporary_files(
     assert "predict-1: the run there was killed after" in said and stale.name in said
 
 
-def test_ctrl_c_accounts_for_every_decoded_frame_and_exits_130(
-    long_video: Path, tiny_onnx: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"]
+)  # SIGTERM: what `kill`, systemd and Docker send; the files are finished as for Ctrl-C
+def test_ctrl_c_and_sigterm_account_for_every_decoded_frame_and_exit_128_plus_signal(
+    sig: signal.Signals, long_video: Path, tiny_onnx: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
     proc = _start(tmp_path, long_video, "--weights", tiny_onnx, "--out", out, "--save-video", "--json", "-")
     _wait_for(lambda: len(_lines(out / "detections.jsonl")) >= 30, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr.decode()[-2000:]
+    assert proc.returncode == 128 + sig, stderr.decode()[-2000:]  # 130 for Ctrl-C, 143 for SIGTERM
     summary = json.loads((out / "summary.json").read_text())
     assert summary == json.loads(stdout.decode().strip().splitlines()[-1])
-    assert summary["interrupted"] and summary["state"] == "interrupted" and summary["stopped_by"] == "SIGINT"
+    assert summary["interrupted"] and summary["state"] == "interrupted" and summary["stopped_by"] == sig.name
     assert 30 <= summary["frames"] < FRAMES
     assert summary["frames"] + summary["dropped"] + summary["rejected"] == summary["decoded"]
     assert summary["rejected"] == 0 and summary["decoded"] <= FRAMES
-    # With two inference workers, the batch Ctrl-C interrupted is dropped while the other one's is
+    # With two inference workers, the batch the signal interrupted is dropped while the other one's is
     # written: a gap of a frame or two in the JSONL, counted in `dropped`.
     records = _detections(out / "detections.jsonl", gaps=True)
     assert len(records) == summary["frames"]
     assert _video_frames([out / "annotated.avi"]) == summary["frames"]  # closed cleanly: every frame
-
-
-def test_sigterm_ends_the_run_like_ctrl_c_and_exits_143(
-    long_video: Path, tiny_onnx: Path, tmp_path: Path
-) -> None:
-    """`kill`, systemd and Docker stop a process with SIGTERM: the files are finished as for Ctrl-C."""
-    out = tmp_path / "run"
-    proc = _start(tmp_path, long_video, "--weights", tiny_onnx, "--out", out, "--save-video", "--json", "-")
-    _wait_for(lambda: len(_lines(out / "detections.jsonl")) >= 30, proc)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + signal.SIGTERM, stderr.decode()[-2000:]
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary == json.loads(stdout.decode().strip().splitlines()[-1])
-    assert summary["state"] == "interrupted" and summary["stopped_by"] == "SIGTERM"
-    assert summary["frames"] + summary["dropped"] + summary["rejected"] == summary["decoded"]
-    records = _detections(out / "detections.jsonl", gaps=True)
-    assert len(records) == summary["frames"] == _video_frames([out / "annotated.avi"])

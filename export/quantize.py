@@ -16,9 +16,10 @@ size and ONNX Runtime's histogram collectors need one shape per step.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 import onnx
 
 from lesps_deploy.data import FrameMapper, Norm, read_image
+from lesps_deploy.errors import ExportError
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, needs_tiling, preprocess, tile_slices
 
 from .config import CALIB_METHODS
@@ -52,7 +54,14 @@ class CalibrationSpec:
         out: dict[str, Any] = {"method": self.method, "images": self.images, "split": self.split}
         if self.method == "percentile":
             out["percentile"] = self.percentile
-        return {**out, "dataset": self.dataset}
+        # The quantizer's version is part of the recipe: the ranges, and so the deltas, come from it.
+        return {**out, "dataset": self.dataset, "quantizer": f"onnxruntime {_onnxruntime_version()}"}
+
+
+def _onnxruntime_version() -> str:
+    import onnxruntime  # the distribution may be onnxruntime-gpu: ask the module
+
+    return onnxruntime.__version__
 
 
 def inference_inputs(
@@ -192,6 +201,7 @@ def _quantize_static(
 ) -> None:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
+    _require_calibration_cache(quantize_static)
     quantize_static(
         str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
         op_types_to_quantize=list(_QUANTIZED_OPS),
@@ -199,3 +209,12 @@ def _quantize_static(
         extra_options=options, calibration_cache_path=cache, calibration_providers=["CPUExecutionProvider"],
         nodes_to_exclude=float_nodes,
     )  # fmt: skip
+
+
+def _require_calibration_cache(quantize_static: Callable[..., Any]) -> None:
+    """One line instead of a TypeError deep in the export when onnxruntime predates the ranges cache."""
+    if "calibration_cache_path" not in inspect.signature(quantize_static).parameters:
+        raise ExportError(
+            f"INT8 export needs onnxruntime >= 1.27 (installed: {_onnxruntime_version()})",
+            hint="pip install -U 'onnxruntime>=1.27' (or onnxruntime-gpu)",
+        )

@@ -113,3 +113,22 @@ def test_qdq_int8(tmp_path, tiny_onnx, image_folder, method):
         src, tmp_path / "q2.onnx", FrameReader([], NORM, FrameMapper(), "input"), spec, cache
     )
     np.testing.assert_array_equal(_run(onnx.load(str(again)), x), _run(q, x))
+
+
+def test_quantizer_without_ranges_cache_is_named():
+    from onnxruntime.quantization import quantize_static
+
+    from lesps_deploy.errors import ExportError
+    from lesps_deploy.export.quantize import _require_calibration_cache
+
+    def quantize_static_1_24(model_input, model_output, calibration_data_reader, quant_format=None):
+        """The signature of onnxruntime 1.24's quantize_static, which has no calibration_cache_path."""
+
+    with pytest.raises(ExportError, match=r"onnxruntime >= 1\.27 \(installed: "):
+        _require_calibration_cache(quantize_static_1_24)
+    _require_calibration_cache(quantize_static)  # the installed one has it
+
+
+def test_quantizer_version_is_recorded():
+    spec = CalibrationSpec("minmax", 99.9, 3, "train", "toy")
+    assert spec.to_dict()["quantizer"] == f"onnxruntime {ort.__version__}"

@@ -120,21 +120,15 @@ def _export_and_evaluate(tmp_path: Path, ckpt: Path, nuaa: Path, flags: list[str
 
 # ALCNet_full loses 2.9 IoU points when every Conv is INT8 (percentile 99.999, 213 train frames); the
 # float fallback (export.mixed_precision) keeps its most sensitive Convs in float, chosen on the train
-# frames: 4 of 44, test ΔIoU -0.59, ΔPd -0.76. ACM_full misses by one target (measured, not tuned away):
-# all-INT8 it loses 3 of the 270 train targets (ΔPd -1.11, over the 1.0 budget), the search keeps its
-# first Conv in float (train ΔPd 0.00), and on test that artifact loses 3 of 263 (ΔPd -1.14; all-INT8
-# lost 1, -0.38). Pd moves in steps of one target, so train and test disagree at this scale.
-_INT8_MISS = {"ACM_full.pth.tar": "ACM_full INT8: test ΔPd -1.14 (one target beyond 1.0), measured"}
-
-
+# frames: 4 of 44, test ΔIoU -0.67, ΔPd -0.77 (stop 20). ACM_full all-INT8: train ΔPd -0.37, so no
+# fallback, test ΔIoU +0.23, ΔPd -0.38 (stop 20, onnxruntime 1.27.0 to 1.32.0 alike, artifact identical
+# at 1 and 2 threads). Stop 19 measured train -1.11 and, after a fallback, test -1.14 for it; that run
+# could not be reproduced, so a miss here is a real finding to look into, not noise to mark away.
 @pytest.mark.shared
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=_INT8_MISS[n], strict=False)) if n in _INT8_MISS else n
-        for n in CHECKPOINTS
-    ],
+    CHECKPOINTS,
 )
 def test_int8_release_within_one_point(tmp_path, name, official_weights, nuaa_dir, golden_dir):
     flags = ["--int8", "--calib-data", str(nuaa_dir)]
@@ -145,6 +139,7 @@ def test_int8_release_within_one_point(tmp_path, name, official_weights, nuaa_di
     )
     assert got["precision"] == "int8" and meta.calibration["split"] == "train"
     assert meta.calibration["images"] == 213 and meta.calibration["method"] == "percentile"
+    assert meta.calibration["quantizer"].startswith("onnxruntime ")
     fallback = meta.calibration["float_fallback"]
     print(
         f"{name}: {len(fallback['float_nodes'])} of {fallback['convs']} Convs in float: {fallback['steps']}"

@@ -126,10 +126,7 @@ def _export_and_evaluate(tmp_path: Path, ckpt: Path, nuaa: Path, flags: list[str
 # could not be reproduced, so a miss here is a real finding to look into, not noise to mark away.
 @pytest.mark.shared
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    CHECKPOINTS,
-)
+@pytest.mark.parametrize("name", CHECKPOINTS)
 def test_int8_release_within_one_point(tmp_path, name, official_weights, nuaa_dir, golden_dir):
     flags = ["--int8", "--calib-data", str(nuaa_dir)]
     got, meta = _export_and_evaluate(tmp_path, official_weights / name, nuaa_dir, flags)

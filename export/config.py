@@ -32,7 +32,7 @@ from lesps_deploy.options import (
     threads_option,
     validate,
 )
-from lesps_deploy.shared_options import (
+from lesps_deploy.runtime.options import (
     batch_option,
     device_option,
     frame_mapping_option,

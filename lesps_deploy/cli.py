@@ -1,7 +1,7 @@
 """`lesps` command line: parses options, calls one library function per command, prints results.
 
 No logic lives here: each command is a module of `lesps_deploy.commands`, registered on the app below;
-its options are generated from its config dataclass (`lesps_deploy.command_builder`).
+its options are generated from its config dataclass (`lesps_deploy.options.typer_command`).
 Heavy imports happen inside each command so `lesps --help` stays fast.
 Results go to stdout (tables, JSON); logs and progress go to stderr.
 """

@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.rules import FaRule
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
 from lesps_deploy.options import Role, json_option, name_of, option, threads_option, validate
-from lesps_deploy.shared_options import (
+from lesps_deploy.runtime.options import (
     batch_option,
     data_option,
     device_option,
-    fa_rule_option,
     frame_mapping_option,
     norm_option,
-    strict_masks_option,
     threshold_option,
 )
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lesps_deploy.errors import CheckpointError, ModelError
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES, backend_names
 from lesps_deploy.io import atomic_write_json, atomic_write_text
-from lesps_deploy.metrics.rules import FaRule
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
 from lesps_deploy.options import (
     Role,
     check_multiple,
@@ -35,15 +35,13 @@ from lesps_deploy.options import (
     validate,
 )
 from lesps_deploy.runtime.base import Backend, load_runtime
-from lesps_deploy.shared_options import (
+from lesps_deploy.runtime.options import (
     batch_option,
     data_option,
     device_option,
-    fa_rule_option,
     frame_mapping_option,
     model_option,
     norm_option,
-    strict_masks_option,
     threshold_option,
     tile_size_option,
     trust_pickle_option,

@@ -56,7 +56,7 @@ from lesps_deploy.options import (
     validate,
 )
 from lesps_deploy.runtime.base import backend_for_path
-from lesps_deploy.shared_options import (
+from lesps_deploy.runtime.options import (
     batch_option,
     device_option,
     frame_mapping_option,

@@ -8,12 +8,11 @@ from pathlib import Path
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.formats import backend_names
 from lesps_deploy.io import cache_dir
-from lesps_deploy.metrics.rules import FaRule
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option
 from lesps_deploy.options import Role, force_option, json_option, option, threads_option, validate
-from lesps_deploy.shared_options import (
+from lesps_deploy.runtime.options import (
     data_option,
     device_option,
-    fa_rule_option,
     model_option,
     norm_option,
     threshold_option,

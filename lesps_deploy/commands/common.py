@@ -1,7 +1,7 @@
 """What every `lesps` command shares: where results go (stdout, or stderr beside `--json -`).
 
 Options are not declared here: each command's config dataclass declares them, and
-`lesps_deploy.command_builder` turns them into flags.
+`lesps_deploy.options.typer_command` turns them into flags.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import make_console
 from lesps_deploy.data.synth_config import SynthConfig
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["data_synth"]
 

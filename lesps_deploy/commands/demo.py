@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import make_console
 from lesps_deploy.demo.config import DemoConfig
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["demo"]
 

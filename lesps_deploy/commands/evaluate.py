@@ -7,8 +7,8 @@ from dataclasses import replace
 import typer
 
 from lesps_deploy.apis.evaluation import EvalConfig
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import json_to_stdout, results_console, write_json
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["evaluate"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import make_console, results_console, write_json
 from lesps_deploy.export.config import ExportConfig
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["export_cmd"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import make_console, results_console, write_json
+from lesps_deploy.options.typer_command import command
 from lesps_deploy.training.config import LabelsConfig
 
 __all__ = ["labels"]

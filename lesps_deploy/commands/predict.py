@@ -7,8 +7,8 @@ import signal
 import typer
 
 from lesps_deploy.apis.prediction import PredictConfig
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import json_to_stdout, make_console, results_console, write_json
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["predict"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lesps_deploy.command_builder import command
 from lesps_deploy.commands.common import make_console
+from lesps_deploy.options.typer_command import command
 from lesps_deploy.training.config import TrainConfig
 
 __all__ = ["train"]

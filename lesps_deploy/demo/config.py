@@ -8,7 +8,7 @@ from typing import Any
 
 from lesps_deploy.data.synth_config import TargetMix
 from lesps_deploy.options import Role, force_option, option, threads_option, validate
-from lesps_deploy.shared_options import device_option
+from lesps_deploy.runtime.options import device_option
 
 __all__ = [
     "DATASET_DIR",

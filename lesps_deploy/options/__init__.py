@@ -1,7 +1,7 @@
 """Options declared once: a config field carries its help, its domain and, for paths, its role.
 
 A field declared with `option(...)` is the only place an option of a command exists: the CLI builds
-its flag from it (`lesps_deploy.command_builder`), `validate` checks its domain when the config is
+its flag from it (`lesps_deploy.options.typer_command`), `validate` checks its domain when the config is
 built (CLI and Python alike), and `check_paths` checks its files before any model loads. Errors name
 the option as the caller wrote it: the keyword in Python (`patch_size=0`), the flag under the CLI
 (`--tile-size 0`), through `naming`, a mapping derived from the declarations.

@@ -1,4 +1,5 @@
-"""Options several commands take, declared once: the same word means the same thing everywhere.
+"""Options several commands take about weights and inference, declared once: the same word means
+the same thing everywhere (`metrics.rules` declares the metric options).
 
 Each function returns a config field (`lesps_deploy.options.option`) with the option's help and
 domain; a config takes it as `norm: str | None = norm_option()`.
@@ -9,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from lesps_deploy.data.bit_depth import FRAME_MAPPINGS
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FA_RULES
 from lesps_deploy.options import Role, option
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 
 __all__ = [
     "weights_option", "data_option", "model_option", "norm_option", "device_option", "threshold_option",
-    "fa_rule_option", "trust_pickle_option", "strict_masks_option", "frame_mapping_option",
+    "trust_pickle_option", "frame_mapping_option",
     "tile_size_option", "batch_option", "check_device", "check_norm",
 ]  # fmt: skip
 
@@ -71,28 +71,11 @@ def threshold_option(
     return option(default, help, gt=0.0, lt=1.0)
 
 
-def fa_rule_option() -> Any:
-    return option(
-        DEFAULT_FA_RULE,
-        "False-alarm rule: 'current' (the authors' code today) or '2023' (to compare with papers "
-        "evaluated with the 2023 LESPS/BasicIRSTD code).",
-        choices=FA_RULES,
-    )
-
-
 def trust_pickle_option() -> Any:
     return option(
         False,
         "Fully unpickle a checkpoint that safe loading refuses (this can run code from the file; "
         "only for files you trust). Known LESPS releases and our own checkpoints never need it.",
-    )
-
-
-def strict_masks_option() -> Any:
-    return option(
-        False,
-        "A mask whose size differs from its image's is an error (default: reported, then cropped / "
-        "zero-padded to the image as the reference does, e.g. NUAA-SIRST Misc_111).",
     )
 
 

@@ -249,11 +249,11 @@ def _path_problem(role: Role, path: Path, force: bool, noun: str) -> str | None:
             return "is a folder; expected a file"
         if role is Role.OUTPUT_DIR and path.exists() and not path.is_dir():
             return "is a file; expected a folder"
-        if role is not Role.OUTPUT_DIR and path.exists() and not force:
+        if role is not Role.OUTPUT_DIR and path.is_file() and not force:
             return (
-                "exists (add --force to replace it)"
+                "already exists (add --force to replace it)"
                 if _CLI_CONFIG.get()
-                else "exists (force=True replaces it)"
+                else "already exists (force=True replaces it)"
             )
         return _writable_ancestor(path / "x" if path.is_dir() else path)[1]
     return None
@@ -262,8 +262,8 @@ def _path_problem(role: Role, path: Path, force: bool, noun: str) -> str | None:
 def check_paths(config: Any) -> None:
     """Check every declared path of a config before the work starts: inputs exist, outputs can be written.
 
-    An output file that exists is refused unless the config's `force` is set; folders follow their
-    command's own rules (a run folder may be resumed).
+    An output file that exists is refused unless the config's `force` is set; existing folders follow
+    their command's own rules (a run folder may be resumed, a Triton repository takes more models).
 
     Raises:
         DataError: an input file or folder is missing. ConfigError: an output cannot be written.

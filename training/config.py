@@ -108,7 +108,7 @@ class TrainConfig:
         choices=START_RULES,
     )
     tloss: float = option(
-        10.0, "The paper's rule: evolution starts after an epoch with mean loss below this.", gt=0
+        10.0, "The paper's rule: evolution starts after an epoch with mean loss below this."
     )
     start_hits: float = option(0.5, "hits rule: share of labelled pixels the network must hit.", gt=0, le=1)
     init_labels: str = option(
@@ -152,10 +152,6 @@ class TrainConfig:
         validate(self)
         if self.prior == 0:  # the paper's init
             object.__setattr__(self, "prior", None)
-        if self.data is None and self.resume is None:
-            raise ConfigError(
-                f"{name_of('data')} is required", hint=f"or continue a run with {name_of('resume')} RUN_DIR"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""

@@ -190,7 +190,7 @@ def problem(spec: Spec, value: Any) -> str | None:
         return None
     for v in value if isinstance(value, tuple) else (value,):
         if spec.choices is not None and v not in spec.choices:
-            return "expected one of " + ", ".join(str(c) for c in spec.choices)
+            return f"unknown {v!r}; expected one of " + ", ".join(str(c) for c in spec.choices)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             bad = _number_problem(spec, v)
             if bad:

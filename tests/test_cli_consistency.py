@@ -162,3 +162,38 @@ def test_a_skipped_image_is_said_once(files: dict[str, Path], tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert said.count("unreadable image") == 1 and "skipped" in said
+
+
+def test_tile_size_off_the_models_multiple_is_one_line_after_load(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    onnx, data, video = str(files["onnx"]), str(files["data"]), str(files["video"])
+    for args in (
+        ["evaluate", onnx, "--data", data],
+        ["predict", video, "-w", onnx, "--out", str(tmp_path / "p")],
+    ):
+        result = CliRunner().invoke(app, [*args, "--tile-size", "33"])
+        assert isinstance(result.exception, ConfigError), (args, result.exception)
+        assert str(result.exception).startswith("--tile-size 33: must be a multiple of 32"), result.exception
+
+
+def test_unwritable_json_fails_before_the_evaluation(files: dict[str, Path], tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("this user writes in read-only folders (root)")
+        args = [
+            "evaluate",
+            str(files["ckpt"]),
+            "--data",
+            str(files["data"]),
+            "--json",
+            str(locked / "r.json"),
+        ]
+        result = CliRunner().invoke(app, args)
+        assert isinstance(result.exception, ConfigError) and "cannot write in" in str(result.exception)
+        assert "evaluating" not in result.output
+    finally:
+        locked.chmod(0o755)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
-from lesps_deploy.options import Role, json_option, name_of, option, threads_option, validate
+from lesps_deploy.options import Role, force_option, json_option, name_of, option, threads_option, validate
 from lesps_deploy.runtime.options import (
     batch_option,
     data_option,
@@ -228,6 +228,7 @@ class LabelsConfig:
         role=Role.INPUT, noun="point file or folder",
     )  # fmt: skip
     json_out: Path | None = json_option()
+    force: bool = force_option("Replace an existing --json file.")
     threads: int | None = threads_option()
 
     def __post_init__(self) -> None:

@@ -44,9 +44,9 @@ from lesps_deploy.formats import backend_names
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.options import (
     Role,
-    check_multiple,
     check_paths,
     declared,
+    force_option,
     json_option,
     name_of,
     option,
@@ -147,6 +147,7 @@ class PredictConfig:
     threads: int | None = threads_option()
     workers: int = option(0, "Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).", ge=0)
     json_out: Path | None = json_option()
+    force: bool = force_option("Replace an existing --json file.")
     trust_pickle: bool = trust_pickle_option()
     track: bool = option(False, "Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
     tracking: TrackerConfig = TrackerConfig()
@@ -368,7 +369,6 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
         frame_mapping=cfg.frame_mapping,
         model=cfg.model, batch_size=cfg.batch, patch_size=cfg.patch_size, **_backend_options(cfg),
     ) as det:  # fmt: skip
-        check_multiple("patch_size", cfg.patch_size, det.multiple, str(cfg.weights))
         tracker = _make_tracker(cfg, det, kind)
         reconnect = ReconnectPolicy(timeout_s=cfg.reconnect_timeout_s)
         with open_source(cfg.source, stride=cfg.vid_stride, reconnect=reconnect) as source:

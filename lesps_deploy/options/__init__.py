@@ -290,8 +290,8 @@ def threads_option() -> Any:
     return option(
         None,
         "CPU threads of PyTorch, ONNX Runtime and OpenCV (default: $OMP_NUM_THREADS when set, else the "
-        "cores this process may use, from its CPU affinity and cgroup quota).",
-        ge=1,
+        "cores this process may use, from its CPU affinity and cgroup quota; 0: the same).",
+        ge=0,
     )
 
 

@@ -28,6 +28,7 @@ from lesps_deploy.options import (
     json_option,
     name_of,
     option,
+    say,
     threads_option,
     validate,
 )
@@ -191,17 +192,17 @@ def _given(cfg: ExportConfig) -> list[str]:
 def _check_relations(cfg: ExportConfig) -> None:
     """The rules between options and the format's row (each value's own domain is declared)."""
     fmt = get_export_format(cfg.format)
+    on = f"{say('format', fmt.name, quote=False)}"
     for name in _given(cfg):
         if not fmt.accepts(name):
-            raise ConfigError(f"{name_of(name)} does not apply to {name_of('format')} {fmt.name}")
+            raise ConfigError(f"{say(name, getattr(cfg, name), quote=False)} does not apply to {on}")
     device = export_device(cfg, fmt)
-    half, int8, calib_data = name_of("half"), name_of("int8"), name_of("calib_data")
+    half, int8 = say("half", True), say("int8", True)
     if cfg.half and cfg.int8:
         raise ConfigError(f"{half} and {int8} are exclusive (INT8 engines already fall back to FP16 layers)")
     if cfg.int8 and cfg.calib_data is None:
-        raise ConfigError(
-            f"{int8} needs calibration images", hint=f"add {calib_data} DATASET_DIR (300+ images)"
-        )
+        hint = f"add {name_of('calib_data')} DATASET_DIR (300+ images)"
+        raise ConfigError(f"{int8} needs calibration images", hint=hint)
     calib_options = (
         "calib_data",
         "calib_images",
@@ -213,17 +214,21 @@ def _check_relations(cfg: ExportConfig) -> None:
     if not cfg.int8 and set(calib_options) & set(_given(cfg)):
         raise ConfigError(f"{', '.join(name_of(n) for n in calib_options)} only apply with {int8}")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
-        raise ConfigError(f"{half} needs a GPU; {name_of('device')} {device} cannot build an FP16 {fmt.name}")
+        raise ConfigError(
+            f"{half} needs a GPU; {say('device', device, quote=False)} cannot build an FP16 {fmt.name}"
+        )
     _check_calibration_split(cfg)
     if device == "cpu" and not fmt.cpu:
-        raise ConfigError(f"{name_of('format')} {fmt.name} is built on a GPU; use {name_of('device')} cuda")
+        raise ConfigError(f"{on} is built on a GPU; use {say('device', 'cuda', quote=False)}")
     suffix = source_kind(cfg.weights)
     if suffix != CHECKPOINT and fmt.name == "onnx":
         raise ConfigError(
-            f"{cfg.weights}: {name_of('format')} onnx needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
+            f"{cfg.weights}: {on} needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
         )
     if suffix == "engine" and fmt.name != "triton":
-        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with {name_of('format')} triton")
+        raise ConfigError(
+            f"{cfg.weights}: an engine can only be packaged with {say('format', 'triton', quote=False)}"
+        )
 
 
 def validate_config(cfg: ExportConfig) -> ArtifactFormat:
@@ -247,8 +252,8 @@ def _check_calibration_split(cfg: ExportConfig) -> None:
     same_dir = Path(cfg.calib_data).resolve() == Path(cfg.verify).resolve()
     if same_dir and cfg.calib_split == "test":
         raise ConfigError(
-            f"{cfg.calib_data}: {name_of('calib_split')} test is the split {name_of('verify')} evaluates",
-            hint=f"calibrate on another split ({name_of('calib_split')} train, the default)",
+            f"{cfg.calib_data}: {say('calib_split', 'test', quote=False)} is the split {name_of('verify')} evaluates",
+            hint=f"calibrate on another split ({say('calib_split', 'train', quote=False)}, the default)",
         )
 
 

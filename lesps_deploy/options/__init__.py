@@ -154,14 +154,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def say(keyword: str, value: Any) -> str:
-    """`--flag value` under the CLI, `keyword=value` in Python; a positional argument is its value."""
+def say(keyword: str, value: Any, quote: bool = True) -> str:
+    """`--flag value` under the CLI, `keyword=value` in Python; a positional argument is its value.
+
+    A bool flag set is the flag alone (`--int8`); `quote=False` leaves a CLI word unquoted.
+    """
     name, spec = _flag(keyword)
     if spec is None:
         return f"{name}={value!r}"
     if name == "":
         return str(value)
-    return f"{name} {spec.text(value) if spec.text and value is not None else _text(value)}"
+    if value is True:
+        return name
+    if spec.text and value is not None:
+        return f"{name} {spec.text(value)}"
+    return f"{name} {_text(value) if quote else value}"
 
 
 def refuse(keyword: str, value: Any, problem: str, hint: str | None = None) -> ConfigError:

@@ -192,10 +192,10 @@ def _given(cfg: ExportConfig) -> list[str]:
 def _check_relations(cfg: ExportConfig) -> None:
     """The rules between options and the format's row (each value's own domain is declared)."""
     fmt = get_export_format(cfg.format)
-    on = f"{say('format', fmt.name, quote=False)}"
+    on = f"{say('format', fmt.name)}"
     for name in _given(cfg):
         if not fmt.accepts(name):
-            raise ConfigError(f"{say(name, getattr(cfg, name), quote=False)} does not apply to {on}")
+            raise ConfigError(f"{say(name, getattr(cfg, name))} does not apply to {on}")
     device = export_device(cfg, fmt)
     half, int8 = say("half", True), say("int8", True)
     if cfg.half and cfg.int8:
@@ -214,21 +214,17 @@ def _check_relations(cfg: ExportConfig) -> None:
     if not cfg.int8 and set(calib_options) & set(_given(cfg)):
         raise ConfigError(f"{', '.join(name_of(n) for n in calib_options)} only apply with {int8}")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
-        raise ConfigError(
-            f"{half} needs a GPU; {say('device', device, quote=False)} cannot build an FP16 {fmt.name}"
-        )
+        raise ConfigError(f"{half} needs a GPU; {say('device', device)} cannot build an FP16 {fmt.name}")
     _check_calibration_split(cfg)
     if device == "cpu" and not fmt.cpu:
-        raise ConfigError(f"{on} is built on a GPU; use {say('device', 'cuda', quote=False)}")
+        raise ConfigError(f"{on} is built on a GPU; use {say('device', 'cuda')}")
     suffix = source_kind(cfg.weights)
     if suffix != CHECKPOINT and fmt.name == "onnx":
         raise ConfigError(
             f"{cfg.weights}: {on} needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
         )
     if suffix == "engine" and fmt.name != "triton":
-        raise ConfigError(
-            f"{cfg.weights}: an engine can only be packaged with {say('format', 'triton', quote=False)}"
-        )
+        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with {say('format', 'triton')}")
 
 
 def validate_config(cfg: ExportConfig) -> ArtifactFormat:
@@ -252,8 +248,8 @@ def _check_calibration_split(cfg: ExportConfig) -> None:
     same_dir = Path(cfg.calib_data).resolve() == Path(cfg.verify).resolve()
     if same_dir and cfg.calib_split == "test":
         raise ConfigError(
-            f"{cfg.calib_data}: {say('calib_split', 'test', quote=False)} is the split {name_of('verify')} evaluates",
-            hint=f"calibrate on another split ({say('calib_split', 'train', quote=False)}, the default)",
+            f"{cfg.calib_data}: {say('calib_split', 'test')} is the split {name_of('verify')} evaluates",
+            hint=f"calibrate on another split ({say('calib_split', 'train')}, the default)",
         )
 
 

@@ -95,7 +95,7 @@ def test_evaluate_checks_paths_and_norm_before_loading(files: dict[str, Path], t
     ckpt = str(files["ckpt"])
     with pytest.raises(DataError, match="no such dataset folder"):
         CliRunner().invoke(app, ["evaluate", ckpt, "--data", str(tmp_path / "nope")], catch_exceptions=False)
-    with pytest.raises(ConfigError, match="--norm 'bogus'"):
+    with pytest.raises(ConfigError, match="--norm bogus"):
         args = ["evaluate", ckpt, "--data", str(files["data"]), "--norm", "bogus"]
         CliRunner().invoke(app, args, catch_exceptions=False)
 
@@ -125,7 +125,7 @@ def test_options_checked_before_the_weights_are_read(files: dict[str, Path], tmp
     garbage.write_bytes(b"not a checkpoint")
     data, video = str(files["data"]), str(files["video"])
     cases = [
-        (["evaluate", str(garbage), "--data", data, "--norm", "bogus"], ConfigError, "--norm 'bogus'"),
+        (["evaluate", str(garbage), "--data", data, "--norm", "bogus"], ConfigError, "--norm bogus"),
         (["predict", video, "-w", str(garbage), "--norm", "bogus", "--out", str(tmp_path / "p")], ConfigError, "--norm"),
         (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--norm", "bogus"], ConfigError, "--norm"),
         (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--verify", str(tmp_path / "no")], DataError,

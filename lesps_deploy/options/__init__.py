@@ -144,21 +144,18 @@ def name_of(keyword: str) -> str:
     return _flag(keyword)[0]
 
 
-def _text(value: Any) -> str:
+def _word(value: Any) -> str:
+    """A value as typed on the command line (no quotes; a pair as two words)."""
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, str):
-        return repr(value)
     if isinstance(value, tuple):
-        return " ".join(_text(v) for v in value)
+        return " ".join(_word(v) for v in value)
     return str(value)
 
 
-def say(keyword: str, value: Any, quote: bool = True) -> str:
-    """`--flag value` under the CLI, `keyword=value` in Python; a positional argument is its value.
-
-    A bool flag set is the flag alone (`--int8`); `quote=False` leaves a CLI word unquoted.
-    """
+def say(keyword: str, value: Any) -> str:
+    """`--flag value` under the CLI (a bool flag set: the flag alone), `keyword=value` in Python;
+    a positional argument is its value."""
     name, spec = _flag(keyword)
     if spec is None:
         return f"{name}={value!r}"
@@ -166,9 +163,7 @@ def say(keyword: str, value: Any, quote: bool = True) -> str:
         return str(value)
     if value is True:
         return name
-    if spec.text and value is not None:
-        return f"{name} {spec.text(value)}"
-    return f"{name} {_text(value) if quote else value}"
+    return f"{name} {spec.text(value) if spec.text and value is not None else _word(value)}"
 
 
 def refuse(keyword: str, value: Any, problem: str, hint: str | None = None) -> ConfigError:

@@ -32,16 +32,7 @@ from lesps_deploy.options import (
     threads_option,
     validate,
 )
-from lesps_deploy.runtime.options import (
-    batch_option,
-    device_option,
-    frame_mapping_option,
-    model_option,
-    norm_option,
-    threshold_option,
-    trust_pickle_option,
-    weights_option,
-)
+from lesps_deploy.runtime import options as shared
 
 from .triton import model_name
 
@@ -93,19 +84,19 @@ class ExportConfig:
     Built means checked: the domains, then the rules between options and the format's row.
     """
 
-    weights: Path = weights_option(argument=True)
+    weights: Path = shared.weights_option(argument=True)
     format: str = option(
         "onnx", formats_help(), flag="--format", short="-f", choices=tuple(export_format_names())
     )
     out: Path | None = option(
         None, "Output file (Triton: repository folder).", flag="--out", short="-o", role=Role.OUTPUT
     )
-    model: str | None = model_option()
-    norm: str | None = norm_option()
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
     imgsz: tuple[int, int] | None = option(
         None, "H W, multiples of 32 (trace / profile opt size).", gt=0, multiple_of=32
     )
-    batch: int | None = batch_option(None, "Batch (engine profile max; Triton max_batch_size).")
+    batch: int | None = shared.batch_option(None, "Batch (engine profile max; Triton max_batch_size).")
     dynamic: bool | None = option(None, "Dynamic batch/H/W (default).", negative="--static")
     half: bool = option(False, "FP16 (ONNX: FP16 graph, float32 input/output; engine: GPU).")
     int8: bool = option(False, "INT8 (ONNX: QDQ graph; engine), calibrated on --calib-data.")
@@ -128,7 +119,7 @@ class ExportConfig:
         "are within this many points of FP32 (0: all INT8).",
         ge=0,
     )
-    threshold: float | None = threshold_option(
+    threshold: float | None = shared.threshold_option(
         help="Probability threshold recorded in the artifact (default: the source's, else 0.5)."
     )
     opset: int = option(17, "ONNX opset (>= 17).", ge=17)
@@ -138,10 +129,10 @@ class ExportConfig:
         None, "Dataset: parity on real images and split counts.", role=Role.INPUT_DIR, noun="dataset folder"
     )
     instances: int = option(1, "Triton instances per device.", ge=1)
-    device: str | None = device_option(None, "cpu or cuda[:N] (default: per format).")
+    device: str | None = shared.device_option(None, "cpu or cuda[:N] (default: per format).")
     force: bool = force_option("Overwrite an existing output.")
-    trust_pickle: bool = trust_pickle_option()
-    frame_mapping: str | None = frame_mapping_option()
+    trust_pickle: bool = shared.trust_pickle_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
     max_drop: float = option(
         DEFAULT_MAX_DROP, "FP16/INT8: refuse the artifact when IoU or Pd drops more (points).", ge=0
     )

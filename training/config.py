@@ -10,14 +10,7 @@ from typing import Any, Literal
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
 from lesps_deploy.options import Role, force_option, json_option, name_of, option, threads_option, validate
-from lesps_deploy.runtime.options import (
-    batch_option,
-    data_option,
-    device_option,
-    frame_mapping_option,
-    norm_option,
-    threshold_option,
-)
+from lesps_deploy.runtime import options as shared
 
 __all__ = [
     "TrainConfig",
@@ -86,7 +79,7 @@ class TrainConfig:
     """
 
     model: str = option("DNANet", "ACM, ALCNet or DNANet.")
-    data: Path | None = data_option(help="Dataset folder (images/, masks*/, img_idx/).")
+    data: Path | None = shared.data_option(help="Dataset folder (images/, masks*/, img_idx/).")
     labels: str = option(
         "centroid",
         "Supervision: centroid, coarse (LESPS), full masks, or tophat / mpcm LCM pseudo-masks "
@@ -94,7 +87,7 @@ class TrainConfig:
         choices=LABEL_TYPES,
     )
     epochs: int = option(400, "Training epochs.", ge=1)
-    batch_size: int = batch_option(
+    batch_size: int = shared.batch_option(
         16, "Batch size (split over torchrun processes).", renamed=("--batch-size",)
     )
     patch_size: int = option(256, "Random crop size.", ge=1)
@@ -120,8 +113,8 @@ class TrainConfig:
     tb: float = option(0.5, "Evolution threshold Tb.", gt=0, le=1)
     k: float = option(0.5, "Evolution threshold k.", ge=0)
     evolve_every: int = option(5, "Evolution period in epochs.", ge=1)
-    norm: str = norm_option("auto")
-    device: str = device_option("auto", "auto, cpu, cuda or cuda:N.")
+    norm: str = shared.norm_option("auto")
+    device: str = shared.device_option("auto", "auto, cpu, cuda or cuda:N.")
     amp: bool = option(False, "Mixed precision.")
     seed: int = option(42, "Seed of initialisation, shuffling and crops.")
     out: Path | None = option(
@@ -135,7 +128,7 @@ class TrainConfig:
     eval_batch_size: int = option(8, "Images per forward pass of the test metrics.", ge=1, cli=False)
     num_workers: int = option(0, "DataLoader workers.", ge=0)
     limit: int | None = option(None, "Train on the first N train images only.", ge=1)
-    threshold: float = threshold_option(
+    threshold: float = shared.threshold_option(
         0.5, "Probability threshold of the test metrics and label IoU (kept in checkpoints)."
     )
     save_every: int = option(1, "Write the resumable checkpoint every N epochs.", ge=1, cli=False)
@@ -145,7 +138,7 @@ class TrainConfig:
     )  # fmt: skip
     fa_rule: FaRule = fa_rule_option()
     strict_masks: bool = strict_masks_option()
-    frame_mapping: str | None = frame_mapping_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
     threads: int | None = threads_option()
 
     def __post_init__(self) -> None:

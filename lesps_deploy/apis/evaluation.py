@@ -34,19 +34,8 @@ from lesps_deploy.options import (
     threads_option,
     validate,
 )
+from lesps_deploy.runtime import options as shared
 from lesps_deploy.runtime.base import Backend, load_runtime
-from lesps_deploy.runtime.options import (
-    batch_option,
-    data_option,
-    device_option,
-    frame_mapping_option,
-    model_option,
-    norm_option,
-    threshold_option,
-    tile_size_option,
-    trust_pickle_option,
-    weights_option,
-)
 from lesps_deploy.threads import current_threads
 
 if TYPE_CHECKING:
@@ -61,19 +50,19 @@ logger = logging.getLogger(__name__)
 class EvalConfig:
     """Options of `lesps evaluate`: each field declares its flag, help and domain (`lesps_deploy.options`)."""
 
-    weights: Path = weights_option(argument=True)
-    data: Path = data_option(MISSING)
+    weights: Path = shared.weights_option(argument=True)
+    data: Path = shared.data_option(MISSING)
     split: str = option("test", "Split list img_idx/<split>_<name>.txt.")
-    model: str | None = model_option()
-    norm: str | None = norm_option()
-    threshold: float | None = threshold_option()
-    patch_size: int = tile_size_option()
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
+    patch_size: int = shared.tile_size_option()
     mask_threshold: int | None = option(
         None, "Use one rule 'mask value > N' for IoU and Pd/Fa (default: the reference's mixed rule).", ge=0
     )
     fa_rule: FaRule = fa_rule_option()
-    device: str = device_option()
-    batch_size: int = batch_option(
+    device: str = shared.device_option()
+    batch_size: int = shared.batch_option(
         1, "Images per forward pass (grouped by padded size).", renamed=("--batch-size",)
     )
     backend: str | None = option(
@@ -85,9 +74,9 @@ class EvalConfig:
     per_image: Path | None = option(None, "Write per-image counts as CSV here.", role=Role.OUTPUT_FILE)
     force: bool = force_option()
     strict_masks: bool = strict_masks_option()
-    frame_mapping: str | None = frame_mapping_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
     skip_bad: bool = option(False, "Exit 0 even when some images could not be read.")
-    trust_pickle: bool = trust_pickle_option()
+    trust_pickle: bool = shared.trust_pickle_option()
     threads: int | None = threads_option()
 
     def __post_init__(self) -> None:

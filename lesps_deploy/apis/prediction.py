@@ -55,18 +55,8 @@ from lesps_deploy.options import (
     threads_option,
     validate,
 )
+from lesps_deploy.runtime import options as shared
 from lesps_deploy.runtime.base import backend_for_path
-from lesps_deploy.runtime.options import (
-    batch_option,
-    device_option,
-    frame_mapping_option,
-    model_option,
-    norm_option,
-    threshold_option,
-    tile_size_option,
-    trust_pickle_option,
-    weights_option,
-)
 from lesps_deploy.threads import available_cores, current_threads, requested_threads
 from lesps_deploy.tracking.config import TrackerConfig
 
@@ -104,18 +94,18 @@ class PredictConfig:
     source: str = option(
         help="Image, folder, glob, .txt list, video, camera index, rtsp:// or http(s):// URL.", argument=True
     )
-    weights: Path = weights_option(
+    weights: Path = shared.weights_option(
         "Weights: .pth/.pth.tar/.pt, .onnx or .engine.", flag="--weights", short="-w"
     )
-    device: str = device_option()
+    device: str = shared.device_option()
     backend: str | None = option(
         None, "Force a backend: torch, onnxruntime, tensorrt.", choices=tuple(backend_names())
     )
-    model: str | None = model_option()
-    norm: str | None = norm_option()
-    threshold: float | None = threshold_option()
-    frame_mapping: str | None = frame_mapping_option()
-    batch: int = batch_option()
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
+    batch: int = shared.batch_option()
     out: Path | None = option(None, "Output folder (default: runs/predict-N).", role=Role.OUTPUT_DIR)
     save_masks: bool = option(False, "Write masks/<frame>.png.")
     save_overlay: bool = option(False, "Write overlays/<frame>.png with targets circled.")
@@ -138,7 +128,7 @@ class PredictConfig:
     max_frames: int | None = option(None, "Stop after N frames.", ge=1)
     drop_frames: bool | None = option(None, "Drop stale frames when behind (default: live sources only).")
     show_stats: bool = option(False, "Draw frame index, targets and latency on overlays/video.")
-    patch_size: int = tile_size_option()
+    patch_size: int = shared.tile_size_option()
     reconnect_timeout_s: float = option(
         30.0, "Seconds to retry a lost live connection.", flag="--reconnect-timeout", ge=0
     )
@@ -148,7 +138,7 @@ class PredictConfig:
     workers: int = option(0, "Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).", ge=0)
     json_out: Path | None = json_option()
     force: bool = force_option("Replace an existing --json file.")
-    trust_pickle: bool = trust_pickle_option()
+    trust_pickle: bool = shared.trust_pickle_option()
     track: bool = option(False, "Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
     tracking: TrackerConfig = TrackerConfig()
 

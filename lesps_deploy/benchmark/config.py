@@ -10,15 +10,7 @@ from lesps_deploy.formats import backend_names
 from lesps_deploy.io import cache_dir
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option
 from lesps_deploy.options import Role, force_option, json_option, option, threads_option, validate
-from lesps_deploy.runtime.options import (
-    data_option,
-    device_option,
-    model_option,
-    norm_option,
-    threshold_option,
-    trust_pickle_option,
-    weights_option,
-)
+from lesps_deploy.runtime import options as shared
 
 __all__ = ["BenchmarkConfig", "PRECISIONS", "default_cache_dir", "parse_list"]
 
@@ -82,7 +74,7 @@ class BenchmarkConfig:
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
     """
 
-    weights: Path = weights_option(
+    weights: Path = shared.weights_option(
         "PyTorch checkpoint; other artifacts are exported from it.", flag="--weights", short="-w"
     )
     backends: tuple[str, ...] = option(
@@ -96,17 +88,17 @@ class BenchmarkConfig:
     imgsz: tuple[int, ...] = option(
         (256,), "Comma list of square frame sides (reference padding: 256 runs as 288).", ge=1
     )
-    device: str = device_option()
-    model: str | None = model_option()
-    norm: str | None = norm_option()
-    threshold: float | None = threshold_option()
+    device: str = shared.device_option()
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
     warmup: int = option(20, "Warm-up calls per combination (also capped by --max-warmup-seconds).", ge=0)
     max_warmup_seconds: float = option(3.0, "Warm-up time cap per combination.", ge=0)
     runs: int = option(200, "Timed calls per combination (capped by --max-seconds).", ge=1)
     min_runs: int = option(5, "Timed calls per combination at the least.", ge=1, cli=False)
     max_seconds: float = option(10.0, "Timing cap per combination (at least 5 calls are timed).", gt=0)
     min_seconds: float | None = option(None, "Time each combination for this long instead of --runs.", gt=0)
-    data: Path | None = data_option(
+    data: Path | None = shared.data_option(
         help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs torch fp32."
     )
     split: str = option("test", "Split evaluated with --data.")
@@ -127,7 +119,7 @@ class BenchmarkConfig:
     force: bool = force_option()
     threads: int | None = threads_option()
     seed: int = option(0, "Seed of the synthetic frames.", cli=False)
-    trust_pickle: bool = trust_pickle_option()
+    trust_pickle: bool = shared.trust_pickle_option()
 
     def __post_init__(self) -> None:
         validate(self)

@@ -158,7 +158,7 @@ def say(keyword: str, value: Any) -> str:
     a positional argument is its value."""
     name, spec = _flag(keyword)
     if spec is None:
-        return f"{name}={value!r}"
+        return f"{name}={str(value)!r}" if isinstance(value, Path) else f"{name}={value!r}"
     if name == "":
         return str(value)
     if value is True:

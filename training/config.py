@@ -114,7 +114,7 @@ class TrainConfig:
     k: float = option(0.5, "Evolution threshold k.", ge=0)
     evolve_every: int = option(5, "Evolution period in epochs.", ge=1)
     norm: str = shared.norm_option("auto")
-    device: str = shared.device_option("auto", "auto, cpu, cuda or cuda:N.")
+    device: str = shared.device_option("auto", "auto, cpu, cuda or cuda:N.", auto=True)
     amp: bool = option(False, "Mixed precision.")
     seed: int = option(42, "Seed of initialisation, shuffling and crops.")
     out: Path | None = option(

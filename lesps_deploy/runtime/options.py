@@ -16,15 +16,24 @@ from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 __all__ = [
     "weights_option", "data_option", "model_option", "norm_option", "device_option", "threshold_option",
     "trust_pickle_option", "frame_mapping_option",
-    "tile_size_option", "batch_option", "check_device", "check_norm",
+    "tile_size_option", "batch_option", "check_device", "check_device_or_auto", "check_norm",
 ]  # fmt: skip
 
 
 def check_device(device: str) -> None:
-    """cpu, cuda, cuda:N (and auto where allowed)."""
+    """cpu, cuda or cuda:N."""
     kind, _, index = device.partition(":")
-    if kind not in ("cpu", "cuda", "auto") or (index and (kind != "cuda" or not index.isdigit())):
+    if kind not in ("cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
         raise ValueError("use cpu, cuda or cuda:N")
+
+
+def check_device_or_auto(device: str) -> None:
+    """auto (CUDA when there is one), cpu, cuda or cuda:N."""
+    if device != "auto":
+        try:
+            check_device(device)
+        except ValueError:
+            raise ValueError("use auto, cpu, cuda or cuda:N") from None
 
 
 def check_norm(text: str) -> None:
@@ -61,8 +70,8 @@ def norm_option(default: str | None = None) -> Any:
     )  # fmt: skip
 
 
-def device_option(default: str | None = "cpu", help: str = "cpu, cuda or cuda:N.") -> Any:
-    return option(default, help, check=check_device, invalid="gpu")
+def device_option(default: str | None = "cpu", help: str = "cpu, cuda or cuda:N.", auto: bool = False) -> Any:
+    return option(default, help, check=check_device_or_auto if auto else check_device, invalid="gpu")
 
 
 def threshold_option(

@@ -128,7 +128,7 @@ class PredictConfig:
     max_frames: int | None = option(None, "Stop after N frames.", ge=1)
     drop_frames: bool | None = option(None, "Drop stale frames when behind (default: live sources only).")
     show_stats: bool = option(False, "Draw frame index, targets and latency on overlays/video.")
-    patch_size: int = shared.tile_size_option()
+    patch_size: int | None = shared.tile_size_option()  # None: never tile
     reconnect_timeout_s: float = option(
         30.0, "Seconds to retry a lost live connection.", flag="--reconnect-timeout", ge=0
     )

@@ -18,13 +18,13 @@ how it serves as `serve.<key>` parameters (`ServeParams`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from lesps_deploy.metadata import ModelMeta
+
+from .urls import ServerUrl, is_server_url, parse_server_url  # noqa: F401 - one import for callers
 
 __all__ = [
     "FRAME_INPUTS",
@@ -32,9 +32,6 @@ __all__ = [
     "MAX_TARGETS",
     "TARGET_COLUMNS",
     "ServeParams",
-    "ServerUrl",
-    "parse_server_url",
-    "is_server_url",
     "meta_from_parameters",
 ]
 
@@ -83,47 +80,3 @@ def meta_from_parameters(params: dict[str, str]) -> ModelMeta:
     return ModelMeta.from_strings(
         {k[len(META_PREFIX) :]: v for k, v in params.items() if k.startswith(META_PREFIX)}
     )
-
-
-@dataclass(frozen=True)
-class ServerUrl:
-    """`http://host:port/MODEL` or `grpc://host:port/MODEL`."""
-
-    protocol: str
-    host: str
-    port: int
-    model: str
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def __str__(self) -> str:
-        return f"{self.protocol}://{self.address}/{self.model}"
-
-
-DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
-# One or two slashes: a URL that went through pathlib.Path ("http:/host:8000/m") still reads.
-_URL = re.compile(
-    r"^(?P<protocol>http|grpc):/{1,2}(?P<host>[^/:]+)(?::(?P<port>\d+))?(?P<path>/[^?#]*)?$", re.I
-)
-
-
-def is_server_url(weights: object) -> bool:
-    """True when `weights` (str or Path) names a served model rather than a file."""
-    return _URL.match(str(weights)) is not None
-
-
-def parse_server_url(weights: str | Path) -> ServerUrl:
-    """The parts of a served model's URL.
-
-    Raises:
-        ValueError: not an http:// or grpc:// URL with a model name.
-    """
-    match = _URL.match(str(weights))
-    path = (match.group("path") or "").strip("/") if match else ""
-    if match is None or not path or "/" in path:
-        raise ValueError(f"{weights}: expected http://HOST:PORT/MODEL or grpc://HOST:PORT/MODEL")
-    protocol = match.group("protocol").lower()
-    port = int(match.group("port") or DEFAULT_PORTS[protocol])
-    return ServerUrl(protocol, match.group("host"), port, path)

@@ -279,7 +279,7 @@ def export_triton_format(job: Job, tmp: Path) -> Outcome:
     (frames in, the network called on `<name>_net`); an engine source gives the last two."""
     from lesps_deploy.runtime.engine_header import read_engine
     from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
-    from lesps_deploy.serving.protocol import ServeParams
+    from lesps_deploy.runtime.triton_protocol import ServeParams
 
     from .onnx import onnx_io_shapes
     from .triton import (

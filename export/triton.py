@@ -5,7 +5,7 @@ One export writes up to three models that serve the same network:
 - `<name>`: the Python backend running ONNX Runtime on `1/model.onnx` with the library's own pre and
   post processing (`lesps_deploy.serving`); it runs on the server `pip install 'lesps-deploy[serve]'`
   brings (Python backend only) and on CPU-only hosts. Clients send raw uint8/uint16 frames and get
-  probabilities and targets back (`lesps_deploy.serving.protocol`).
+  probabilities and targets back (`lesps_deploy.runtime.triton_protocol`).
 - `<name>_net`: the bare network on Triton's `onnxruntime` or `tensorrt` backend (normalized, padded
   float32 in, probabilities out), for NVIDIA's containers and GPUs.
 - `<name>_pipeline`: the same frames-in interface as `<name>`, a Python model that calls `<name>_net`
@@ -127,8 +127,8 @@ def network_model(
 
 
 def frames_model(name: str, max_batch_size: int, instances: int, parameters: dict[str, str]) -> TritonModel:
-    """A Python-backend model with the frames-in interface of `lesps_deploy.serving.protocol`."""
-    from lesps_deploy.serving.protocol import MAX_TARGETS, TARGET_COLUMNS
+    """A Python-backend model with the frames-in interface of `lesps_deploy.runtime.triton_protocol`."""
+    from lesps_deploy.runtime.triton_protocol import MAX_TARGETS, TARGET_COLUMNS
 
     inputs = (
         TensorSpec("frames", "TYPE_UINT8", (-1, -1), optional=True),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lesps_deploy.errors import BackendError, ConfigError
-from lesps_deploy.serving.urls import is_server_url
+from lesps_deploy.urls import is_server_url
 
 __all__ = [
     "ArtifactFormat",

@@ -27,8 +27,8 @@ from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
-from lesps_deploy.serving.urls import is_server_url
 from lesps_deploy.threads import current_threads
+from lesps_deploy.urls import is_server_url
 
 if TYPE_CHECKING:
     from lesps_deploy.metrics.dataset_eval import EvalReport

@@ -18,7 +18,7 @@ import numpy as np
 from lesps_deploy.errors import BackendError
 from lesps_deploy.formats import format_for_backend, format_for_path
 from lesps_deploy.metadata import ModelMeta
-from lesps_deploy.serving.urls import is_server_url
+from lesps_deploy.urls import is_server_url
 
 __all__ = ["Backend", "FrameBackend", "Closeable", "backend_for_path", "load_runtime"]
 

@@ -23,8 +23,8 @@ from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.errors import BackendError, ConfigError, DataError
 from lesps_deploy.runtime.base import Closeable
 from lesps_deploy.runtime.processing import FrameOutputs, shape_batches
-from lesps_deploy.serving.client import DEFAULT_TIMEOUT_S, FramesClient
-from lesps_deploy.serving.protocol import ServerUrl, parse_server_url
+from lesps_deploy.runtime.triton_client import DEFAULT_TIMEOUT_S, FramesClient
+from lesps_deploy.runtime.triton_protocol import ServerUrl, parse_server_url
 from lesps_deploy.timing import Stopwatch
 
 __all__ = ["TritonBackend", "wire_frame"]

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import FRAME_INPUTS, ServeParams, meta_from_parameters
+from lesps_deploy.runtime.triton_protocol import FRAME_INPUTS, ServeParams, meta_from_parameters
+
 from .served import Runner, ServedModel, onnxruntime_runner
 
 __all__ = ["TritonPythonModel", "bls_runner"]

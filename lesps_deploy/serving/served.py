@@ -17,8 +17,7 @@ from lesps_deploy.data.norm import model_norm
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.processing import run_frames
 from lesps_deploy.runtime.results import Target, targets_from_mask
-
-from .protocol import MAX_TARGETS, TARGET_COLUMNS, ServeParams
+from lesps_deploy.runtime.triton_protocol import MAX_TARGETS, TARGET_COLUMNS, ServeParams
 
 __all__ = ["ServedModel", "targets_table", "onnxruntime_runner"]
 

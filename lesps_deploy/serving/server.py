@@ -178,7 +178,7 @@ class TritonServer:
         Raises:
             BackendError: the server exited, or is not ready within `timeout_s` (it is stopped then).
         """
-        from .client import model_ready_state
+        from lesps_deploy.runtime.triton_client import model_ready_state
 
         url = f"{self.ports.host}:{self.ports.http}"
         deadline = time.monotonic() + timeout_s

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lesps_deploy.metadata import ModelMeta
-
-from .urls import ServerUrl, is_server_url, parse_server_url  # noqa: F401 - one import for callers
+from lesps_deploy.urls import ServerUrl, is_server_url, parse_server_url  # noqa: F401 - one import for callers
 
 __all__ = [
     "FRAME_INPUTS",

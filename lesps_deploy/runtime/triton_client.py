@@ -17,7 +17,7 @@ import numpy as np
 from lesps_deploy.errors import BackendError, ConfigError, MissingDependencyError
 from lesps_deploy.metadata import ModelMeta
 
-from .protocol import FRAME_INPUTS, ServeParams, ServerUrl, meta_from_parameters
+from .triton_protocol import FRAME_INPUTS, ServeParams, ServerUrl, meta_from_parameters
 
 __all__ = ["FramesClient", "model_ready_state", "DEFAULT_TIMEOUT_S"]
 

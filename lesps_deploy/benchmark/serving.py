@@ -1,0 +1,207 @@
+"""Serving benchmark: N concurrent clients of a Triton-served model against in-process ONNX Runtime, one run.
+
+Both sides run the same ONNX file (the repository's) on the same frames, with the same number of
+concurrent callers, each calling `Detector.predict([frame])` in a loop for a fixed time: in process,
+N threads share one ONNX Runtime session (intra-op threads: the cores); served, N threads each hold a
+client of the model on a `tritonserver` started here on free loopback ports. Reported per side:
+frames/s and per-frame latency percentiles; for the server also its own queue and compute times per
+request (Triton's statistics API, the difference over the timed window).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lesps_deploy.benchmark.env import cpu_name
+from lesps_deploy.benchmark.timing import latency_stats
+from lesps_deploy.errors import ConfigError
+from lesps_deploy.threads import available_cores
+
+__all__ = ["ServingBenchConfig", "run_serving_benchmark", "synthetic_frames", "format_serving_report"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServingBenchConfig:
+    """Options of the serving benchmark.
+
+    Attributes:
+        weights: checkpoint or .onnx exported to a cached repository (`lesps serve` does the same), or
+            a repository folder.
+        clients: concurrent callers on each side.
+        height, width: frame size (uint8 frames, as a camera sends them).
+        seconds: timed window per side (after a warm-up of every caller).
+        protocol: grpc or http.
+        norm: normalization of weights that are not a known release.
+        instances: model instances on the server.
+    """
+
+    weights: Path
+    clients: int = 4
+    height: int = 512
+    width: int = 640
+    seconds: float = 10.0
+    protocol: str = "grpc"
+    norm: str | None = None
+    instances: int = 1
+
+    def __post_init__(self) -> None:
+        if self.clients < 1 or self.seconds <= 0 or self.height < 1 or self.width < 1:
+            raise ConfigError("serving benchmark: --clients, the frame size and the seconds must be positive")
+        if self.protocol not in ("grpc", "http"):
+            raise ConfigError(f"--protocol {self.protocol}: use grpc or http")
+
+
+def synthetic_frames(height: int, width: int, n: int = 8, seed: int = 0) -> list[np.ndarray]:
+    """uint8 frames of sky-like noise with a few small bright targets."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n):
+        frame = rng.normal(90, 8, (height, width)).clip(0, 255).astype(np.uint8)
+        for r, c in rng.integers(8, (height - 8, width - 8), (3, 2)):
+            frame[r - 1 : r + 2, c - 1 : c + 2] = 230
+        frames.append(frame)
+    return frames
+
+
+def _drive(make: Callable[[], Any], frames: list[np.ndarray], clients: int, seconds: float) -> dict[str, Any]:
+    """`clients` threads, each `make()`-ing a detector and predicting one frame per call for `seconds`."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[BaseException] = []
+    ready = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
+
+    def worker(k: int) -> None:
+        try:
+            det = make()
+            det.predict([frames[k % len(frames)]])  # warm-up: connection, first allocations
+        except BaseException as err:  # noqa: BLE001 - re-raised by the caller
+            errors.append(err)
+        ready.wait()
+        i = k
+        while not errors and time.perf_counter() < window["end"]:
+            start = time.perf_counter()
+            try:
+                det.predict([frames[i % len(frames)]])
+            except BaseException as err:  # noqa: BLE001
+                errors.append(err)
+                break
+            latencies[k].append((time.perf_counter() - start) * 1e3)
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(clients)]
+    for t in threads:
+        t.start()
+    window["end"] = float("inf")
+    ready.wait()
+    begin = time.perf_counter()
+    window["end"] = begin + seconds
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - begin
+    if errors:
+        raise errors[0]
+    every = [ms for per in latencies for ms in per]
+    return {"frames": len(every), "seconds": round(wall, 3), "fps": round(len(every) / wall, 2),
+            "latency_ms": latency_stats(every)}  # fmt: skip
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _server_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """Per-request queue and compute milliseconds over the window, from two statistics snapshots."""
+
+    def totals(stats: dict[str, Any]) -> dict[str, float]:
+        model = stats["model_stats"][0]["inference_stats"]
+        return {
+            k: float(model.get(k, {}).get("ns", 0))
+            for k in ("queue", "compute_input", "compute_infer", "compute_output")
+        } | {"count": float(model.get("success", {}).get("count", 0))}
+
+    a, b = totals(before), totals(after)
+    n = max(b["count"] - a["count"], 1.0)
+    return {f"{k}_ms": round((b[k] - a[k]) / n / 1e6, 3) for k in a if k != "count"} | {"requests": int(n)}
+
+
+def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
+    """Measure both sides; returns a JSON-ready report (see the module docstring)."""
+    from lesps_deploy.runtime.detector import Detector
+    from lesps_deploy.serving.config import ServeConfig
+    from lesps_deploy.serving.serve import repository_for, served_model
+    from lesps_deploy.serving.server import ServerPorts, TritonServer
+
+    repo = repository_for(ServeConfig(cfg.weights, norm=cfg.norm, instances=cfg.instances))
+    name = served_model(repo, None)
+    onnx_path = repo / name / "1" / "model.onnx"
+    frames = synthetic_frames(cfg.height, cfg.width)
+    cores = available_cores()
+
+    shared = Detector(onnx_path, threads=cores, warmup=False)
+    local = _drive(lambda: shared, frames, cfg.clients, cfg.seconds)
+    shared.close()
+
+    http, grpc, metrics = _free_ports(3)
+    ports = ServerPorts("127.0.0.1", http, grpc, metrics)
+    with (
+        tempfile.TemporaryDirectory(prefix="lesps-bench-serve-") as tmp,
+        TritonServer(repo, [name], ports, log_file=Path(tmp) / "tritonserver.log") as server,
+    ):
+        server.start()
+        server.wait_ready()
+        url = f"{cfg.protocol}://127.0.0.1:{grpc if cfg.protocol == 'grpc' else http}/{name}"
+        probe = Detector(url, warmup=False)
+        before = probe.backend.statistics()  # type: ignore[attr-defined]
+        served = _drive(lambda: Detector(url, warmup=False), frames, cfg.clients, cfg.seconds)
+        served["server"] = _server_times(before, probe.backend.statistics())  # type: ignore[attr-defined]
+        probe.close()
+    return {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "cpu": cpu_name(),
+        "cores": cores,
+        "model": name,
+        "in_process": local,
+        "served": served,
+        "ratio": round(served["fps"] / local["fps"], 3) if local["fps"] else None,
+    }
+
+
+def format_serving_report(report: dict[str, Any]) -> str:
+    """A few lines of text for the terminal."""
+    cfg = report["config"]
+    lines = [
+        f"{report['model']} at {cfg['width']}x{cfg['height']} uint8, {cfg['clients']} concurrent clients, "
+        f"{cfg['seconds']:g} s per side; {report['cpu']} ({report['cores']} cores usable)"
+    ]
+    for label, key in (("in-process ONNX Runtime", "in_process"), (f"served ({cfg['protocol']})", "served")):
+        side = report[key]
+        lat = side["latency_ms"]
+        lines.append(
+            f"  {label:24s} {side['fps']:8.2f} frames/s   latency p50 {lat['p50']:.1f}  p90 {lat['p90']:.1f}  "
+            f"p99 {lat['p99']:.1f} ms"
+        )
+    srv = report["served"]["server"]
+    lines.append(
+        f"  server per request: queue {srv['queue_ms']:.2f} ms, compute {srv['compute_infer_ms']:.2f} ms "
+        f"(+ in {srv['compute_input_ms']:.2f}, out {srv['compute_output_ms']:.2f}) over {srv['requests']} requests"
+    )
+    lines.append(f"  served / in-process throughput: {report['ratio']:.2f}x")
+    return "\n".join(lines)

@@ -26,8 +26,15 @@ from lesps_deploy.benchmark.env import cpu_name
 from lesps_deploy.benchmark.timing import latency_stats
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.threads import available_cores
+from lesps_deploy.urls import is_server_url, parse_server_url
 
-__all__ = ["ServingBenchConfig", "run_serving_benchmark", "synthetic_frames", "format_serving_report"]
+__all__ = [
+    "ServingBenchConfig",
+    "run_serving_benchmark",
+    "synthetic_frames",
+    "format_serving_report",
+    "serving_command",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -142,23 +149,35 @@ def _server_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, fl
     return {f"{k}_ms": round((b[k] - a[k]) / n / 1e6, 3) for k in a if k != "count"} | {"requests": int(n)}
 
 
+def _measure_served(url: str, frames: list[np.ndarray], cfg: ServingBenchConfig) -> dict[str, Any]:
+    from lesps_deploy.runtime.detector import Detector
+
+    probe = Detector(url, warmup=False)
+    try:
+        before = probe.backend.statistics()  # type: ignore[attr-defined]
+        served = _drive(lambda: Detector(url, warmup=False), frames, cfg.clients, cfg.seconds)
+        served["server"] = _server_times(before, probe.backend.statistics())  # type: ignore[attr-defined]
+    finally:
+        probe.close()
+    return served
+
+
 def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
-    """Measure both sides; returns a JSON-ready report (see the module docstring)."""
+    """Measure both sides (only the served one for a URL); returns a JSON-ready report."""
     from lesps_deploy.runtime.detector import Detector
     from lesps_deploy.serving.config import ServeConfig
     from lesps_deploy.serving.serve import repository_for, served_model
     from lesps_deploy.serving.server import ServerPorts, TritonServer
 
+    frames = synthetic_frames(cfg.height, cfg.width)
+    if is_server_url(cfg.weights):  # a server run elsewhere: its ONNX file is not here to compare with
+        url = parse_server_url(cfg.weights)
+        return _report(cfg, url.model, None, _measure_served(str(url), frames, cfg))
     repo = repository_for(ServeConfig(cfg.weights, norm=cfg.norm, instances=cfg.instances))
     name = served_model(repo, None)
-    onnx_path = repo / name / "1" / "model.onnx"
-    frames = synthetic_frames(cfg.height, cfg.width)
-    cores = available_cores()
-
-    shared = Detector(onnx_path, threads=cores, warmup=False)
-    local = _drive(lambda: shared, frames, cfg.clients, cfg.seconds)
-    shared.close()
-
+    local_detector = Detector(repo / name / "1" / "model.onnx", threads=available_cores(), warmup=False)
+    local = _drive(lambda: local_detector, frames, cfg.clients, cfg.seconds)
+    local_detector.close()
     http, grpc, metrics = _free_ports(3)
     ports = ServerPorts("127.0.0.1", http, grpc, metrics)
     with (
@@ -167,21 +186,41 @@ def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
     ):
         server.start()
         server.wait_ready()
-        url = f"{cfg.protocol}://127.0.0.1:{grpc if cfg.protocol == 'grpc' else http}/{name}"
-        probe = Detector(url, warmup=False)
-        before = probe.backend.statistics()  # type: ignore[attr-defined]
-        served = _drive(lambda: Detector(url, warmup=False), frames, cfg.clients, cfg.seconds)
-        served["server"] = _server_times(before, probe.backend.statistics())  # type: ignore[attr-defined]
-        probe.close()
+        served = _measure_served(
+            f"{cfg.protocol}://127.0.0.1:{grpc if cfg.protocol == 'grpc' else http}/{name}", frames, cfg
+        )
+    return _report(cfg, name, local, served)
+
+
+def _report(
+    cfg: ServingBenchConfig, name: str, local: dict[str, Any] | None, served: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "cpu": cpu_name(),
-        "cores": cores,
+        "cores": available_cores(),
         "model": name,
         "in_process": local,
         "served": served,
-        "ratio": round(served["fps"] / local["fps"], 3) if local["fps"] else None,
+        "ratio": round(served["fps"] / local["fps"], 3) if local and local["fps"] else None,
     }
+
+
+def serving_command(
+    weights: Path, clients: int, frame_size: str, seconds: float, protocol: str, norm: str | None
+) -> tuple[str, dict[str, Any]]:
+    """`lesps benchmark --clients N`: the report as text and as JSON.
+
+    Raises:
+        ConfigError: a frame size that is not WxH.
+    """
+    try:
+        width, height = (int(v) for v in frame_size.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--frame-size {frame_size}: expected WIDTHxHEIGHT, e.g. 640x512") from None
+    cfg = ServingBenchConfig(weights, clients, height, width, seconds, protocol, norm)
+    report = run_serving_benchmark(cfg)
+    return format_serving_report(report), report
 
 
 def format_serving_report(report: dict[str, Any]) -> str:
@@ -193,6 +232,9 @@ def format_serving_report(report: dict[str, Any]) -> str:
     ]
     for label, key in (("in-process ONNX Runtime", "in_process"), (f"served ({cfg['protocol']})", "served")):
         side = report[key]
+        if side is None:
+            lines.append(f"  {label:24s} not measured (a server elsewhere: its ONNX file is not here)")
+            continue
         lat = side["latency_ms"]
         lines.append(
             f"  {label:24s} {side['fps']:8.2f} frames/s   latency p50 {lat['p50']:.1f}  p90 {lat['p90']:.1f}  "
@@ -203,5 +245,6 @@ def format_serving_report(report: dict[str, Any]) -> str:
         f"  server per request: queue {srv['queue_ms']:.2f} ms, compute {srv['compute_infer_ms']:.2f} ms "
         f"(+ in {srv['compute_input_ms']:.2f}, out {srv['compute_output_ms']:.2f}) over {srv['requests']} requests"
     )
-    lines.append(f"  served / in-process throughput: {report['ratio']:.2f}x")
+    if report["ratio"] is not None:
+        lines.append(f"  served / in-process throughput: {report['ratio']:.2f}x")
     return "\n".join(lines)

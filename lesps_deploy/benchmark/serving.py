@@ -11,7 +11,6 @@ request (Triton's statistics API, the difference over the timed window).
 from __future__ import annotations
 
 import logging
-import socket
 import tempfile
 import threading
 import time
@@ -28,13 +27,7 @@ from lesps_deploy.errors import ConfigError
 from lesps_deploy.threads import available_cores
 from lesps_deploy.urls import is_server_url, parse_server_url
 
-__all__ = [
-    "ServingBenchConfig",
-    "run_serving_benchmark",
-    "synthetic_frames",
-    "format_serving_report",
-    "serving_command",
-]
+__all__ = ["ServingBenchConfig", "run_serving_benchmark", "synthetic_frames", "format_serving_report", "serving_command"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -124,16 +117,6 @@ def _drive(make: Callable[[], Any], frames: list[np.ndarray], clients: int, seco
             "latency_ms": latency_stats(every)}  # fmt: skip
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _server_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """Per-request queue and compute milliseconds over the window, from two statistics snapshots."""
 
@@ -167,7 +150,7 @@ def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
     from lesps_deploy.runtime.detector import Detector
     from lesps_deploy.serving.config import ServeConfig
     from lesps_deploy.serving.serve import repository_for, served_model
-    from lesps_deploy.serving.server import ServerPorts, TritonServer
+    from lesps_deploy.serving.server import ServerPorts, TritonServer, free_ports
 
     frames = synthetic_frames(cfg.height, cfg.width)
     if is_server_url(cfg.weights):  # a server run elsewhere: its ONNX file is not here to compare with
@@ -178,7 +161,7 @@ def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
     local_detector = Detector(repo / name / "1" / "model.onnx", threads=available_cores(), warmup=False)
     local = _drive(lambda: local_detector, frames, cfg.clients, cfg.seconds)
     local_detector.close()
-    http, grpc, metrics = _free_ports(3)
+    http, grpc, metrics = free_ports(3)
     ports = ServerPorts("127.0.0.1", http, grpc, metrics)
     with (
         tempfile.TemporaryDirectory(prefix="lesps-bench-serve-") as tmp,

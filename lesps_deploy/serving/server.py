@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -27,7 +28,14 @@ from pathlib import Path
 from lesps_deploy.errors import BackendError, MissingDependencyError
 from lesps_deploy.io import cache_dir
 
-__all__ = ["SERVE_EXTRA_HINT", "ServerPorts", "TritonServer", "find_tritonserver", "backend_directory"]
+__all__ = [
+    "SERVE_EXTRA_HINT",
+    "ServerPorts",
+    "TritonServer",
+    "find_tritonserver",
+    "backend_directory",
+    "free_ports",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,18 @@ class ServerPorts:
             "grpc": f"grpc://{self.host}:{self.grpc}",
             "metrics": f"http://{self.host}:{self.metrics}/metrics",
         }
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """`n` distinct ports free on `host` now (bound together, so none repeats, then released)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def _pytriton_dir() -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,21 +23,12 @@ pytest.importorskip("pytriton", reason="the serve extra is not installed: pip in
 
 from lesps_deploy.errors import BackendError  # noqa: E402
 from lesps_deploy.runtime.triton_client import FramesClient, model_ready_state  # noqa: E402
+from lesps_deploy.serving.server import free_ports  # noqa: E402
 from lesps_deploy.urls import parse_server_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "ACM_LESPS_centroid"
 COUNTS = ("intersection", "union", "targets", "detected", "false_alarm_pixels", "pixels")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _lesps(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -66,7 +56,7 @@ class Served:
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
-        http, grpc, metrics = _free_ports(3)
+        http, grpc, metrics = free_ports(3)
         self.http = f"http://127.0.0.1:{http}/{MODEL}"
         self.grpc = f"grpc://127.0.0.1:{grpc}/{MODEL}"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -177,7 +167,7 @@ def test_eight_concurrent_clients(served, nuaa_dir):
 
 
 def test_one_line_errors(served):
-    down = parse_server_url(f"http://127.0.0.1:{_free_ports(1)[0]}/{MODEL}")
+    down = parse_server_url(f"http://127.0.0.1:{free_ports(1)[0]}/{MODEL}")
     with pytest.raises(BackendError, match="server down or unreachable") as err:
         FramesClient(down, timeout_s=5)
     assert "\n" not in str(err.value)

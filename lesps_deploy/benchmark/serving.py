@@ -45,6 +45,7 @@ class ServingBenchConfig:
         protocol: grpc or http.
         norm: normalization of weights that are not a known release.
         instances: model instances on the server.
+        rounds: timed windows per side, alternating with the other side's.
     """
 
     weights: Path
@@ -55,9 +56,10 @@ class ServingBenchConfig:
     protocol: str = "grpc"
     norm: str | None = None
     instances: int = 1
+    rounds: int = 4
 
     def __post_init__(self) -> None:
-        if self.clients < 1 or self.seconds <= 0 or self.height < 1 or self.width < 1:
+        if self.clients < 1 or self.seconds <= 0 or self.height < 1 or self.width < 1 or self.rounds < 1:
             raise ConfigError("serving benchmark: --clients, the frame size and the seconds must be positive")
         if self.protocol not in ("grpc", "http"):
             raise ConfigError(f"--protocol {self.protocol}: use grpc or http")
@@ -75,8 +77,11 @@ def synthetic_frames(height: int, width: int, n: int = 8, seed: int = 0) -> list
     return frames
 
 
-def _drive(make: Callable[[], Any], frames: list[np.ndarray], clients: int, seconds: float) -> dict[str, Any]:
-    """`clients` threads, each `make()`-ing a detector and predicting one frame per call for `seconds`."""
+def _drive(
+    make: Callable[[], Any], frames: list[np.ndarray], clients: int, seconds: float
+) -> tuple[list[float], float]:
+    """`clients` threads, each `make()`-ing a detector and predicting one frame per call for `seconds`;
+    returns every call's milliseconds and the window's wall seconds."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[BaseException] = []
     ready = threading.Barrier(clients + 1)
@@ -112,55 +117,84 @@ def _drive(make: Callable[[], Any], frames: list[np.ndarray], clients: int, seco
     wall = time.perf_counter() - begin
     if errors:
         raise errors[0]
-    every = [ms for per in latencies for ms in per]
+    return [ms for per in latencies for ms in per], wall
+
+
+def _side(windows: list[tuple[list[float], float]]) -> dict[str, Any]:
+    """One side's windows pooled: frames, seconds, frames/s, latency percentiles, frames/s per window."""
+    every = [ms for lat, _ in windows for ms in lat]
+    wall = sum(w for _, w in windows)
     return {"frames": len(every), "seconds": round(wall, 3), "fps": round(len(every) / wall, 2),
-            "latency_ms": latency_stats(every)}  # fmt: skip
+            "latency_ms": latency_stats(every), "fps_per_round": [round(len(lat) / w, 2) for lat, w in windows]}  # fmt: skip
 
 
-def _server_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
-    """Per-request queue and compute milliseconds over the window, from two statistics snapshots."""
-
-    def totals(stats: dict[str, Any]) -> dict[str, float]:
-        model = stats["model_stats"][0]["inference_stats"]
-        return {
-            k: float(model.get(k, {}).get("ns", 0))
-            for k in ("queue", "compute_input", "compute_infer", "compute_output")
-        } | {"count": float(model.get("success", {}).get("count", 0))}
-
-    a, b = totals(before), totals(after)
-    n = max(b["count"] - a["count"], 1.0)
-    return {f"{k}_ms": round((b[k] - a[k]) / n / 1e6, 3) for k in a if k != "count"} | {"requests": int(n)}
+def _server_totals(stats: dict[str, Any]) -> np.ndarray:
+    """Cumulative (queue, compute_input, compute_infer, compute_output) ns and successful requests."""
+    model = stats["model_stats"][0]["inference_stats"]
+    keys = ("queue", "compute_input", "compute_infer", "compute_output")
+    return np.array(
+        [float(model.get(k, {}).get("ns", 0)) for k in keys]
+        + [float(model.get("success", {}).get("count", 0))]
+    )
 
 
-def _measure_served(url: str, frames: list[np.ndarray], cfg: ServingBenchConfig) -> dict[str, Any]:
-    from lesps_deploy.runtime.detector import Detector
+def _server_times(delta: np.ndarray) -> dict[str, float]:
+    """Per-request queue and compute milliseconds from the statistics' growth over the timed windows."""
+    n = max(float(delta[-1]), 1.0)
+    keys = ("queue_ms", "compute_input_ms", "compute_infer_ms", "compute_output_ms")
+    return {k: round(float(v) / n / 1e6, 3) for k, v in zip(keys, delta[:-1], strict=True)} | {
+        "requests": int(n)
+    }
 
-    probe = Detector(url, warmup=False)
-    try:
-        before = probe.backend.statistics()  # type: ignore[attr-defined]
-        served = _drive(lambda: Detector(url, warmup=False), frames, cfg.clients, cfg.seconds)
-        served["server"] = _server_times(before, probe.backend.statistics())  # type: ignore[attr-defined]
-    finally:
-        probe.close()
-    return served
+
+class _Served:
+    """Timed windows of the served side, with the server's statistics around each."""
+
+    def __init__(self, url: str, frames: list[np.ndarray], cfg: ServingBenchConfig) -> None:
+        from lesps_deploy.runtime.detector import Detector
+
+        self.url, self.frames, self.cfg = url, frames, cfg
+        self.probe = Detector(url, warmup=False)
+        self.windows: list[tuple[list[float], float]] = []
+        self.delta = np.zeros(5)
+
+    def window(self, seconds: float) -> None:
+        from lesps_deploy.runtime.detector import Detector
+
+        before = _server_totals(self.probe.backend.statistics())  # type: ignore[attr-defined]
+        self.windows.append(
+            _drive(lambda: Detector(self.url, warmup=False), self.frames, self.cfg.clients, seconds)
+        )
+        self.delta += _server_totals(self.probe.backend.statistics()) - before  # type: ignore[attr-defined]
+
+    def summary(self) -> dict[str, Any]:
+        self.probe.close()
+        return _side(self.windows) | {"server": _server_times(self.delta)}
 
 
 def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
-    """Measure both sides (only the served one for a URL); returns a JSON-ready report."""
+    """Measure both sides in alternating windows (only the served one for a URL); a JSON-ready report.
+
+    `cfg.rounds` windows per side of `cfg.seconds / cfg.rounds` each, in the order in-process, served,
+    served, in-process, ... so load that drifts on a shared machine hits both sides alike.
+    """
     from lesps_deploy.runtime.detector import Detector
     from lesps_deploy.serving.config import ServeConfig
     from lesps_deploy.serving.serve import repository_for, served_model
     from lesps_deploy.serving.server import ServerPorts, TritonServer, free_ports
 
     frames = synthetic_frames(cfg.height, cfg.width)
+    window_s = cfg.seconds / cfg.rounds
     if is_server_url(cfg.weights):  # a server run elsewhere: its ONNX file is not here to compare with
         url = parse_server_url(cfg.weights)
-        return _report(cfg, url.model, None, _measure_served(str(url), frames, cfg))
+        remote = _Served(str(url), frames, cfg)
+        for _ in range(cfg.rounds):
+            remote.window(window_s)
+        return _report(cfg, url.model, None, remote.summary())
     repo = repository_for(ServeConfig(cfg.weights, norm=cfg.norm, instances=cfg.instances))
     name = served_model(repo, None)
     local_detector = Detector(repo / name / "1" / "model.onnx", threads=available_cores(), warmup=False)
-    local = _drive(lambda: local_detector, frames, cfg.clients, cfg.seconds)
-    local_detector.close()
+    local: list[tuple[list[float], float]] = []
     http, grpc, metrics = free_ports(3)
     ports = ServerPorts("127.0.0.1", http, grpc, metrics)
     with (
@@ -169,10 +203,17 @@ def run_serving_benchmark(cfg: ServingBenchConfig) -> dict[str, Any]:
     ):
         server.start()
         server.wait_ready()
-        served = _measure_served(
+        served = _Served(
             f"{cfg.protocol}://127.0.0.1:{grpc if cfg.protocol == 'grpc' else http}/{name}", frames, cfg
         )
-    return _report(cfg, name, local, served)
+        for r in range(cfg.rounds):
+            steps = [lambda: local.append(_drive(lambda: local_detector, frames, cfg.clients, window_s)),
+                     lambda: served.window(window_s)]  # fmt: skip
+            for step in steps if r % 2 == 0 else steps[::-1]:
+                step()
+        served_side = served.summary()
+    local_detector.close()
+    return _report(cfg, name, _side(local), served_side)
 
 
 def _report(
@@ -211,7 +252,8 @@ def format_serving_report(report: dict[str, Any]) -> str:
     cfg = report["config"]
     lines = [
         f"{report['model']} at {cfg['width']}x{cfg['height']} uint8, {cfg['clients']} concurrent clients, "
-        f"{cfg['seconds']:g} s per side; {report['cpu']} ({report['cores']} cores usable)"
+        f"{cfg['seconds']:g} s per side in {cfg['rounds']} alternating windows; {report['cpu']} "
+        f"({report['cores']} cores usable)"
     ]
     for label, key in (("in-process ONNX Runtime", "in_process"), (f"served ({cfg['protocol']})", "served")):
         side = report[key]
@@ -221,7 +263,7 @@ def format_serving_report(report: dict[str, Any]) -> str:
         lat = side["latency_ms"]
         lines.append(
             f"  {label:24s} {side['fps']:8.2f} frames/s   latency p50 {lat['p50']:.1f}  p90 {lat['p90']:.1f}  "
-            f"p99 {lat['p99']:.1f} ms"
+            f"p99 {lat['p99']:.1f} ms   (per window: {', '.join(f'{v:.1f}' for v in side['fps_per_round'])})"
         )
     srv = report["served"]["server"]
     lines.append(

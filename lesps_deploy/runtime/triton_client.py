@@ -36,9 +36,9 @@ def model_ready_state(address: str, model: str, timeout_s: float = 2.0) -> bool:
 def _module(protocol: str) -> Any:
     try:
         if protocol == "grpc":
-            import tritonclient.grpc as module
+            import tritonclient.grpc as module  # type: ignore[import-untyped]
         else:
-            import tritonclient.http as module
+            import tritonclient.http as module  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(
             "tritonclient", "serve", f"a model served at a {protocol}:// URL ({err.name} missing)"

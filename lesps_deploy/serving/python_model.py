@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def bls_runner(model: str, input_name: str, output_name: str) -> Runner:
     """The network as another Triton model (onnxruntime/tensorrt backend), called per batch."""
-    import triton_python_backend_utils as pb_utils
+    import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
     def run(batch: np.ndarray) -> np.ndarray:
         request = pb_utils.InferenceRequest(
@@ -48,7 +48,7 @@ def bls_runner(model: str, input_name: str, output_name: str) -> Runner:
 
 def _tensor(name: str, array: np.ndarray) -> Any:
     """A Triton tensor from a NumPy array, through DLPack (see the module docstring)."""
-    import triton_python_backend_utils as pb_utils
+    import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
     return pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())
 
@@ -78,7 +78,7 @@ class TritonPythonModel:
         self.model = ServedModel(meta, serve, run)
 
     def execute(self, requests: list[Any]) -> list[Any]:
-        import triton_python_backend_utils as pb_utils
+        import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
         frames: list[np.ndarray] = []
         spans: list[tuple[int, int] | str] = []
@@ -94,8 +94,10 @@ class TritonPythonModel:
                 continue
             spans.append((len(frames), len(frames) + len(batch)))
             frames.extend(batch)
+        # Components only when a request asks for them (the Detector takes `prob` and finds its own).
+        wanted = {name for request in requests for name in request.requested_output_names()}
         try:
-            results = self.model(frames)
+            results = self.model(frames, targets=bool(wanted & {"targets", "count"}))
         except Exception as err:  # noqa: BLE001 - every request gets the error, the server goes on
             message = f"{type(err).__name__}: {err}"
             return [pb_utils.InferenceResponse(error=pb_utils.TritonError(message)) for _ in requests]

@@ -55,13 +55,16 @@ class ServedModel:
         self.norm = model_norm(None, meta, source=meta.model)
         self.mapper = FrameMapper(meta.input_bits, params.frame_mapping)
 
-    def __call__(self, frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    def __call__(
+        self, frames: Sequence[np.ndarray], targets: bool = True
+    ) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """(prob, targets table, count) per frame; `targets=False` skips the components (empty table, 0)."""
         out = run_frames(
             self.run, frames, self.norm, self.meta.pad_multiple, self.params.batch_size,
             self.params.patch_size, mapper=self.mapper,
         )  # fmt: skip
         results = []
         for prob in out.probs:
-            table, count = targets_table(targets_from_mask(prob > self.meta.threshold, prob))
-            results.append((prob, table, count))
+            found = targets_from_mask(prob > self.meta.threshold, prob) if targets else []
+            results.append((prob, *targets_table(found)))
         return results

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,26 @@ def _tensor(name: str, array: np.ndarray) -> Any:
     return pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())
 
 
+_CAPSULE_NOISE = "PyCapsule_GetPointer called with incorrect name"
+
+
+def _quiet_capsule_hook(previous: Any) -> Any:
+    """An unraisable-error hook that drops one known message and passes on every other error.
+
+    The stub renames a DLPack capsule it consumed to "used_dlpack", not the standard "used_dltensor";
+    NumPy's capsule destructor then takes it for unconsumed, fails to read it, reports that as an
+    unraisable error and leaves the tensor alone (the stub releases it). Harmless, but one traceback
+    per tensor would bury the server's log.
+    """
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, ValueError) and _CAPSULE_NOISE in str(unraisable.exc_value):
+            return
+        previous(unraisable)
+
+    return hook
+
+
 def _threads(params: ServeParams, config: dict[str, Any]) -> int:
     if params.threads > 0:
         return params.threads
@@ -66,6 +87,7 @@ class TritonPythonModel:
     """Triton Python backend entry points: initialize, execute, finalize."""
 
     def initialize(self, args: dict[str, str]) -> None:
+        sys.unraisablehook = _quiet_capsule_hook(sys.unraisablehook)
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
         meta = meta_from_parameters(params)

@@ -9,6 +9,7 @@ as one SIGTERM (Triton drains requests in flight for up to 5 s), and the server'
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import tempfile
 import time
@@ -23,7 +24,7 @@ from lesps_deploy.io import cache_dir, sha256_file
 from .config import ServeConfig
 from .server import ServerPorts, TritonServer, find_tritonserver
 
-__all__ = ["ServeOutcome", "serve", "repository_for", "served_model"]
+__all__ = ["ServeOutcome", "serve", "repository_for", "served_model", "models_to_load"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,16 @@ def served_model(repo: Path, name: str | None) -> str:
     if len(found) > 1:
         raise DataError(f"{repo}: {len(found)} frames models ({', '.join(found)}); choose one with --model")
     return found[0]
+
+
+_NETWORK = re.compile(r'key:\s*"serve\.network"\s*value:\s*\{\s*string_value:\s*"([^"]*)"')
+
+
+def models_to_load(repo: Path, name: str) -> list[str]:
+    """`name`, and the network model it calls when it is a pipeline (`serve.network` names a model)."""
+    found = _NETWORK.search((repo / name / "config.pbtxt").read_text(encoding="utf-8"))
+    network = found.group(1) if found else "onnxruntime"
+    return [name] if network == "onnxruntime" else [network, name]
 
 
 def repository_for(cfg: ServeConfig) -> Path:
@@ -110,7 +121,9 @@ def serve(cfg: ServeConfig, on_ready: Callable[[str, dict[str, str]], None] | No
     ports = ServerPorts(cfg.host, cfg.http_port, cfg.grpc_port, cfg.metrics_port)
     received: list[int] = []
     with tempfile.TemporaryDirectory(prefix="lesps-serve-") as tmp:
-        server = TritonServer(repo, [name], ports, log_file=Path(tmp) / "tritonserver.log")
+        server = TritonServer(
+            repo, models_to_load(repo, name), ports, log_file=Path(tmp) / "tritonserver.log"
+        )
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             received.append(signum)

@@ -192,7 +192,8 @@ def format_for_backend(backend: str) -> ArtifactFormat:
 
 
 def backend_names() -> list[str]:
-    return [row.backend for row in FORMATS if row.backend]
+    """Backends that open files (a served model is reached by its URL, not chosen by name)."""
+    return [row.backend for row in FORMATS if row.backend and row.suffixes]
 
 
 def strip_suffix(filename: str) -> str:

@@ -23,6 +23,7 @@ from lesps_deploy.commands.evaluate import evaluate
 from lesps_deploy.commands.export import export_cmd
 from lesps_deploy.commands.labels import labels
 from lesps_deploy.commands.predict import predict
+from lesps_deploy.commands.serve import serve
 from lesps_deploy.commands.train import train
 
 __all__ = ["app", "main"]
@@ -60,7 +61,7 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
     _setup_logging(verbose)
 
 
-for command in (evaluate, labels, train, export_cmd, predict, benchmark, demo):
+for command in (evaluate, labels, train, export_cmd, predict, benchmark, serve, demo):
     app.command(command.__name__)(command)
 data_app.command("synth")(data_synth)
 

@@ -50,7 +50,11 @@ logger = logging.getLogger(__name__)
 class EvalConfig:
     """Options of `lesps evaluate`: each field declares its flag, help and domain (`lesps_deploy.options`)."""
 
-    weights: Path = shared.weights_option(argument=True)
+    weights: Path = shared.weights_option(
+        "Weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file, or a served model's http:// or grpc:// URL.",
+        argument=True,
+        url=True,
+    )
     data: Path = shared.data_option(MISSING)
     split: str = option("test", "Split list img_idx/<split>_<name>.txt.")
     model: str | None = shared.model_option()

@@ -95,8 +95,9 @@ class PredictConfig:
         help="Image, folder, glob, .txt list, video, camera index, rtsp:// or http(s):// URL.", argument=True
     )
     weights: Path = shared.weights_option(
-        "Weights: .pth/.pth.tar/.pt, .onnx or .engine.", flag="--weights", short="-w"
-    )
+        "Weights: .pth/.pth.tar/.pt, .onnx or .engine, or a served model's http:// or grpc:// URL.",
+        flag="--weights", short="-w", url=True,
+    )  # fmt: skip
     device: str = shared.device_option()
     backend: str | None = option(
         None, "Force a backend: torch, onnxruntime, tensorrt.", choices=tuple(backend_names())

@@ -45,6 +45,15 @@ def parse_list(text: str | tuple | list, kind: type = str, option: str = "") -> 
     return tuple(out)
 
 
+def _check_frame_size(text: str) -> None:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError("expected WIDTHxHEIGHT, e.g. 640x512") from None
+    if width < 1 or height < 1:
+        raise ValueError("width and height must be >= 1")
+
+
 @dataclass(frozen=True)
 class BenchmarkConfig:
     """What to measure and where to write it.
@@ -75,8 +84,10 @@ class BenchmarkConfig:
     """
 
     weights: Path = shared.weights_option(
-        "PyTorch checkpoint; other artifacts are exported from it.", flag="--weights", short="-w"
-    )
+        "PyTorch checkpoint; other artifacts are exported from it. With --clients: also an .onnx, a "
+        "Triton repository or a served model's http:// / grpc:// URL.",
+        flag="--weights", short="-w", role=Role.INPUT, url=True,
+    )  # fmt: skip
     backends: tuple[str, ...] = option(
         ("torch", "onnxruntime"), "Comma list: torch, onnxruntime, tensorrt.", choices=tuple(backend_names())
     )
@@ -119,6 +130,16 @@ class BenchmarkConfig:
     force: bool = force_option()
     threads: int | None = threads_option()
     seed: int = option(0, "Seed of the synthetic frames.", cli=False)
+    clients: int = option(
+        0,
+        "Serving benchmark instead: N concurrent clients of the model on a Triton server against "
+        "in-process ONNX Runtime, --max-seconds each (needs the serve extra).",
+        ge=0,
+    )
+    frame_size: str = option(
+        "640x512", "Serving benchmark frame size WxH.", check=_check_frame_size, invalid="640"
+    )
+    protocol: str = option("grpc", "Serving benchmark protocol: grpc or http.", choices=("grpc", "http"))
     trust_pickle: bool = shared.trust_pickle_option()
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lesps_deploy.errors import ConfigError, DataError
+from lesps_deploy.urls import is_server_url
 
 __all__ = [
     "Role", "Spec", "option", "declared", "flag_of", "name_of", "say", "refuse", "validate", "problem",
@@ -61,6 +62,7 @@ class Spec:
         negative: the flag that sets a bool False ("--static"); default `--no-<flag>`.
         renamed: earlier spellings, accepted hidden with a deprecation line.
         cli: False for options only the Python API takes.
+        url: an input that may also be a served model's http:// or grpc:// URL (not checked as a path).
     """
 
     help: str
@@ -82,6 +84,7 @@ class Spec:
     negative: str | None = None
     renamed: tuple[str, ...] = ()
     cli: bool = True
+    url: bool = False
 
 
 def option(default: Any = MISSING, help: str = "", **spec: Any) -> Any:
@@ -273,7 +276,7 @@ def check_paths(config: Any) -> None:
     force = bool(getattr(config, "force", False))
     for f, spec in declared(config):
         value = getattr(config, f.name)
-        if spec.role is None or value is None or str(value) == "-":
+        if spec.role is None or value is None or str(value) == "-" or (spec.url and is_server_url(value)):
             continue
         bad = _path_problem(spec.role, Path(value), force, spec.noun or spec.role.value)
         if bad:

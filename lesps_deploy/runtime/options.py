@@ -62,12 +62,13 @@ def model_option(default: str | None = None) -> Any:
     return option(default, "Model name (ACM, ALCNet, DNANet); detected from the weights when omitted.")
 
 
-def norm_option(default: str | None = None) -> Any:
-    return option(
-        default,
-        "Normalization: a preset (NUAA-SIRST, NUDT-SIRST, IRSTD-1K, SIRST3, NUDT-SIRST-Sea), 'auto', or MEAN,STD.",
-        check=check_norm, invalid="bogus",
-    )  # fmt: skip
+NORM_HELP = (
+    "Normalization: a preset (NUAA-SIRST, NUDT-SIRST, IRSTD-1K, SIRST3, NUDT-SIRST-Sea), 'auto', or MEAN,STD."
+)
+
+
+def norm_option(default: str | None = None, help: str = NORM_HELP) -> Any:
+    return option(default, help, check=check_norm, invalid="bogus")
 
 
 def device_option(default: str | None = "cpu", help: str = "cpu, cuda or cuda:N.", auto: bool = False) -> Any:

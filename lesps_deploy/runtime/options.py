@@ -51,7 +51,7 @@ def check_norm(text: str) -> None:
 def weights_option(
     help: str = "Weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file.", **kw: Any
 ) -> Any:
-    return option(help=help, role=Role.INPUT_FILE, noun="weights file", **kw)
+    return option(help=help, **{"role": Role.INPUT_FILE, "noun": "weights file", **kw})
 
 
 def data_option(default: Any = None, help: str = "Dataset folder (images/, masks/, img_idx/).") -> Any:

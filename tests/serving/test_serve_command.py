@@ -33,9 +33,12 @@ def test_without_the_server_one_line_names_the_extra(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"http_port": 0}, "--http-port 0"),
+        (
+            {"http_port": 0},
+            "http_port=0",
+        ),  # Python names the keyword (the CLI the flag: tests/test_options.py)
         ({"grpc_port": 8000}, "must differ"),
-        ({"instances": 0}, "--instances"),
+        ({"instances": 0}, "instances=0"),
     ],
 )
 def test_options_refused(options, message):

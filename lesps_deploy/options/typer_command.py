@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def cli_fields(config: type) -> list[tuple[Field, Spec, Any, tuple[str, ...]]]:
     """(field, spec, resolved type, path of nested config fields) of every CLI option of `config`."""
     hints = typing.get_type_hints(config)
-    out = []
+    out: list[tuple[Field, Spec, Any, tuple[str, ...]]] = []
     for f in fields(config):
         if "option" in f.metadata and f.metadata["option"].cli:
             out.append((f, f.metadata["option"], hints[f.name], ()))
@@ -137,7 +137,7 @@ def _config_values(config: type, table: dict[str, tuple], values: dict[str, Any]
         flat.setdefault(path, {})[f.name] = _parse(f, spec, kind, value)
     kwargs = flat.pop(())
     for path, nested in flat.items():  # one level of nesting (predict's `tracking`)
-        default = next(g.default for g in fields(config) if g.name == path[0])
+        default: Any = next(g.default for g in fields(config) if g.name == path[0])
         kwargs[path[0]] = replace(default, **nested)
     return kwargs
 

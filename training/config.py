@@ -19,6 +19,7 @@ __all__ = [
     "INIT_LABELS",
     "PAPER_MODE",
     "RESUME_OVERRIDABLE",
+    "LEGACY",
 ]
 
 LabelType = Literal["centroid", "coarse", "full", "tophat", "mpcm"]
@@ -31,8 +32,13 @@ START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 # else comes from the run's own config.json so the run continues as it started.
 # The paper's own settings (LESPS train.py), for reproducing it on SIRST3: `TrainConfig(**PAPER_MODE)`,
 # or on the command line `--start-rule tloss --init-labels points --prior 0`.
-PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None}
-RESUME_OVERRIDABLE = ("epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp")
+PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None}
+# Options added after runs were first written: a run's config.json without them continues with the
+# behaviour it started with (these values), not with today's defaults.
+LEGACY: dict[str, Any] = {"envelope": None, "amp": False}
+RESUME_OVERRIDABLE = (
+    "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,18 @@ class TrainConfig:
         init_labels: what evolution starts from: 'points' (the paper) or the 'tophat' (default) or
             'mpcm' pseudo-mask grown around each point (`training.pseudo_masks`).
         tb, k: evolution threshold parameters. evolve_every: evolution period in epochs.
+        envelope: evolution grows a label only where the contrast prior (the `init_labels` method's
+            map, top-hat when it is 'points') is above this share of its peak near the point
+            (`pseudo_masks.prior_envelopes`, no dilation); None or 0: anywhere (the paper). Measured
+            with `benchmarks/label_quality.py`: the paper's update grows labels past the targets' edges
+            (the network's blobs are wider than small targets), this keeps them to the targets.
+        decay: each round, label pixels that are not candidates are multiplied by this (1: the paper,
+            labels only grow; PAL uses 0.97). min_prob: a candidate pixel needs a probability of at
+            least this (0: the paper's relative threshold only).
         norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
-        device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on CPU).
+        device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on
+            CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
+        prefetch: prepare the next batch in a background thread while the current one trains.
         seed: seed of initialisation, shuffling and crops.
         out: run folder (default runs/<model>_<labels>_<time>). resume: run folder to continue.
         eval_every: test-split metrics every N epochs (0: only at the end); eval_limit: first N test images.
@@ -87,9 +103,14 @@ class TrainConfig:
     tb: float = 0.5
     k: float = 0.5
     evolve_every: int = 5
+    envelope: float | None = 0.35
+    decay: float = 1.0
+    min_prob: float = 0.0
     norm: str = "auto"
     device: str = "auto"
-    amp: bool = False
+    amp: bool | None = None
+    channels_last: bool | None = None
+    prefetch: bool = True
     seed: int = 42
     out: Path | None = None
     resume: Path | None = None
@@ -110,6 +131,14 @@ class TrainConfig:
         check_frame_mapping(self.frame_mapping)
         if self.prior == 0:
             object.__setattr__(self, "prior", None)
+        if self.envelope == 0:
+            object.__setattr__(self, "envelope", None)
+        if self.envelope is not None and not 0 < self.envelope < 1:
+            raise ConfigError(f"--envelope {self.envelope}: expected a share in (0, 1), or 0 for none")
+        if not 0 < self.decay <= 1:
+            raise ConfigError(f"--decay {self.decay}: expected a factor in (0, 1]")
+        if not 0 <= self.min_prob < 1:
+            raise ConfigError(f"--min-prob {self.min_prob}: expected a probability in [0, 1)")
         if self.start_rule not in START_RULES:
             raise ConfigError(f"--start-rule {self.start_rule!r}: expected one of {', '.join(START_RULES)}")
         if self.init_labels not in INIT_LABELS:
@@ -158,7 +187,7 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown training options: {', '.join(unknown)}", hint=f"valid: {', '.join(sorted(known))}"
             )
-        kwargs = dict(data)
+        kwargs = {**LEGACY, **data}
         if "milestones" in kwargs:
             kwargs["milestones"] = tuple(kwargs["milestones"])
         return cls(**kwargs)

@@ -9,6 +9,8 @@ transpose, each with probability 1/2. Every sample draws from its own generator 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,19 @@ from lesps_deploy.errors import DataError
 
 from .labels import label_folder
 
-__all__ = ["TrainData", "load_train_data", "CropDataset", "random_crop", "augment", "label_iou"]
+__all__ = [
+    "prefetched_batches",
+    "TrainData",
+    "load_train_data",
+    "CropDataset",
+    "random_crop",
+    "augment",
+    "label_iou",
+    "carve_validation",
+    "VALIDATION_SHARE",
+]
+
+VALIDATION_SHARE = 0.2  # share of the train split held out to choose defaults on (never the test split)
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +187,28 @@ def label_iou(
     return inter / union if union else 0.0
 
 
+def carve_validation(
+    names: list[str], share: float = VALIDATION_SHARE, seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """(train, validation) indices: a seeded `share` of the train split held out, both in split order.
+
+    Keyed by the names (a sorted list shuffled by `seed`), so the same names give the same split
+    whatever order the split file lists them in."""
+    order = np.random.default_rng(seed).permutation(sorted(names)).tolist()
+    held = set(order[: max(1, round(share * len(names)))])
+    val = [i for i, n in enumerate(names) if n in held]
+    return [i for i, n in enumerate(names) if n not in held], val
+
+
 def random_crop(
-    image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator
+    image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator, fill: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A `size` x `size` patch; sides smaller than `size` are zero-padded bottom/right first."""
+    """A `size` x `size` patch; sides smaller than `size` are padded bottom/right first (the image
+    with `fill`, the label with 0)."""
     h, w = image.shape
     if h < size or w < size:
         pad = ((0, max(h, size) - h), (0, max(w, size) - w))
-        image, label = np.pad(image, pad), np.pad(label, pad)
+        image, label = np.pad(image, pad, constant_values=fill), np.pad(label, pad)
         h, w = image.shape
     top = int(rng.integers(0, h - size + 1))
     left = int(rng.integers(0, w - size + 1))
@@ -216,12 +244,40 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.data.names)
 
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples `indices` stacked into (N,1,P,P) images and labels."""
+        images, labels = zip(*(self[i] for i in indices), strict=True)
+        return torch.stack(images), torch.stack(labels)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        image = normalize(self.data.images[index], self.norm)
-        image, label = random_crop(image, self.data.labels[index], self.patch_size, rng)
+        # Crop first, then normalize the patch only: padding with the mean normalizes to exactly the 0
+        # the reference pads its normalized image with, so the patch is the same, bit for bit.
+        image, label = random_crop(
+            self.data.images[index], self.data.labels[index], self.patch_size, rng, np.float32(self.norm.mean)
+        )
+        image = normalize(image, self.norm)
         image, label = augment(image, label, rng)
         return (
             torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None],
             torch.from_numpy(np.ascontiguousarray(label, dtype=np.float32))[None],
         )
+
+
+def prefetched_batches(
+    dataset: CropDataset, batches: list[list[int]]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The batches of `dataset`, each prepared in a background thread while the previous one trains.
+
+    Cropping and normalizing run in numpy, which releases the GIL, so they overlap the model's step
+    instead of adding to it; the order and content of the batches are those of the plain loop.
+    """
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesps-batches") as pool:
+        pending = pool.submit(dataset.batch, batches[0])
+        for nxt in batches[1:]:
+            ready = pending.result()
+            pending = pool.submit(dataset.batch, nxt)
+            yield ready
+        yield pending.result()

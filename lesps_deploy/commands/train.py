@@ -69,9 +69,36 @@ def train(
     tb: Annotated[float, typer.Option(help="Evolution threshold Tb.")] = TRAIN.tb,
     k: Annotated[float, typer.Option(help="Evolution threshold k.")] = TRAIN.k,
     evolve_every: Annotated[int, typer.Option(help="Evolution period in epochs.")] = TRAIN.evolve_every,
+    envelope: Annotated[
+        float | None,
+        typer.Option(
+            help="Evolution grows labels only where the contrast prior is above this share of its peak "
+            "near the point (0: anywhere, the paper)."
+        ),
+    ] = TRAIN.envelope,
+    decay: Annotated[
+        float,
+        typer.Option(
+            help="Each round, label pixels that are not candidates are multiplied by this (1: the paper)."
+        ),
+    ] = TRAIN.decay,
+    min_prob: Annotated[
+        float, typer.Option(help="Evolution candidates need at least this probability (0: the paper).")
+    ] = TRAIN.min_prob,
     norm: NormOpt = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = TRAIN.device,
-    amp: Annotated[bool, typer.Option("--amp", help="Mixed precision.")] = TRAIN.amp,
+    amp: Annotated[
+        bool | None,
+        typer.Option("--amp/--no-amp", help="Mixed precision (default: on for CUDA, off on the CPU)."),
+    ] = TRAIN.amp,
+    channels_last: Annotated[
+        bool | None,
+        typer.Option("--channels-last/--no-channels-last", help="NHWC memory layout (default: on)."),
+    ] = TRAIN.channels_last,
+    prefetch: Annotated[
+        bool,
+        typer.Option("--prefetch/--no-prefetch", help="Prepare the next batch while the current one trains."),
+    ] = TRAIN.prefetch,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling and crops.")] = TRAIN.seed,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default runs/<model>_<labels>_<time>).")
@@ -112,8 +139,9 @@ def train(
     cfg = TrainConfig(
         model=model or TRAIN.model, data=data, labels=labels, epochs=epochs, batch_size=batch_size,
         patch_size=patch_size, lr=lr, milestones=steps, gamma=gamma, start_rule=start_rule, tloss=tloss,
-        start_hits=start_hits, init_labels=init_labels, tb=tb, k=k,
-        evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp, seed=seed, out=out,
+        start_hits=start_hits, init_labels=init_labels, tb=tb, k=k, envelope=envelope, decay=decay,
+        min_prob=min_prob, evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp,
+        channels_last=channels_last, prefetch=prefetch, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
         fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping, threshold=threshold,
     )  # fmt: skip

@@ -201,17 +201,25 @@ def carve_validation(
 
 
 def random_crop(
-    image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator, fill: float = 0.0
+    image: np.ndarray,
+    label: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    fill: float = 0.0,
+    anchor: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A `size` x `size` patch; sides smaller than `size` are padded bottom/right first (the image
-    with `fill`, the label with 0)."""
+    with `fill`, the label with 0). With `anchor` (row, col) the patch is drawn among those holding it."""
     h, w = image.shape
     if h < size or w < size:
         pad = ((0, max(h, size) - h), (0, max(w, size) - w))
         image, label = np.pad(image, pad, constant_values=fill), np.pad(label, pad)
         h, w = image.shape
-    top = int(rng.integers(0, h - size + 1))
-    left = int(rng.integers(0, w - size + 1))
+    r, c = anchor if anchor is not None else (None, None)
+    top_lo, top_hi = (0, h - size) if r is None else (max(0, r - size + 1), min(h - size, r))
+    left_lo, left_hi = (0, w - size) if c is None else (max(0, c - size + 1), min(w - size, c))
+    top = int(rng.integers(top_lo, top_hi + 1))
+    left = int(rng.integers(left_lo, left_hi + 1))
     return image[top : top + size, left : left + size], label[top : top + size, left : left + size]
 
 
@@ -234,11 +242,14 @@ class CropDataset(Dataset):
     labels are used from the next DataLoader iteration on (workers are not persistent).
     """
 
-    def __init__(self, data: TrainData, norm: Norm, patch_size: int, seed: int) -> None:
+    def __init__(
+        self, data: TrainData, norm: Norm, patch_size: int, seed: int, pos_crops: float = 0.0
+    ) -> None:
         self.data = data
         self.norm = norm
         self.patch_size = patch_size
         self.seed = seed
+        self.pos_crops = pos_crops  # share of crops drawn to hold a labelled pixel (0: uniform, the paper)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -253,8 +264,14 @@ class CropDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         # Crop first, then normalize the patch only: padding with the mean normalizes to exactly the 0
         # the reference pads its normalized image with, so the patch is the same, bit for bit.
+        label = self.data.labels[index]
+        anchor = None
+        if self.pos_crops > 0 and rng.random() < self.pos_crops:  # draws nothing extra at 0
+            on = np.flatnonzero(label >= 0.5)
+            if on.size:
+                anchor = divmod(int(on[rng.integers(on.size)]), label.shape[1])
         image, label = random_crop(
-            self.data.images[index], self.data.labels[index], self.patch_size, rng, np.float32(self.norm.mean)
+            self.data.images[index], label, self.patch_size, rng, np.float32(self.norm.mean), anchor
         )
         image = normalize(image, self.norm)
         image, label = augment(image, label, rng)

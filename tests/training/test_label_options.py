@@ -129,3 +129,17 @@ def test_a_run_written_before_an_option_existed_continues_as_it_started() -> Non
     old = TrainConfig.from_dict(saved)
     assert old.envelope is None and old.amp is False and old.decay == 1.0
     assert TrainConfig.from_dict(TrainConfig(model="ACM").to_dict()).envelope == 0.35
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(8, 90), st.integers(8, 90), st.integers(4, 64))
+def test_positive_crops_hold_a_labelled_pixel(seed: int, h: int, w: int, size: int) -> None:
+    rng = np.random.default_rng(seed)
+    label = np.zeros((h, w), np.float32)
+    label[rng.integers(h), rng.integers(w)] = 1
+    data = TrainData(None, ["a"], [rng.uniform(0, 255, (h, w)).astype(np.float32)], [label], None)  # type: ignore[arg-type]
+    dataset = CropDataset(data, Norm(90.0, 30.0), size, seed=seed, pos_crops=1.0)
+    for epoch in range(3):
+        dataset.epoch = epoch
+        image, crop = dataset[0]
+        assert image.shape == (1, size, size) and crop.max() == 1

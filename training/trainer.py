@@ -10,7 +10,6 @@ What a run reports lives in `records`, when evolution runs in `schedule`.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,10 +33,17 @@ from .data import CropDataset, TrainData, label_iou, load_train_data, prefetched
 from .evolution import evolve_labels
 from .label_quality import LabelQuality
 from .loss import lesps_loss
-from .pseudo_masks import prior_envelopes, pseudo_masks_for
 from .records import Callback, EpochRecord, EvalRecord, EvolutionRound, TrainingError, TrainResult
 from .runlog import RunLog
 from .schedule import evolution_rounds_due, start_state
+from .setup import (
+    envelopes_for,
+    init_name,
+    init_output_prior,
+    initial_labels,
+    resolved_amp,
+    resolved_channels_last,
+)
 from .start_rules import HitCounts
 from .state import (
     ScheduleState,
@@ -58,6 +64,7 @@ __all__ = [
     "EvalRecord",
     "TrainingError",
     "evolution_rounds_due",
+    "init_output_prior",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,62 +104,6 @@ class _Run:
     def emit(self, record: EpochRecord | EvolutionRound | EvalRecord) -> None:
         if self.callback is not None and self.info.is_main:
             self.callback(record)
-
-
-def init_output_prior(net: torch.nn.Module, prior: float) -> int:
-    """Set the bias of every 1-channel output convolution to logit(prior); returns how many were set."""
-    if not 0.0 < prior < 1.0:
-        raise ConfigError(f"--prior {prior}: expected a probability in (0, 1)")
-    heads = [
-        m
-        for m in net.modules()
-        if isinstance(m, torch.nn.Conv2d) and m.out_channels == 1 and m.bias is not None
-    ]
-    with torch.no_grad():
-        for head in heads:
-            head.bias.fill_(math.log(prior / (1.0 - prior)))
-    return len(heads)
-
-
-def _init_name(cfg: TrainConfig) -> str:
-    return cfg.labels if cfg.labels in FIXED_LABELS else cfg.init_labels
-
-
-def _envelopes(cfg: TrainConfig, data: TrainData) -> list[np.ndarray] | None:
-    """The contrast prior's support around each point (`cfg.envelope`), from the frames and points.
-
-    Deterministic, so a resumed run rebuilds the same ones; call before the labels leave the points."""
-    if cfg.labels in FIXED_LABELS or cfg.envelope is None:
-        return None
-    method = cfg.init_labels if cfg.init_labels != "points" else "tophat"
-    return prior_envelopes(data.images, data.labels, method, cfg.envelope, grow=0)
-
-
-def resolved_amp(cfg: TrainConfig, device: str) -> bool:
-    """`cfg.amp`, or for None (the default) mixed precision on CUDA only (the CPU stays float32)."""
-    return cfg.amp if cfg.amp is not None else device.startswith("cuda")
-
-
-def resolved_channels_last(cfg: TrainConfig, device: str) -> bool:
-    """`cfg.channels_last`, or for None (the default) on: measured faster on CPU and CUDA alike
-    (`benchmarks/train_speed.py`)."""
-    return cfg.channels_last if cfg.channels_last is not None else True
-
-
-def _initial_labels(cfg: TrainConfig, data: TrainData) -> float | None:
-    """Grow the points into LCM pseudo-masks when `init_labels` asks; returns the labels' IoU vs masks.
-
-    Deterministic from the frames and points, so a resumed run rebuilds the same start labels.
-    """
-    if cfg.labels not in FIXED_LABELS and cfg.init_labels != "points":
-        data.labels = pseudo_masks_for(data.images, data.labels, cfg.init_labels)
-    iou = label_iou(data.labels, data.masks, cfg.threshold)
-    log.info(
-        "initial labels (%s): label IoU vs full masks %s",
-        _init_name(cfg),
-        "not available" if iou is None else f"{iou:.4f}",
-    )
-    return iou
 
 
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
@@ -464,8 +415,8 @@ def _train(
         canonical_name(cfg.model)  # an unknown model fails here, before any run folder exists
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
     data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
-    envelopes = _envelopes(cfg, data)
-    start_iou = _initial_labels(cfg, data)
+    envelopes = envelopes_for(cfg, data)
+    start_iou = initial_labels(cfg, data)
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)
@@ -480,7 +431,7 @@ def _train(
         log.warning("label IoU not available: %s", data.no_masks)
         run.log.event("label_iou", available=False, reason=data.no_masks)
     if cfg.resume is None:
-        run.log.event("labels", epoch=0, init=_init_name(cfg), label_iou=start_iou)
+        run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
         run.log_quality(0, 0)
     else:
         _restore(run)

@@ -103,10 +103,10 @@ def _env_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-# /proc/stat per-CPU columns: user nice system idle iowait irq softirq steal. Busy is what a
-# neighbour at normal priority takes from us; `nice` time is left out, since a niced task yields its core
-# to ours almost entirely (the scheduler's weight of nice 19 is 15 against 1024 at nice 0).
-_BUSY_COLUMNS = (0, 2, 5, 6, 7)
+# /proc/stat per-CPU columns: user nice system idle iowait irq softirq steal; busy is all but idle and
+# iowait. Niced time counts too: with the scheduler's autogroups (the default on desktop and server
+# kernels alike) a niced task of another session still gets its session's full share of a core.
+_BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
 SAMPLE_SECONDS = 0.15  # window over which the neighbours' CPU use is measured
 TAKEN_SHARE = 0.7  # share of a core neighbours must keep busy for it to count as taken
 
@@ -162,7 +162,7 @@ def busy_neighbours(
 
     Measured, not guessed from a snapshot: the CPUs this process may run on are sampled twice
     `seconds` apart (/proc/stat), our own process's time over the window is taken out (/proc/self/stat),
-    and time at a lowered priority (`nice`) is not counted. The result is scaled to our share of those
+    and the result is scaled to our share of those
     CPUs (a 2-CPU cgroup quota on a 64-core host). The count of runnable tasks (/proc/loadavg) is not
     used: at any instant it includes passing tasks and this process's own threads, and on a quiet
     2-core machine it took one core away from half of the runs.

@@ -116,15 +116,15 @@ def _stat(path: Path, rows: list[list[int]]) -> Path:
     return path
 
 
-def test_neighbours_are_measured_without_our_own_or_niced_time(tmp_path: Path) -> None:
+def test_neighbours_are_measured_without_our_own_time(tmp_path: Path) -> None:
     before = threads.cpu_times(_stat(tmp_path / "a", [[100, 0, 10, 900, 0, 0, 0, 0]] * 2))
-    # cpu0: 100 ticks busy (user), cpu1: 100 ticks of niced work; 100 ticks per CPU elapsed.
+    # cpu0: 100 ticks busy (user), cpu1: 50 ticks of niced work, 50 idle; 100 ticks per CPU elapsed.
     after = threads.cpu_times(
-        _stat(tmp_path / "b", [[200, 0, 10, 900, 0, 0, 0, 0], [100, 100, 10, 900, 0, 0, 0, 0]])
+        _stat(tmp_path / "b", [[200, 0, 10, 900, 0, 0, 0, 0], [100, 50, 10, 950, 0, 0, 0, 0]])
     )
-    assert threads.neighbours_between(before, after, own=0) == 1.0  # the niced core is free
-    assert threads.neighbours_between(before, after, own=60) == pytest.approx(0.4)  # 60 ticks were ours
-    assert threads.neighbours_between(before, after, own=0, cpus={1}) == 0.0
+    assert threads.neighbours_between(before, after, own=0) == 1.5
+    assert threads.neighbours_between(before, after, own=60) == pytest.approx(0.9)  # 60 ticks were ours
+    assert threads.neighbours_between(before, after, own=0, cpus={1}) == 0.5
     assert threads.neighbours_between(before, before, own=0) == 0.0  # no time elapsed
     assert threads.cpu_times(tmp_path / "missing") == {}
     (tmp_path / "self").write_text("42 (a b) c) R 1 1 1 0 -1 4194560 1 0 0 0 7 5 0 0 20 0 3 0\n")

@@ -137,15 +137,16 @@ def _lesps_epochs(data: Path, epochs: int, seed: int, extra: list[str], work: Pa
     return [e["seconds"] for e in events if e["event"] == "epoch"]
 
 
-def _prepare(data: Path, work: Path) -> Path:
-    """The dataset with its train split and a two-image test split (the final evaluation is not timed,
-    only shortened), linked into `work`."""
+def _prepare(data: Path, work: Path, images: int | None = None) -> Path:
+    """The dataset with its train split (its first `images` only, when given) and a two-image test split
+    (the final evaluation is not timed, only shortened), linked into `work`."""
     out = work / data.name
     (out / "img_idx").mkdir(parents=True)
     for folder in ("images", "masks"):
         (out / folder).symlink_to((data / folder).resolve())
     split = data / "img_idx"
-    (out / "img_idx" / f"train_{data.name}.txt").write_text((split / f"train_{data.name}.txt").read_text())
+    train = (split / f"train_{data.name}.txt").read_text().split()[:images]
+    (out / "img_idx" / f"train_{data.name}.txt").write_text("\n".join(train) + "\n")
     test = (split / f"test_{data.name}.txt").read_text().split()[:2]
     (out / "img_idx" / f"test_{data.name}.txt").write_text("\n".join(test) + "\n")
     return out
@@ -171,6 +172,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "datasets" / "NUAA-SIRST")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per child; the first is not counted")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--images", type=int, default=None, help="first N train images only (a shorter run on a busy machine)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--settings", default="authors,lesps")
     parser.add_argument("--json", type=Path, default=None)
@@ -189,7 +193,7 @@ def main() -> None:
     times: dict[str, list[float]] = {n: [] for n in names}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="train-speed-") as tmp:
-        data = _prepare(args.data, Path(tmp))
+        data = _prepare(args.data, Path(tmp), args.images)
         for rep in range(args.repeats):
             for name in names:
                 epochs = _child(name, data, args.epochs, args.seed, Path(tmp))

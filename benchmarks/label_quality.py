@@ -53,6 +53,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "env0.35": {"envelope": (0.35, 1)},
     "env0.25g0": {"envelope": (0.25, 0)},
     "env0.35g0": {"envelope": (0.35, 0)},
+    "env0.5g0": {"envelope": (0.5, 0)},
     "tb0.7+env0.25": {"tb": 0.7, "envelope": (0.25, 1)},
     "tb0.7+env0.35": {"tb": 0.7, "envelope": (0.35, 1)},
     "tb0.7+env0.25g0": {"tb": 0.7, "envelope": (0.25, 0)},

@@ -16,6 +16,7 @@ Rows (centroid points unless the name ends in -coarse):
     decay        default + --decay 0.97 (PAL's shrinking of labels the network stops supporting)
     min-prob     default + --min-prob 0.5
     pos-crops    default + --pos-crops 0.5 (half the crops hold a labelled target)
+    copy-paste   default + --copy-paste 0.5 (half the crops get one more target of the split)
     ...-coarse   the same with coarse points (masks_coarse/)
     lcm-tophat   fixed top-hat pseudo-masks grown from the centroid points (no evolution)
     lcm-mpcm     fixed MPCM pseudo-masks grown from the centroid points (no evolution)
@@ -53,6 +54,7 @@ _POINT_ROWS: dict[str, list[str]] = {
     "decay": ["--decay", "0.97"],
     "min-prob": ["--min-prob", "0.5"],
     "pos-crops": ["--pos-crops", "0.5"],
+    "copy-paste": ["--copy-paste", "0.5"],
 }
 ROWS: dict[str, list[str]] = {
     **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},

@@ -71,7 +71,8 @@ class TrainConfig:
             CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
         prefetch: prepare the next batch in a background thread while the current one trains.
         pos_crops: share of crops drawn to hold a labelled pixel (balanced positive crops; 0: uniform
-            crops, the paper).
+            crops, the paper). copy_paste: share of crops given one more labelled target of the split
+            (its contrast added at a random place, `training.copy_paste`; 0: none, the paper).
         seed: seed of initialisation, shuffling and crops.
         out: run folder (default runs/<model>_<labels>_<time>). resume: run folder to continue.
         eval_every: test-split metrics every N epochs (0: only at the end); eval_limit: first N test images.
@@ -114,6 +115,7 @@ class TrainConfig:
     channels_last: bool | None = None
     prefetch: bool = True
     pos_crops: float = 0.0
+    copy_paste: float = 0.0
     seed: int = 42
     out: Path | None = None
     resume: Path | None = None
@@ -140,8 +142,9 @@ class TrainConfig:
             raise ConfigError(f"--envelope {self.envelope}: expected a share in (0, 1), or 0 for none")
         if not 0 < self.decay <= 1:
             raise ConfigError(f"--decay {self.decay}: expected a factor in (0, 1]")
-        if not 0 <= self.pos_crops <= 1:
-            raise ConfigError(f"--pos-crops {self.pos_crops}: expected a share in [0, 1]")
+        for flag, share in (("--pos-crops", self.pos_crops), ("--copy-paste", self.copy_paste)):
+            if not 0 <= share <= 1:
+                raise ConfigError(f"{flag} {share}: expected a share in [0, 1]")
         if not 0 <= self.min_prob < 1:
             raise ConfigError(f"--min-prob {self.min_prob}: expected a probability in [0, 1)")
         if self.start_rule not in START_RULES:

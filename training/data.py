@@ -31,6 +31,7 @@ from lesps_deploy.data import (
 )
 from lesps_deploy.errors import DataError
 
+from .copy_paste import TargetBank, paste_target
 from .labels import label_folder
 
 __all__ = [
@@ -243,13 +244,22 @@ class CropDataset(Dataset):
     """
 
     def __init__(
-        self, data: TrainData, norm: Norm, patch_size: int, seed: int, pos_crops: float = 0.0
+        self,
+        data: TrainData,
+        norm: Norm,
+        patch_size: int,
+        seed: int,
+        pos_crops: float = 0.0,
+        copy_paste: float = 0.0,
     ) -> None:
         self.data = data
         self.norm = norm
         self.patch_size = patch_size
         self.seed = seed
         self.pos_crops = pos_crops  # share of crops drawn to hold a labelled pixel (0: uniform, the paper)
+        self.copy_paste = copy_paste  # share of crops given one more target of the split (0: none)
+        # The targets of the current labels (the dataset is made anew each epoch, after evolution).
+        self.bank = TargetBank(data.images, data.labels) if copy_paste > 0 else None
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -273,6 +283,8 @@ class CropDataset(Dataset):
         image, label = random_crop(
             self.data.images[index], label, self.patch_size, rng, np.float32(self.norm.mean), anchor
         )
+        if self.bank is not None and len(self.bank) and rng.random() < self.copy_paste:
+            image, label = paste_target(image, label, self.bank.pick(rng), rng)
         image = normalize(image, self.norm)
         image, label = augment(image, label, rng)
         return (

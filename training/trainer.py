@@ -198,7 +198,7 @@ def _epoch_batches(n: int, batch: int, epoch: int, seed: int, info: ddp.DistInfo
 
 def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCounts) -> float:
     cfg, info = run.cfg, run.info
-    dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed, cfg.pos_crops)
+    dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed, cfg.pos_crops, cfg.copy_paste)
     dataset.epoch = epoch
     per_process = max(1, cfg.batch_size // info.world_size)
     batches = _epoch_batches(len(dataset), per_process, epoch, cfg.seed, info)

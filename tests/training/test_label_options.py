@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from lesps_deploy.data import Norm
 from lesps_deploy.training.config import TrainConfig
+from lesps_deploy.training.copy_paste import TargetBank
 from lesps_deploy.training.data import (
     CropDataset,
     TrainData,
@@ -143,3 +144,20 @@ def test_positive_crops_hold_a_labelled_pixel(seed: int, h: int, w: int, size: i
         dataset.epoch = epoch
         image, crop = dataset[0]
         assert image.shape == (1, size, size) and crop.max() == 1
+
+
+def test_copy_paste_adds_a_labelled_target_with_its_contrast() -> None:
+    image, _, _ = _blob()
+    mask = (image > 40 + 25).astype(np.float32)
+    bank = TargetBank([image], [mask])
+    assert len(bank) == 1
+    flat = np.full((40, 40), 70.0, np.float32)
+    data = TrainData(None, ["t", "empty"], [image, flat], [mask, np.zeros_like(flat)], None)  # type: ignore[arg-type]
+    dataset = CropDataset(data, Norm(0.0, 1.0), 32, seed=0, copy_paste=1.0)
+    for epoch in range(4):
+        dataset.epoch = epoch
+        crop, label = dataset[1]
+        assert label.max() == 1 and label.sum() == mask.sum()  # the one target, pasted whole
+        assert float(crop[label == 1].min()) > 70  # brighter than the background it lands on
+        assert float(crop[label == 0].max()) == 70  # the rest of the crop is untouched
+    assert len(TargetBank([image], [np.ones_like(image)])) == 0  # not a small target: not banked

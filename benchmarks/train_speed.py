@@ -13,7 +13,8 @@ shuffling DataLoader (one worker), the CornerNet-style focal loss written term b
 libraries' defaults (PyTorch's thread count, OpenMP's own wait policy, contiguous NCHW tensors).
 
 Settings: `authors`; `lesps` (the defaults of `lesps train`); `lesps-no-cl` (--no-channels-last),
-`lesps-no-prefetch` (--no-prefetch), `lesps-1t` (--threads 1): each removes one change.
+`lesps-no-prefetch` (--no-prefetch), `lesps-1t` (--threads 1): each removes one change;
+`lesps-compile` adds --compile (its first epoch, which compiles, is not counted).
 
     python benchmarks/train_speed.py [--data DIR] [--epochs 3] [--repeats 2] [--settings authors,lesps]
 """
@@ -39,6 +40,7 @@ SETTINGS: dict[str, list[str]] = {
     "lesps-no-cl": ["--no-channels-last"],
     "lesps-no-prefetch": ["--no-prefetch"],
     "lesps-1t": ["--threads", "1"],
+    "lesps-compile": ["--compile"],
 }
 # Variables that would change either side's thread policy; the children start without them.
 _CONTROLLED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "MKL_NUM_THREADS")

@@ -37,7 +37,7 @@ PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "p
 # behaviour it started with (these values), not with today's defaults.
 LEGACY: dict[str, Any] = {"envelope": None, "amp": False}
 RESUME_OVERRIDABLE = (
-    "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch",
+    "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
 )  # fmt: skip
 
 
@@ -70,6 +70,9 @@ class TrainConfig:
         device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on
             CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
         prefetch: prepare the next batch in a background thread while the current one trains.
+        compile: `torch.compile` the network for the training steps (evolution and evaluation stay
+            eager). Off by default: measured 1.38x per CPU step (ACM, batch 4, 1 thread) but the first
+            compile took 18 min on 2 busy cores (inductor caches it for later runs).
         pos_crops: share of crops drawn to hold a labelled pixel (balanced positive crops; 0: uniform
             crops, the paper). copy_paste: share of crops given one more labelled target of the split
             (its contrast added at a random place, `training.copy_paste`; 0: none, the paper).
@@ -116,6 +119,7 @@ class TrainConfig:
     prefetch: bool = True
     pos_crops: float = 0.0
     copy_paste: float = 0.0
+    compile: bool = False
     seed: int = 42
     out: Path | None = None
     resume: Path | None = None

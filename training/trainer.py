@@ -120,6 +120,8 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         model = DistributedDataParallel(
             net, device_ids=[info.local_rank] if info.device.startswith("cuda") else None
         )
+    if cfg.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(cfg.milestones), gamma=cfg.gamma
@@ -295,11 +297,11 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
         else f"labels/round_{index:03d}.npz"
     )
     iou = label_iou(data.labels, data.masks, run.cfg.threshold)
-    run.log_quality(epoch, index)
     record = EvolutionRound(index, epoch, iou, time.perf_counter() - start, run.run_dir / rel)
     run.state.rounds.append({"index": index, "epoch": epoch, "label_iou": iou, "seconds": record.seconds})
     run.state.labels_file = rel
     run.log.event("evolution", epoch=epoch, round=index, label_iou=iou, seconds=round(record.seconds, 3))
+    run.log_quality(epoch, index)
     log.info(
         "evolution round %d after epoch %d: label IoU %s",
         index,

@@ -105,6 +105,12 @@ def train(
     copy_paste: Annotated[
         float, typer.Option(help="Share of crops given one more labelled target of the split (0: none).")
     ] = TRAIN.copy_paste,
+    compile: Annotated[
+        bool,
+        typer.Option(
+            "--compile/--no-compile", help="torch.compile the network (minutes to compile, then cached)."
+        ),
+    ] = TRAIN.compile,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, shuffling and crops.")] = TRAIN.seed,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default runs/<model>_<labels>_<time>).")
@@ -148,7 +154,7 @@ def train(
         start_hits=start_hits, init_labels=init_labels, tb=tb, k=k, envelope=envelope, decay=decay,
         min_prob=min_prob, evolve_every=evolve_every, norm=norm or TRAIN.norm, device=device, amp=amp,
         channels_last=channels_last, prefetch=prefetch, pos_crops=pos_crops, copy_paste=copy_paste,
-        seed=seed, out=out,
+        compile=compile, seed=seed, out=out,
         resume=resume, eval_every=eval_every, num_workers=num_workers, limit=limit, prior=prior,
         fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping, threshold=threshold,
     )  # fmt: skip

@@ -35,7 +35,7 @@ START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None}
 # Options added after runs were first written: a run's config.json without them continues with the
 # behaviour it started with (these values), not with today's defaults.
-LEGACY: dict[str, Any] = {"envelope": None, "amp": False}
+LEGACY: dict[str, Any] = {"envelope": None, "amp": False, "channels_last": False}
 RESUME_OVERRIDABLE = (
     "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
 )  # fmt: skip

@@ -128,7 +128,7 @@ def test_a_run_written_before_an_option_existed_continues_as_it_started() -> Non
     for key in ("envelope", "amp", "channels_last", "prefetch", "decay", "min_prob"):
         saved.pop(key)
     old = TrainConfig.from_dict(saved)
-    assert old.envelope is None and old.amp is False and old.decay == 1.0
+    assert old.envelope is None and old.amp is False and old.decay == 1.0 and old.channels_last is False
     assert TrainConfig.from_dict(TrainConfig(model="ACM").to_dict()).envelope == 0.35
 
 

@@ -12,7 +12,8 @@ the whole frame, zero-pads and crops a random patch, flips/transposes with Pytho
 shuffling DataLoader (one worker), the CornerNet-style focal loss written term by term, and the
 libraries' defaults (PyTorch's thread count, OpenMP's own wait policy, contiguous NCHW tensors).
 
-Settings: `authors`; `lesps` (the defaults of `lesps train`); `lesps-no-cl` (--no-channels-last),
+Settings: `authors`; `authors-1t` (the same at one thread: the loops compared at equal threads, on a
+machine where the thread default matters); `lesps` (the defaults of `lesps train`); `lesps-no-cl` (--no-channels-last),
 `lesps-no-prefetch` (--no-prefetch), `lesps-1t` (--threads 1): each removes one change;
 `lesps-compile` adds --compile (its first epoch, which compiles, is not counted).
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
 SETTINGS: dict[str, list[str]] = {
     "authors": [],
+    "authors-1t": [],
     "lesps": [],
     "lesps-no-cl": ["--no-channels-last"],
     "lesps-no-prefetch": ["--no-prefetch"],
@@ -155,8 +157,10 @@ def _prepare(data: Path, work: Path, images: int | None = None) -> Path:
 
 
 def _child(setting: str, data: Path, epochs: int, seed: int, work: Path) -> list[float]:
-    if setting == "authors":
+    if setting.startswith("authors"):
         env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED}
+        if setting == "authors-1t":  # one thread, to compare the loops at equal threads
+            env["OMP_NUM_THREADS"] = "1"
         done = subprocess.run(
             [sys.executable, __file__, "--worker", "--data", str(data), "--epochs", str(epochs), "--seed", str(seed)],
             env=env, cwd=ROOT, capture_output=True, text=True, check=False,

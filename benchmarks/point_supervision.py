@@ -88,6 +88,13 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
     rounds = [e for e in events if e["event"] == "evolution"]
     start = next((e for e in events if e["event"] == "labels"), {})
     curve = [start.get("label_iou")] + [r["label_iou"] for r in rounds]
+    # Label IoU per target size and contrast, growth and misses (runs from before these were logged
+    # have none).
+    quality = [
+        {k: v for k, v in e.items() if k not in ("event", "epoch", "round")}
+        for e in events
+        if e["event"] == "label_quality"
+    ]
     return {
         "row": name,
         "IoU": final.get("IoU"),
@@ -101,6 +108,8 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
         "late_start_warning": any(e["event"] == "late_start" for e in events),
         "seconds": round(seconds, 1),
         "label_iou_per_round": curve,
+        "label_quality_start": quality[0] if quality else None,
+        "label_quality_final": quality[-1] if quality else None,
         "test_per_eval": [{k: e[k] for k in ("epoch", "IoU", "Pd", "Fa")} for e in evals],
         "run": str(run),
     }

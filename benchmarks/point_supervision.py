@@ -12,7 +12,7 @@ Rows (centroid points unless the name ends in -coarse):
                  prior 0.01, the paper's update); its run folder is `default/`, where it was first run
     default      this project's defaults (previous + the envelope: evolution grows labels only inside
                  the top-hat prior's support); folder `default-v2/`
-    no-envelope  = previous (the one new default mechanism removed), listed for the ablation table
+    no-envelope  = previous (the one new default mechanism removed), the same run under its ablation name
     decay        default + --decay 0.97 (PAL's shrinking of labels the network stops supporting)
     min-prob     default + --min-prob 0.5
     pos-crops    default + --pos-crops 0.5 (half the crops hold a labelled target)
@@ -64,7 +64,13 @@ ROWS: dict[str, list[str]] = {
     "full": ["--labels", "full"],
 }
 # Run folders of rows whose name changed after their runs started (they resume where they are).
-FOLDERS: dict[str, str] = {"previous": "default", "default": "default-v2"}
+# no-envelope is previous under its ablation name: the same run, not a second one.
+FOLDERS: dict[str, str] = {
+    "previous": "default",
+    "default": "default-v2",
+    "no-envelope": "default",
+    "no-envelope-coarse": "previous-coarse",
+}
 
 
 def folder_of(name: str) -> str:

@@ -249,8 +249,13 @@ def main() -> None:
         raise SystemExit(f"{args.data}: dataset folder not found")
     args.out.mkdir(parents=True, exist_ok=True)
     data = _prepare(args.data, args.out, args.split)
+    # One run per folder (two row names may share a run); each row reads its folder's result.
+    first = {folder_of(n): n for n in reversed(names)}
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        rows = list(pool.map(lambda n: _run_row(n, args, data, args.out), names))
+        done = dict(
+            zip(first, pool.map(lambda n: _run_row(n, args, data, args.out), first.values()), strict=True)
+        )
+    rows = [{**done[folder_of(n)], "row": n} for n in names]
     header = (
         f"ACM on {args.data.name} train alone{' less a validation share, tested on it' if args.split == 'val' else ''} ({args.epochs} epochs, milestones {args.epochs // 2}/"
         f"{3 * args.epochs // 4}, seed {args.seed}, CPU, {args.parallel} runs at a time at 1 thread); "

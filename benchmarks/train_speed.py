@@ -209,7 +209,8 @@ def main() -> None:
     load_after = os.getloadavg()
     base = statistics.median(times["authors"]) if "authors" in times else None
     print(
-        f"\nACM, NUAA-SIRST train, batch 16, patch 256, fp32, CPU; {args.repeats} x {args.epochs - 1} epochs each"
+        f"\nACM, {args.data.name} train ({args.images or 'all'} images), batch 16, patch 256, fp32, CPU; "
+        f"{args.repeats} x {args.epochs - 1} epochs each"
     )
     print(f"{'setting':20s}{'median epoch s':>16s}{'speed-up':>10s}")
     rows = []

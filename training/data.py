@@ -272,8 +272,8 @@ class CropDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        # Crop first, then normalize the patch only: padding with the mean normalizes to exactly the 0
-        # the reference pads its normalized image with, so the patch is the same, bit for bit.
+        # Crop first, then normalize the patch only: padding with the mean (cast to the frame's float32)
+        # normalizes to exactly the 0 the reference pads its normalized image with: the same patch.
         label = self.data.labels[index]
         anchor = None
         if self.pos_crops > 0 and rng.random() < self.pos_crops:  # draws nothing extra at 0
@@ -281,7 +281,7 @@ class CropDataset(Dataset):
             if on.size:
                 anchor = divmod(int(on[rng.integers(on.size)]), label.shape[1])
         image, label = random_crop(
-            self.data.images[index], label, self.patch_size, rng, np.float32(self.norm.mean), anchor
+            self.data.images[index], label, self.patch_size, rng, float(self.norm.mean), anchor
         )
         if self.bank is not None and len(self.bank) and rng.random() < self.copy_paste:
             image, label = paste_target(image, label, self.bank.pick(rng), rng)

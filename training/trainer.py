@@ -114,7 +114,7 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         init_output_prior(net, cfg.prior)
     net.to(info.device).train()
     if resolved_channels_last(cfg, info.device):
-        net.to(memory_format=torch.channels_last)
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model = net
     if info.enabled:
         model = DistributedDataParallel(

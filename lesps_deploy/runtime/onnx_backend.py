@@ -68,6 +68,9 @@ class OnnxRuntimeBackend(Closeable):
     ) -> None:
         import onnxruntime as ort
 
+        from lesps_deploy.runtime.ort_install import warn_once
+
+        warn_once()  # onnxruntime beside onnxruntime-gpu: one line, whichever owns the files now
         if opts:
             logger.debug("onnxruntime backend ignores options: %s", ", ".join(sorted(opts)))
         self.path = Path(path)

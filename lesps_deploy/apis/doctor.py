@@ -131,7 +131,9 @@ def problems(facts: dict[str, Any]) -> list[str]:
     providers = facts.get("onnxruntime_providers") or []
     if dists and has_gpu and "CUDAExecutionProvider" not in providers:
         flavour = "NVIDIA's Jetson build of onnxruntime-gpu" if jetson else "pip install 'lesps-deploy[gpu]'"
-        found.append(f"a GPU is here but ONNX Runtime runs on the CPU only ({', '.join(providers)}): {flavour}")
+        found.append(
+            f"a GPU is here but ONNX Runtime runs on the CPU only ({', '.join(providers)}): {flavour}"
+        )
     if jetson and facts.get("torch") and not facts.get("torch_cuda"):
         found.append(
             f"torch {facts['torch']} has no CUDA on this Jetson (a PyPI wheel replaced JetPack's?): "

@@ -14,7 +14,15 @@ import logging
 import re
 from collections.abc import Iterable
 
-__all__ = ["INT8_FLOOR", "onnxruntime_distributions", "mix_problem", "floor_problem", "warn_once"]
+__all__ = [
+    "INT8_FLOOR",
+    "is_onnxruntime",
+    "release",
+    "onnxruntime_distributions",
+    "mix_problem",
+    "floor_problem",
+    "warn_once",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +30,14 @@ logger = logging.getLogger(__name__)
 INT8_FLOOR = (1, 27)
 # Distribution names that ship the `onnxruntime` package (normalized: lower case, '-' only).
 _FLAVOUR = re.compile(r"^(onnxruntime|ort-nightly)(-[a-z0-9-]+)?$")
+# Companions named alike that ship their own packages, not `onnxruntime`.
+_COMPANIONS = ("onnxruntime-extensions", "onnxruntime-genai", "onnxruntime-tools")
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+def is_onnxruntime(name: str) -> bool:
+    """Whether the distribution `name` ships the `onnxruntime` package (onnxruntime, onnxruntime-gpu, ...)."""
+    normalized = re.sub(r"[-_.]+", "-", name).lower()
+    return bool(_FLAVOUR.match(normalized)) and not normalized.startswith(_COMPANIONS)
 
 
 def onnxruntime_distributions(path: Iterable[str] | None = None) -> dict[str, str]:
@@ -37,8 +49,8 @@ def onnxruntime_distributions(path: Iterable[str] | None = None) -> dict[str, st
     found: dict[str, str] = {}
     dists = importlib.metadata.distributions(**({"path": list(path)} if path is not None else {}))
     for dist in dists:
-        name = _normalize(dist.metadata["Name"] or "")
-        if _FLAVOUR.match(name) and not name.startswith("onnxruntime-extensions"):
+        name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
+        if is_onnxruntime(name):
             found.setdefault(name, dist.version)  # the first on the path is the one Python sees
     return dict(sorted(found.items()))
 
@@ -56,13 +68,14 @@ def mix_problem(dists: dict[str, str]) -> str | None:
     )
 
 
-def _release(version: str) -> tuple[int, ...]:
+def release(version: str) -> tuple[int, ...]:
+    """(major, minor) of a version string ('1.23.0+jetson' -> (1, 23))."""
     return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:2])
 
 
 def floor_problem(dists: dict[str, str]) -> str | None:
     """One line when an installed ONNX Runtime is older than the INT8 floor, else None."""
-    old = [f"{name} {version}" for name, version in dists.items() if _release(version) < INT8_FLOOR]
+    old = [f"{name} {version}" for name, version in dists.items() if release(version) < INT8_FLOOR]
     if not old:
         return None
     floor = ".".join(map(str, INT8_FLOOR))

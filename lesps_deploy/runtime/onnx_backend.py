@@ -82,7 +82,8 @@ class OnnxRuntimeBackend(Closeable):
         if missing:
             raise MissingDependencyError(
                 "onnxruntime-gpu", "gpu", f"{', '.join(missing)} (device '{device}')",
-                hint=f"installed providers: {', '.join(ort.get_available_providers())}",
+                hint=f"installed providers: {', '.join(ort.get_available_providers())}; the CPU flavour goes "
+                "first (pip uninstall -y onnxruntime): the two ship the same package",
             )  # fmt: skip
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -27,10 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-from conftest import write_tiny_dataset
+from conftest import write_tiny_dataset, write_video
 
 from lesps_deploy.runtime.ort_install import INT8_FLOOR, is_onnxruntime, release
 
@@ -215,20 +213,10 @@ def test_runtime_venv_evaluates_the_release_exactly(
     assert {k: summary[k] for k in COUNT_KEYS} == {k: golden[k] for k in COUNT_KEYS}
 
 
-def _video(path: Path, frames: int = 8, size: int = 96) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size, size))
-    rng = np.random.default_rng(0)
-    for i in range(frames):
-        img = rng.integers(60, 90, (size, size), dtype=np.uint8)
-        img[30 + i : 33 + i, 40:43] = 250
-        writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
-    writer.release()
-
-
 def test_runtime_venv_predicts_a_video_and_exports_triton(
     runtime_venv: Path, acm_onnx: Path, tmp_path: Path
 ) -> None:
-    _video(tmp_path / "clip.mp4")
+    write_video(tmp_path / "clip.mp4", frames=8)
     done = _lesps(runtime_venv, tmp_path, "predict", "clip.mp4", "--weights", str(acm_onnx), "--out", "pred")
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "pred" / "summary.json").read_text())

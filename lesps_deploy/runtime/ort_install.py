@@ -12,6 +12,7 @@ import functools
 import importlib.metadata
 import logging
 import re
+import sys
 from collections.abc import Iterable
 
 __all__ = [
@@ -47,7 +48,7 @@ def onnxruntime_distributions(path: Iterable[str] | None = None) -> dict[str, st
         path: folders to search (site-packages); default `sys.path`.
     """
     found: dict[str, str] = {}
-    dists = importlib.metadata.distributions(**({"path": list(path)} if path is not None else {}))
+    dists = importlib.metadata.distributions(path=list(path) if path is not None else sys.path)
     for dist in dists:
         name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
         if is_onnxruntime(name):

@@ -25,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,8 @@ def documented_installs() -> list[tuple[str, bool]]:
     return found
 
 
-def pip_args(line: str) -> tuple[list[str], set[str]]:
-    """The line's `pip install` arguments with the project as this checkout, and the extras it names.
+def pip_args(line: str, project: Path) -> tuple[list[str], set[str]]:
+    """The line's `pip install` arguments with `project` (this checkout's wheel) for ours, and its extras.
 
     `tensorrt` is left out of the resolution: its wheels come from NVIDIA's index, which the resolver
     may not reach; `test_tensorrt_extra_holds_only_tensorrt` checks what the extra declares.
@@ -69,18 +70,18 @@ def pip_args(line: str) -> tuple[list[str], set[str]]:
     assert words[:2] == ["pip", "install"], line
     args, extras = [], set()
     for word in words[2:]:
-        project = re.fullmatch(r"(\.|lesps-deploy)(?:\[([\w,-]+)\])?", word)
-        if project is None:
+        ours = re.fullmatch(r"(\.|lesps-deploy)(?:\[([\w,-]+)\])?", word)
+        if ours is None:
             args.append(word)
             continue
-        named = set(project.group(2).split(",")) if project.group(2) else set()
+        named = set(ours.group(2).split(",")) if ours.group(2) else set()
         extras |= named
         kept = sorted(named - {"tensorrt"})
-        args.append(f"{ROOT}[{','.join(kept)}]" if kept else str(ROOT))
+        args.append(f"{project}[{','.join(kept)}]" if kept else str(project))
     return args, extras
 
 
-def resolve(args: list[str], python: Path | None = None) -> dict[str, dict]:
+def _resolve(args: list[str], python: Path | None = None) -> dict[str, dict]:
     """name -> metadata of what `pip install ARGS` would install (into `python`'s environment, else none)."""
     where = ["--python", str(python)] if python else []
     fresh = [] if python else ["--ignore-installed"]
@@ -94,44 +95,9 @@ def resolve(args: list[str], python: Path | None = None) -> dict[str, dict]:
 COMMANDS = documented_installs()
 
 
-def test_readme_documents_each_target() -> None:
-    jetson = [line for line, on_jetson in COMMANDS if on_jetson]
-    assert len(COMMANDS) >= 6 and len(jetson) == 2
-    # the README's two set-up commands are among them, with .ci/run running the second verbatim
-    assert sum("&&" in line for line, _ in COMMANDS) == 2
-    test_command = next(line for line, _ in COMMANDS if line.endswith("&& pytest"))
-    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
-
-
-@pytest.mark.parametrize("line", [line for line, jetson in COMMANDS if not jetson])
-def test_documented_install_holds_one_onnxruntime(line: str) -> None:
-    args, extras = pip_args(line)
-    installed = resolve(args)
-    runtimes = {name: meta["version"] for name, meta in installed.items() if is_onnxruntime(name)}
-    assert len(runtimes) == 1, f"{line}: {runtimes}"
-    [(name, version)] = runtimes.items()
-    assert name == ("onnxruntime-gpu" if "gpu" in extras else "onnxruntime")
-    assert release(version) >= INT8_FLOOR, f"{line}: {name} {version}"
-    wants_torch = bool(extras & {"train", "dev"})
-    assert ("torch" in installed) == wants_torch, f"{line}: torch {installed.get('torch', {}).get('version')}"
-    if "constraints.txt" in line:  # the reference machines' pin
-        assert installed["torch"]["version"].split("+")[0] == "2.13.0"
-
-
-def test_tensorrt_extra_holds_only_tensorrt() -> None:
-    installed = resolve([f"{ROOT}[cpu]"])
-    requires = installed["lesps-deploy"]["requires_dist"]
-    extra = [r.split(";")[0].strip() for r in requires if re.search(r"extra\s*==\s*['\"]tensorrt['\"]", r)]
-    assert extra and all(re.match(r"tensorrt\b", r) for r in extra), extra
-    # and the base install asks for neither torch nor an ONNX Runtime
-    base = [r.split(";")[0] for r in requires if "extra" not in r]
-    assert not [r for r in base if re.match(r"(torch|onnxruntime|tensorrt)\b", r)], base
-
-
-@pytest.fixture(scope="module")
-def jetpack_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _jetpack_python(root: Path) -> Path:
     """A venv holding JetPack's packages as pip sees them: dist-info records of their NVIDIA versions."""
-    venv = tmp_path_factory.mktemp("jetpack") / "venv"
+    venv = root / "jetpack"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     [site] = venv.glob("lib/python*/site-packages")
     for name, version in JETPACK:
@@ -143,10 +109,76 @@ def jetpack_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin" / "python"
 
 
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout built once as a wheel, so each resolution skips the build."""
+    out = tmp_path_factory.mktemp("wheel")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [built] = out.glob("lesps_deploy-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def resolutions(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict] | str]:
+    """Each documented line -> what it would install (the Jetson ones on top of JetPack's packages), or the
+    failure; resolved side by side, since each waits mostly on the index."""
+    jetpack = _jetpack_python(tmp_path_factory.mktemp("jetpack"))
+
+    def one(line: str, jetson: bool) -> dict[str, dict] | str:
+        try:
+            return _resolve(pip_args(line, wheel)[0], python=jetpack if jetson else None)
+        except AssertionError as err:
+            return str(err)
+
+    jobs = [*COMMANDS, (f"pip install {ROOT}[cpu]", False)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip([line for line, _ in jobs], pool.map(lambda job: one(*job), jobs), strict=True))
+
+
+def _installed(resolutions: dict[str, dict[str, dict] | str], line: str) -> dict[str, dict]:
+    found = resolutions[line]
+    assert isinstance(found, dict), found
+    return found
+
+
+def test_readme_documents_each_target() -> None:
+    jetson = [line for line, on_jetson in COMMANDS if on_jetson]
+    assert len(COMMANDS) >= 6 and len(jetson) == 2
+    # the README's two set-up commands are among them, with .ci/run running the second verbatim
+    assert sum("&&" in line for line, _ in COMMANDS) == 2
+    test_command = next(line for line, _ in COMMANDS if line.endswith("&& pytest"))
+    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+@pytest.mark.parametrize("line", [line for line, jetson in COMMANDS if not jetson])
+def test_documented_install_holds_one_onnxruntime(line: str, resolutions: dict, wheel: Path) -> None:
+    installed = _installed(resolutions, line)
+    extras = pip_args(line, wheel)[1]
+    runtimes = {name: meta["version"] for name, meta in installed.items() if is_onnxruntime(name)}
+    assert len(runtimes) == 1, f"{line}: {runtimes}"
+    [(name, version)] = runtimes.items()
+    assert name == ("onnxruntime-gpu" if "gpu" in extras else "onnxruntime")
+    assert release(version) >= INT8_FLOOR, f"{line}: {name} {version}"
+    wants_torch = bool(extras & {"train", "dev"})
+    assert ("torch" in installed) == wants_torch, f"{line}: torch {installed.get('torch', {}).get('version')}"
+    if "constraints.txt" in line:  # the reference machines' pin
+        assert installed["torch"]["version"].split("+")[0] == "2.13.0"
+
+
+def test_tensorrt_extra_holds_only_tensorrt(resolutions: dict) -> None:
+    requires = _installed(resolutions, f"pip install {ROOT}[cpu]")["lesps-deploy"]["requires_dist"]
+    extra = [r.split(";")[0].strip() for r in requires if re.search(r"extra\s*==\s*['\"]tensorrt['\"]", r)]
+    assert extra and all(re.match(r"tensorrt\b", r) for r in extra), extra
+    # and the base install asks for neither torch nor an ONNX Runtime
+    base = [r.split(";")[0] for r in requires if "extra" not in r]
+    assert not [r for r in base if re.match(r"(torch|onnxruntime|tensorrt)\b", r)], base
+
+
 @pytest.mark.parametrize("line", [line for line, jetson in COMMANDS if jetson])
-def test_jetson_install_keeps_jetpack(line: str, jetpack_python: Path) -> None:
-    args, extras = pip_args(line)
-    installed = resolve(args, python=jetpack_python)
+def test_jetson_install_keeps_jetpack(line: str, resolutions: dict) -> None:
+    installed = _installed(resolutions, line)
     replaced = [name for name in installed if name in {"torch", "tensorrt", "numpy"} or is_onnxruntime(name)]
     assert not replaced, f"{line} would replace JetPack's {replaced}"
     assert not [name for name in installed if name.startswith(("nvidia-", "tensorrt"))]
@@ -159,10 +191,15 @@ def _venv_env(tmp: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runtime_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def runtime_venv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheel: Path
+) -> Path:
     """bin/ of a venv with the CPU box's runtime install of this checkout (`pip install ".[cpu]"`)."""
     key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
     venv = Path(request.config.cache.mkdir(f"runtime-venv-{key}"))
+    for stale in venv.parent.glob("runtime-venv-*"):  # made for another pyproject.toml
+        if stale != venv:
+            shutil.rmtree(stale, ignore_errors=True)
     python = venv / "bin" / "python"
     tmp = tmp_path_factory.mktemp("runtime-venv")
     env = _venv_env(tmp)
@@ -171,7 +208,7 @@ def runtime_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         shutil.rmtree(venv)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # the dependencies once per pyproject.toml; this checkout every session
-    target = [f"{ROOT}[cpu]"] if first else ["--no-deps", "--force-reinstall", str(ROOT)]
+    target = [f"{wheel}[cpu]"] if first else ["--no-deps", "--force-reinstall", str(wheel)]
     done = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", *target],
         capture_output=True, text=True, env=env, cwd=tmp, timeout=1500, check=False,

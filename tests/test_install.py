@@ -68,8 +68,12 @@ def pip_args(line: str, project: Path) -> tuple[list[str], set[str]]:
     """
     words = shlex.split(line.split("&&")[0])
     assert words[:2] == ["pip", "install"], line
-    args, extras = [], set()
+    args: list[str] = []
+    extras: set[str] = set()
     for word in words[2:]:
+        if args and args[-1] in ("-c", "--constraint", "-r", "--requirement"):
+            args.append(str(ROOT / word))  # a file of the checkout
+            continue
         ours = re.fullmatch(r"(\.|lesps-deploy)(?:\[([\w,-]+)\])?", word)
         if ours is None:
             args.append(word)
@@ -81,18 +85,29 @@ def pip_args(line: str, project: Path) -> tuple[list[str], set[str]]:
     return args, extras
 
 
-def _resolve(args: list[str], python: Path | None = None) -> dict[str, dict]:
-    """name -> metadata of what `pip install ARGS` would install (into `python`'s environment, else none)."""
+def _resolve(args: list[str], cwd: Path, python: Path | None = None) -> dict[str, dict]:
+    """name -> metadata of what `pip install ARGS` would install (into `python`'s environment, else none).
+
+    Run outside the checkout (`cwd`, no PYTHONPATH): pip would count the lesps_deploy.egg-info that builds
+    leave there as installed.
+    """
     where = ["--python", str(python)] if python else []
     fresh = [] if python else ["--ignore-installed"]
     cmd = [sys.executable, "-m", "pip", *where, "install", "--dry-run", "--quiet", "--report", "-", *fresh]
-    done = subprocess.run([*cmd, *args], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        [*cmd, *args], cwd=cwd, env=_outside_env(), capture_output=True, text=True, timeout=900, check=False
+    )
     assert done.returncode == 0, f"{' '.join(args)}:\n{done.stderr[-3000:]}"
     report = json.loads(done.stdout)
     return {re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"] for i in report["install"]}
 
 
 COMMANDS = documented_installs()
+
+
+def _outside_env() -> dict[str, str]:
+    """This process's environment without what would put the checkout or our interpreter on a child's path."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
 
 
 def _jetpack_python(root: Path) -> Path:
@@ -128,7 +143,7 @@ def resolutions(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
     def one(line: str, jetson: bool) -> dict[str, dict] | str:
         try:
-            return _resolve(pip_args(line, wheel)[0], python=jetpack if jetson else None)
+            return _resolve(pip_args(line, wheel)[0], wheel.parent, python=jetpack if jetson else None)
         except AssertionError as err:
             return str(err)
 
@@ -182,12 +197,11 @@ def test_jetson_install_keeps_jetpack(line: str, resolutions: dict) -> None:
     replaced = [name for name in installed if name in {"torch", "tensorrt", "numpy"} or is_onnxruntime(name)]
     assert not replaced, f"{line} would replace JetPack's {replaced}"
     assert not [name for name in installed if name.startswith(("nvidia-", "tensorrt"))]
-    assert "lesps-deploy" in installed
+    assert "lesps-deploy" in installed, sorted(installed)
 
 
 def _venv_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    return {**env, "XDG_CACHE_HOME": str(tmp / "cache"), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    return {**_outside_env(), "XDG_CACHE_HOME": str(tmp / "cache"), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
 
 
 @pytest.fixture(scope="module")

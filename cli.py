@@ -23,6 +23,7 @@ from lesps_deploy.commands.evaluate import evaluate
 from lesps_deploy.commands.export import export_cmd
 from lesps_deploy.commands.labels import labels
 from lesps_deploy.commands.predict import predict
+from lesps_deploy.commands.serve import serve
 from lesps_deploy.commands.train import train
 
 __all__ = ["app", "main"]
@@ -63,7 +64,7 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 for command in (evaluate, labels, train):
     app.command()(command)
 app.command("export")(export_cmd)
-for command in (predict, benchmark, demo, doctor):
+for command in (predict, benchmark, serve, demo, doctor):
     app.command()(command)
 data_app.command("synth")(data_synth)
 

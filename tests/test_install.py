@@ -1,11 +1,11 @@
-"""Installs: each command of README "Set up" holds exactly one ONNX Runtime, Jetson's keep JetPack's packages,
-and the runtime install (no torch at all) evaluates and predicts on an ONNX export.
+"""Installs: each command the README documents holds exactly one ONNX Runtime, Jetson's keep JetPack's
+packages, and the runtime install (no torch at all) evaluates and predicts on an ONNX export.
 
-- Every `pip install` line of README "Set up" is resolved with `pip install --dry-run --report`: exactly one
-  distribution that ships the `onnxruntime` package, at the INT8 floor or newer, and torch only where the
-  command asks for training. The Jetson lines are resolved against JetPack's packages installed in an
-  environment (NVIDIA's torch 2.5.0a0+...nv24.08, TensorRT 10.3.0, NVIDIA's onnxruntime-gpu 1.23.0, NumPy
-  1.26.4, as dist-info records): none of them is replaced.
+- Every `pip install` line of the README's bash blocks is resolved with `pip install --dry-run --report`:
+  exactly one distribution that ships the `onnxruntime` package, at the INT8 floor or newer, and torch
+  only where the command asks for training. The Jetson lines are resolved against JetPack's packages
+  installed in an environment (NVIDIA's torch 2.5.0a0+...nv24.08, TensorRT 10.3.0, NVIDIA's
+  onnxruntime-gpu 1.23.0, NumPy 1.26.4, as dist-info records): none of them is replaced.
 - A real venv holds the CPU box's runtime install (`.[cpu]`): torch cannot be imported there, an ONNX file
   exported beforehand gives the release's golden counts through `lesps evaluate` and a video through
   `lesps predict`, `lesps export` writes a Triton repository, and `lesps train` answers in one line naming
@@ -36,7 +36,7 @@ from lesps_deploy.runtime.ort_install import INT8_FLOOR, is_onnxruntime, release
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Set up\n", 1)[1].split("\n## ", 1)[0]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 # JetPack 6's Python packages, as pip sees them installed (name, version).
 JETPACK = (
     ("torch", "2.5.0a0+872d972e41.nv24.08"),
@@ -48,9 +48,9 @@ COUNT_KEYS = ("intersection", "union", "targets", "detected", "false_alarm_pixel
 
 
 def documented_installs() -> list[tuple[str, bool]]:
-    """(command line, for Jetson) of every `pip install` line in the Set up section's bash blocks."""
+    """(command line, for Jetson) of every `pip install` line in the README's bash blocks."""
     found = []
-    for block in re.findall(r"```bash\n(.*?)```", SETUP, flags=re.S):
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
         jetson = False
         for line in block.splitlines():
             if line.startswith("#"):
@@ -66,7 +66,7 @@ def pip_args(line: str, project: Path) -> tuple[list[str], set[str]]:
     `tensorrt` is left out of the resolution: its wheels come from NVIDIA's index, which the resolver
     may not reach; `test_tensorrt_extra_holds_only_tensorrt` checks what the extra declares.
     """
-    words = shlex.split(line.split("&&")[0])
+    words = shlex.split(line.split("&&")[0], comments=True)
     assert words[:2] == ["pip", "install"], line
     args: list[str] = []
     extras: set[str] = set()

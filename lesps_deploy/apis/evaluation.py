@@ -28,6 +28,7 @@ from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, c
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 from lesps_deploy.threads import current_threads
+from lesps_deploy.urls import is_server_url
 
 if TYPE_CHECKING:
     from lesps_deploy.metrics.dataset_eval import EvalReport
@@ -74,7 +75,7 @@ class EvalConfig:
         from lesps_deploy.data.dataset import read_split
         from lesps_deploy.data.norm import resolve_norm
 
-        if not Path(self.weights).exists():
+        if not is_server_url(self.weights) and not Path(self.weights).exists():
             raise DataError(f"{self.weights}: no such weights file")
         if not Path(self.data).is_dir():
             raise DataError(f"{self.data}: no such dataset folder", hint="expected images/, masks/, img_idx/")

@@ -30,7 +30,12 @@ __all__ = ["benchmark"]
 def benchmark(
     weights: Annotated[
         Path,
-        typer.Option("--weights", "-w", help="PyTorch checkpoint; other artifacts are exported from it."),
+        typer.Option(
+            "--weights",
+            "-w",
+            help="PyTorch checkpoint; other artifacts are exported from it. With --clients: also an .onnx, a "
+            "Triton repository or a served model's http:// / grpc:// URL.",
+        ),
     ],
     backends: Annotated[str, typer.Option(help="Comma list: torch, onnxruntime, tensorrt.")] = csv_default(
         BENCH.backends
@@ -83,6 +88,15 @@ def benchmark(
         Path | None, typer.Option(help="An earlier --json report: print the change against it.")
     ] = BENCH.compare,
     trust_pickle: TrustPickleOpt = BENCH.trust_pickle,
+    clients: Annotated[
+        int,
+        typer.Option(
+            help="Serving benchmark instead: N concurrent clients of the model on a Triton server against "
+            "in-process ONNX Runtime, --max-seconds each (needs the serve extra)."
+        ),
+    ] = 0,
+    frame_size: Annotated[str, typer.Option(help="Serving benchmark frame size WxH.")] = "640x512",
+    protocol: Annotated[str, typer.Option(help="Serving benchmark protocol: grpc or http.")] = "grpc",
 ) -> None:
     """Latency, throughput, memory and accuracy of every backend x precision x batch x size that applies here."""
     from lesps_deploy.benchmark import (
@@ -94,6 +108,13 @@ def benchmark(
     from lesps_deploy.threads import use_threads
 
     threads = use_threads(threads)
+    if clients:
+        from lesps_deploy.benchmark.serving import serving_command
+
+        report_text, data_out = serving_command(weights, clients, frame_size, max_seconds, protocol, norm)
+        results_console(json_out).print(report_text, highlight=False, soft_wrap=True)
+        write_json(json_out, data_out)
+        return
 
     cfg = BenchmarkConfig(
         weights=weights, backends=parse_list(backends, str, "--backends"),

@@ -105,12 +105,12 @@ def _export(
 
 
 def prepare_artifact(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str) -> PreparedArtifact:
-    """The file to load for `art`: the checkpoint itself, a cached export, or a fresh export.
+    """The file to load for `art`: the user's file itself, a cached export, or a fresh export.
 
     Raises:
         ExportError, MissingDependencyError, ConfigError: from `export_weights`.
     """
-    if art.fmt is None:
+    if art.fmt is None or art.given:  # the checkpoint, or an artifact measured as it is
         path = Path(cfg.weights)
         return PreparedArtifact(path, _size_mb(path), None, None)
     opts = export_options(art, cfg, norm, sha256)

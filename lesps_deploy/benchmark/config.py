@@ -66,6 +66,8 @@ class BenchmarkConfig:
 
     Attributes:
         weights: PyTorch checkpoint (.pth/.pth.tar/.pt); other backends get artifacts exported from it.
+            An .onnx/.engine instead is measured as it is, on its own backend at its own precision, and is
+            the reference itself (`--backends`, `--precision` lists, `--cache-dir` are then refused).
         backends: backend names (`lesps_deploy.formats`); PyTorch FP32 is always measured as the reference.
         precisions: fp32, fp16, int8.
         batches: batch sizes.
@@ -84,7 +86,8 @@ class BenchmarkConfig:
     """
 
     weights: Path = shared.weights_option(
-        "PyTorch checkpoint; other artifacts are exported from it. With --clients: also an .onnx, a "
+        "PyTorch checkpoint (artifacts are exported from it and compared with PyTorch), or an .onnx/.engine "
+        "measured as it is (its own backend and precision, itself the reference). With --clients: also a "
         "Triton repository or a served model's http:// / grpc:// URL.",
         flag="--weights", short="-w", role=Role.INPUT, url=True,
     )  # fmt: skip
@@ -110,7 +113,7 @@ class BenchmarkConfig:
     max_seconds: float = option(10.0, "Timing cap per combination (at least 5 calls are timed).", gt=0)
     min_seconds: float | None = option(None, "Time each combination for this long instead of --runs.", gt=0)
     data: Path | None = shared.data_option(
-        help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs torch fp32."
+        help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs the reference."
     )
     split: str = option("test", "Split evaluated with --data.")
     fa_rule: FaRule = fa_rule_option()

@@ -130,9 +130,9 @@ def _nvidia_smi_block() -> dict[str, Any]:
     return {"cuda_available": None, "cuda": None, "gpu": name or None, "driver": driver or None}
 
 
-def gpu_block(device: str) -> dict[str, Any]:
-    """CUDA and GPU facts: through torch when installed, else what nvidia-smi says."""
-    torch = torch_module()
+def gpu_block(device: str, use_torch: bool = True) -> dict[str, Any]:
+    """CUDA and GPU facts: through torch when installed (and `use_torch`), else what nvidia-smi says."""
+    torch = torch_module() if use_torch else None
     if torch is None:
         return _nvidia_smi_block()
     block: dict[str, Any] = {"cuda_available": torch.cuda.is_available(), "cuda": torch.version.cuda}
@@ -178,9 +178,9 @@ def busy_warning(env: dict[str, Any]) -> str | None:
     )
 
 
-def environment(device: str = "cpu") -> dict[str, Any]:
-    """The report's environment block (JSON-ready)."""
-    torch = torch_module()
+def environment(device: str = "cpu", use_torch: bool = True) -> dict[str, Any]:
+    """The report's environment block (JSON-ready); `use_torch` False: torch is not imported for it."""
+    torch = torch_module() if use_torch else None
     jetson = Path("/etc/nv_tegra_release").exists()
     return {
         "host": platform.node(),
@@ -191,7 +191,7 @@ def environment(device: str = "cpu") -> dict[str, Any]:
         "load_average": _load_average(),
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "device": device,
-        **gpu_block(device),
+        **gpu_block(device, use_torch),
         "versions": {name: package_version(*dists) for name, dists in _PACKAGES.items()},
         "onnxruntime_providers": onnxruntime_providers(),
         "jetson": jetson,

@@ -82,12 +82,14 @@ class Context:
 
 @dataclass(frozen=True)
 class Artifact:
-    """One thing to load and time: a backend at a precision (`fmt` None: the checkpoint itself)."""
+    """One thing to load and time: a backend at a precision (`fmt` None: the checkpoint itself; `given`:
+    the user's own artifact, measured as it is rather than exported)."""
 
     backend: str
     precision: str
     fmt: ArtifactFormat | None
     skip: str | None = None
+    given: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

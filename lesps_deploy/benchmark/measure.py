@@ -107,19 +107,29 @@ def _host_median(fn: Any) -> tuple[float, Any]:
 
 
 def measure_combo(
-    backend: Backend, combo: Combo, frames: SyntheticFrames, norm: Norm, meta: ModelMeta, cfg: BenchmarkConfig
+    backend: Backend,
+    combo: Combo,
+    frames: SyntheticFrames,
+    norm: Norm,
+    meta: ModelMeta,
+    cfg: BenchmarkConfig,
+    probe_device: str | None = None,
 ) -> Measurement:
-    """Warm up and time `backend` on `combo.batch` frames of `combo.imgsz`; time the pre/postprocessing."""
+    """Warm up and time `backend` on `combo.batch` frames of `combo.imgsz`; time the pre/postprocessing.
+
+    `probe_device` picks the timer and memory probes (default `cfg.device`; "cpu": host clock and memory).
+    """
+    probe = probe_device or cfg.device
     images = frames.get(combo.imgsz)[: combo.batch]
     threshold = float(meta.threshold if cfg.threshold is None else cfg.threshold)
     pre_ms, batch = _host_median(
         lambda: np.stack([preprocess(img, norm, meta.pad_multiple) for img in images])
     )
-    reset = reset_peaks(cfg.device)
+    reset = reset_peaks(probe)
     run = time_calls(
-        lambda: backend(batch), make_timer(cfg.device), warmup=cfg.warmup, max_warmup_seconds=cfg.max_warmup_seconds,
+        lambda: backend(batch), make_timer(probe), warmup=cfg.warmup, max_warmup_seconds=cfg.max_warmup_seconds,
         runs=cfg.runs, min_runs=cfg.min_runs, max_seconds=cfg.max_seconds, min_seconds=cfg.min_seconds,
     )  # fmt: skip
-    memory = {**read_peaks(cfg.device), "rss_peak_reset": reset}
+    memory = {**read_peaks(probe), "rss_peak_reset": reset}
     post_ms, targets = _host_median(lambda: _postprocess(run.last_output, images, threshold))
     return Measurement(tuple(batch.shape), run, pre_ms, post_ms, targets, memory)

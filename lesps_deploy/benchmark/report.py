@@ -14,11 +14,11 @@ from typing import Any
 
 from lesps_deploy.io import atomic_path
 
-from .results import ACCURACY_KEYS, BenchmarkReport, Row, load_report, row_key
+from .results import ACCURACY_KEYS, DEFAULT_REFERENCE, BenchmarkReport, Row, load_report, row_key
 
 __all__ = [
     "ACCURACY_KEYS", "BenchmarkReport", "Row", "load_report", "speed_rows", "accuracy_rows", "skipped_rows",
-    "compare_reports", "benchmark_tables", "compare_table", "markdown_report", "write_plot",
+    "compare_reports", "benchmark_tables", "compare_table", "markdown_report", "write_plot", "reference_label",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -156,15 +156,23 @@ def _rich(title: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]])
     return table
 
 
+def reference_label(report: BenchmarkReport | dict[str, Any]) -> str:
+    """What speed-up and Δ are relative to: 'torch fp32', or e.g. 'onnxruntime fp16 (the given artifact)'."""
+    ref = report.get("reference") if isinstance(report, dict) else report.reference
+    ref = ref or DEFAULT_REFERENCE  # reports written before the key existed: always PyTorch FP32
+    return f"{ref['backend']} {ref['precision']}" + (" (the given artifact)" if ref.get("given") else "")
+
+
 def benchmark_tables(report: BenchmarkReport | dict[str, Any]) -> list[Any]:
     """Rich tables: speed per combination, accuracy per artifact (with --data), skipped combinations."""
     speed = speed_rows(report)
-    title = "Benchmark (ms per batch call; speed-up: torch fp32 p50 / p50)"
+    ref = reference_label(report)
+    title = f"Benchmark (ms per batch call; speed-up: {ref} p50 / p50)"
     tables = [_rich(title, _speed_columns(speed, terminal=True), speed)]
     acc = accuracy_rows(report)
     if acc:
         tables.append(
-            _rich("Artifacts (accuracy once per artifact; Δ vs torch fp32)", _accuracy_columns(acc), acc)
+            _rich(f"Artifacts (accuracy once per artifact; Δ vs {ref})", _accuracy_columns(acc), acc)
         )
     skipped = skipped_rows(report)
     if skipped:
@@ -200,7 +208,8 @@ def markdown_report(report: BenchmarkReport | dict[str, Any]) -> str:
     parts = [
         f"# lesps benchmark: {Path(str(cfg['weights'])).name} on {cfg['device']}",
         f"{data['created']}, {data['seconds']:.0f} s. Latency is one backend call per batch; frames are "
-        "synthetic, preprocessed with reference padding (input_shape in the JSON).",
+        "synthetic, preprocessed with reference padding (input_shape in the JSON). Speed-up and Δ are "
+        f"relative to {reference_label(data)}.",
         "## Environment", "\n".join(_env_lines(data["environment"])),
         "## Speed", _markdown_table(_speed_columns(speed_rows(data)), speed_rows(data)),
     ]  # fmt: skip

@@ -18,6 +18,8 @@ __all__ = ["ACCURACY_KEYS", "SCHEMA_VERSION", "STATUSES", "Row", "BenchmarkRepor
 ACCURACY_KEYS = ("IoU", "nIoU", "Pd", "Fa")
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "skipped", "failed")
+# speed-up and accuracy change of a checkpoint's run; a given .onnx/.engine is its own reference
+DEFAULT_REFERENCE = {"backend": "torch", "precision": "fp32"}
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ class Row:
         memory: peak host RSS (and CUDA allocator peaks) while timing; load_memory: while loading.
         runs, warmup, stopped_by, timing_s, timings_ms: how many timed calls, why timing stopped, and the
             raw per-call latencies every statistic above is computed from.
-        accuracy, accuracy_delta: IoU/nIoU/Pd/Fa on `--data` (per artifact), and minus PyTorch FP32's.
-        speedup: PyTorch FP32 p50 latency / this p50 latency (same device, batch and imgsz, same run).
+        accuracy, accuracy_delta: IoU/nIoU/Pd/Fa on `--data` (per artifact), and minus the reference's
+            (PyTorch FP32; for a given .onnx/.engine, the artifact itself: see `BenchmarkReport.reference`).
+        speedup: reference p50 latency / this p50 latency (same device, batch and imgsz, same run).
         beyond_gate: IoU or Pd below PyTorch FP32's by more than the export gate's --max-drop default
             (None without --data); such an artifact is exported with --keep-degraded to be measured.
     """
@@ -90,7 +93,8 @@ def row_key(row: dict[str, Any]) -> tuple[str, str, str, int, int]:
 
 @dataclass(frozen=True)
 class BenchmarkReport:
-    """Rows plus the environment and config they were measured with."""
+    """Rows plus the environment and config they were measured with, and the reference of speed-up and
+    accuracy change (backend, precision, artifact, and in words)."""
 
     rows: tuple[Row, ...]
     environment: dict[str, Any]
@@ -98,6 +102,7 @@ class BenchmarkReport:
     created: str
     seconds: float
     comparison: tuple[dict[str, Any], ...] = field(default=())
+    reference: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_REFERENCE))
 
     @property
     def ok_rows(self) -> list[Row]:
@@ -110,6 +115,7 @@ class BenchmarkReport:
             "seconds": self.seconds,
             "config": self.config,
             "environment": self.environment,
+            "reference": self.reference,
             "rows": [r.to_dict() for r in self.rows],
         }
 

@@ -5,7 +5,8 @@ Per combination, synthetic infrared frames of `imgsz` go through exactly the Det
 targets. The backend call alone is timed repeatedly (the latency and throughput columns); pre- and
 postprocessing are timed separately on the same frames (the split columns). Accuracy is measured once
 per artifact with `evaluate_backend`, and speed-up and accuracy change are relative to PyTorch eager
-FP32 measured in the same run.
+FP32 measured in the same run. An .onnx or .engine given instead of a checkpoint is measured as it is
+(`given`): its own backend and precision, itself the reference, and no torch import on the way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,6 +34,7 @@ from lesps_deploy.runtime.base import Backend, load_runtime
 from .artifacts import PreparedArtifact, prepare_artifact
 from .config import BenchmarkConfig
 from .env import busy_warning, environment
+from .given import given_plan, is_given_artifact, open_given
 from .matrix import REFERENCE, Artifact, Combo, Context, plan
 from .measure import Measurement, SyntheticFrames, measure_combo
 from .memory import read_peaks, reset_peaks
@@ -48,7 +50,8 @@ _MAX_EVAL_BATCH = 8
 
 @dataclasses.dataclass
 class _Session:
-    """What every combination shares: the loaded checkpoint, normalization, frames, timer choice."""
+    """What every combination shares: the loaded checkpoint (None for a given artifact), normalization,
+    frames, and the reference of speed-up and accuracy change."""
 
     cfg: BenchmarkConfig
     module: Any
@@ -56,16 +59,37 @@ class _Session:
     norm: Norm
     sha256: str
     frames: SyntheticFrames
+    given: Artifact | None = None
+
+    @property
+    def reference(self) -> tuple[str, str]:
+        return self.given.key if self.given is not None else REFERENCE
+
+    @property
+    def probe_device(self) -> str:
+        """Device of the timer and memory probes: a given artifact is timed with the host clock and host
+        memory (its backend returns host arrays, so the call is complete), as CUDA events need torch."""
+        return "cpu" if self.given is not None else self.cfg.device
+
+
+def _open_given(cfg: BenchmarkConfig) -> _Session:
+    art, meta = open_given(cfg)
+    norm = model_norm(cfg.norm, meta, cfg.data, cfg.weights)
+    meta = dataclasses.replace(meta, mean=norm.mean, std=norm.std)
+    return _Session(cfg, None, meta, norm, "", SyntheticFrames(cfg.seed, max(cfg.batches)), given=art)
 
 
 def _open_session(cfg: BenchmarkConfig) -> _Session:
-    from lesps_deploy.models import load_checkpoint
-
+    if is_given_artifact(cfg.weights):
+        return _open_given(cfg)
     if not str(cfg.weights).lower().endswith(CHECKPOINT_SUFFIXES):
         raise ConfigError(
-            f"{cfg.weights}: benchmark takes a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})",
-            hint="the other artifacts are exported from it (and cached) so they can be compared with PyTorch",
+            f"{cfg.weights}: benchmark takes a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)}), "
+            "an .onnx or an .engine",
+            hint="artifacts are exported from a checkpoint (and cached) so they can be compared with PyTorch",
         )
+    from lesps_deploy.models import load_checkpoint
+
     if cfg.device.startswith("cuda"):
         import torch
 
@@ -87,7 +111,10 @@ def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) 
         half = art.precision == "fp16"
         module = copy.deepcopy(session.module) if half else session.module
         return TorchBackend.from_module(module, session.meta, device, half=half)
-    return load_runtime(prepared.path, device=device, backend=art.backend, threads=session.cfg.threads)
+    cfg = session.cfg
+    return load_runtime(
+        prepared.path, device=device, backend=art.backend, threads=cfg.threads, model=cfg.model
+    )
 
 
 def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
@@ -111,12 +138,14 @@ def _measure_artifact(art: Artifact, combos: list[Combo], session: _Session) -> 
     """Rows of one artifact: prepare (export/cache), load, time every batch/size, evaluate once."""
     cfg = session.cfg
     prepared = prepare_artifact(art, cfg, session.norm, session.sha256)
-    reset_peaks(cfg.device)
+    reset_peaks(session.probe_device)
     with _load_backend(art, prepared, session) as backend:
-        load_memory = read_peaks(cfg.device)
+        load_memory = read_peaks(session.probe_device)
         accuracy = _accuracy(backend, session) if cfg.data is not None else None
         for combo in combos:
-            m: Measurement = measure_combo(backend, combo, session.frames, session.norm, session.meta, cfg)
+            m: Measurement = measure_combo(
+                backend, combo, session.frames, session.norm, session.meta, cfg, session.probe_device
+            )
             logger.info(
                 "%s %s batch %d imgsz %d: p50 %.2f ms over %d runs",
                 art.backend, art.precision, combo.batch, combo.imgsz, float(np.median(m.run.timings_ms)),
@@ -153,9 +182,9 @@ def _artifact_rows(art: Artifact, combos: list[Combo], session: _Session) -> lis
     return rows
 
 
-def _relate(rows: list[Row]) -> list[Row]:
-    """Fill speed-up (ratio of p50 latencies) and accuracy change against PyTorch FP32, same batch and size."""
-    ref = {(r.batch, r.imgsz): r for r in rows if (r.backend, r.precision) == REFERENCE and r.status == "ok"}
+def _relate(rows: list[Row], reference: tuple[str, str] = REFERENCE) -> list[Row]:
+    """Fill speed-up (ratio of p50 latencies) and accuracy change against `reference`, same batch and size."""
+    ref = {(r.batch, r.imgsz): r for r in rows if (r.backend, r.precision) == reference and r.status == "ok"}
     out = []
     for row in rows:
         base = ref.get((row.batch, row.imgsz))
@@ -171,6 +200,18 @@ def _relate(rows: list[Row]) -> list[Row]:
             beyond = -100 * min(delta["IoU"], delta["Pd"]) > DEFAULT_MAX_DROP
         out.append(dataclasses.replace(row, speedup=speedup, accuracy_delta=delta, beyond_gate=beyond))
     return out
+
+
+def _reference(session: _Session) -> dict[str, Any]:
+    """What speed-up and accuracy change are relative to, for the report."""
+    backend, precision = session.reference
+    what = (
+        "the given artifact on its own backend" if session.given else "PyTorch eager FP32 on the checkpoint"
+    )
+    return {
+        "backend": backend, "precision": precision, "given": session.given is not None,
+        "artifact": str(session.cfg.weights), "what": what,
+    }  # fmt: skip
 
 
 @contextmanager
@@ -210,7 +251,8 @@ def run_benchmark(cfg: BenchmarkConfig, progress: bool = False) -> BenchmarkRepo
         and the comparison with `cfg.compare` when given.
 
     Raises:
-        ConfigError: not a checkpoint, no normalization, unreadable `--compare` file.
+        ConfigError: neither a checkpoint nor an .onnx/.engine, an option an artifact does not take,
+            no normalization, unreadable `--compare` file.
         BackendError: `--device cuda` without CUDA.
         CheckpointError: the weights cannot be loaded.
     """
@@ -219,20 +261,20 @@ def run_benchmark(cfg: BenchmarkConfig, progress: bool = False) -> BenchmarkRepo
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     old = load_report(cfg.compare) if cfg.compare else None  # fail before the long part
     session = _open_session(cfg)
-    combos = plan(cfg, Context.detect(cfg))
+    combos = given_plan(cfg, session.given) if session.given else plan(cfg, Context.detect(cfg))
     groups = _groups(combos)
     rows: list[Row] = []
     steps = track(list(groups.items()), len(groups), "benchmark", enabled=progress)
-    with _torch_threads(cfg.threads):
-        env = environment(cfg.device)
+    with _torch_threads(cfg.threads) if session.given is None else nullcontext():
+        env = environment(cfg.device, use_torch=session.given is None)
         if warning := busy_warning(env):
             logger.warning("%s", warning)
         for _, group in steps:
             rows.extend(_artifact_rows(group[0].artifact, group, session))
-    rows = _relate(rows)
+    rows = _relate(rows, session.reference)
     report = BenchmarkReport(
         rows=tuple(rows), environment=env, config=cfg.to_dict(), created=created,
-        seconds=round(time.perf_counter() - start, 2),
+        seconds=round(time.perf_counter() - start, 2), reference=_reference(session),
     )  # fmt: skip
     if old is not None:
         report = dataclasses.replace(report, comparison=tuple(compare_reports(old, report.to_dict())))

@@ -8,7 +8,8 @@ packages, and the runtime install (no torch at all) evaluates and predicts on an
   onnxruntime-gpu 1.23.0, NumPy 1.26.4, as dist-info records): none of them is replaced.
 - A real venv holds the CPU box's runtime install (`.[cpu]`): torch cannot be imported there, an ONNX file
   exported beforehand gives the release's golden counts through `lesps evaluate` and a video through
-  `lesps predict`, `lesps export` writes a Triton repository, and `lesps train` answers in one line naming
+  `lesps predict`, `lesps export` writes a Triton repository, `lesps benchmark` measures the ONNX file, and
+  `lesps train` answers in one line naming
   the extra.
 
 Slow and networked: they resolve and install from the package index (pip caches the wheels; the runtime
@@ -276,6 +277,13 @@ def test_runtime_venv_predicts_a_video_and_exports_triton(
     export = _lesps(runtime_venv, tmp_path, "export", str(acm_onnx), "--format", "triton", "--out", "repo")
     assert export.returncode == 0, export.stderr
     assert (tmp_path / "repo" / "acm" / "config.pbtxt").is_file()
+    bench = _lesps(
+        runtime_venv, tmp_path, "benchmark", "-w", str(acm_onnx), "--imgsz", "64", "--runs", "3", "--warmup", "0",
+        "--json", "bench.json",
+    )  # fmt: skip
+    assert bench.returncode == 0, bench.stderr
+    [row] = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert (row["backend"], row["status"], row["speedup"]) == ("onnxruntime", "ok", 1.0)
 
 
 def test_runtime_venv_train_names_the_extra(runtime_venv: Path, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ packages, and the runtime install (no torch at all) evaluates and predicts on an
 - A real venv holds the CPU box's runtime install (`.[cpu]`): torch cannot be imported there, an ONNX file
   exported beforehand gives the release's golden counts through `lesps evaluate` and a video through
   `lesps predict`, `lesps export` writes a Triton repository, `lesps benchmark` measures the ONNX file, and
-  `lesps train` answers in one line naming
-  the extra.
+  `lesps train` answers in one line naming the extra.
 
 Slow and networked: they resolve and install from the package index (pip caches the wheels; the runtime
 venv is kept in pytest's cache, keyed by pyproject.toml, and gets this checkout reinstalled every session).

@@ -150,7 +150,7 @@ def _deltas(ref: dict, art: dict) -> dict[str, float]:
 
 
 def _summary(report: Any) -> dict[str, Any]:
-    s = report.summary
+    s = report.to_dict()
     return {k: s[k] for k in ("images", "IoU", "nIoU", "Pd", "Fa", "intersection", "detected", "seconds")}
 
 
@@ -158,18 +158,18 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
     """FP16 against FP32 on NUAA-SIRST test: PyTorch on CUDA; the FP16 ONNX graph on the CPU (quick)."""
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found (set LESPS_SHARED)")
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import evaluate_backend
 
     limit = 24 if _quick(args) else None
     if _quick(args):
         import onnx
 
-        from lesps_deploy.export import ExportConfig, export_weights
+        from lesps_deploy.export import ExportConfig, export
         from lesps_deploy.export.quantize import to_fp16
         from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
         with tempfile.TemporaryDirectory() as tmp:
-            fp32 = export_weights(ExportConfig(WEIGHTS, out=Path(tmp) / "a.onnx")).path
+            fp32 = export(ExportConfig(WEIGHTS, out=Path(tmp) / "a.onnx")).path
             onnx.save(to_fp16(onnx.load(str(fp32))), str(Path(tmp) / "h.onnx"))
             with (
                 OnnxRuntimeBackend(fp32, threads=1) as a,
@@ -199,14 +199,14 @@ def part_onnxruntime_gpu(args: argparse.Namespace) -> dict[str, Any]:
         raise Skip(f"onnxruntime has no CUDAExecutionProvider ({', '.join(ort.get_available_providers())})")
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found")
-    from lesps_deploy.export import ExportConfig, export_weights
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.export import ExportConfig, export
+    from lesps_deploy.runtime.dataset_runner import evaluate_backend
     from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for precision, half in (("fp32", False), ("fp16", True)):
-            path = export_weights(ExportConfig(WEIGHTS, out=Path(tmp) / f"{precision}.onnx", half=half)).path
+            path = export(ExportConfig(WEIGHTS, out=Path(tmp) / f"{precision}.onnx", half=half)).path
             with OnnxRuntimeBackend(path, device="cuda") as backend:
                 out[precision] = _summary(evaluate_backend(backend, DATA, "test", log_notes=False))
     out["deltas"] = _deltas(out["fp32"], out["fp16"])
@@ -223,10 +223,10 @@ def part_tensorrt(args: argparse.Namespace) -> dict[str, Any]:
         raise Skip("tensorrt is not installed (pip install 'lesps-deploy[tensorrt]')") from None
     if not WEIGHTS.exists():
         raise Skip(f"{WEIGHTS} not found")
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = export_weights(ExportConfig(WEIGHTS, "engine", out=Path(tmp) / "a.engine", half=True))
+        result = export(ExportConfig(WEIGHTS, "engine", out=Path(tmp) / "a.engine", half=True))
         return result.to_dict()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lesps_deploy.apis.prediction import PredictConfig, run_predict
+from lesps_deploy.apis.prediction import PredictConfig, predict
 from lesps_deploy.data import NORM_PRESETS, find_image, read_image, read_split
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.streams import Frame, JsonlSink, MaskSink, VideoSink, draw_result
@@ -97,7 +97,7 @@ def pipelined(
         source=str(video), weights=onnx, out=out, save_masks=True, save_video=True, jsonl=True,
         threads=threads, workers=workers, batch=batch,
     )  # fmt: skip
-    summary = run_predict(cfg)
+    summary = predict(cfg)
     return summary.frames, summary.wall_s
 
 

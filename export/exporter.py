@@ -1,4 +1,4 @@
-"""`export_weights(ExportConfig)`: one call from weights to a verified deployable artifact.
+"""`export`: one call from weights to a verified deployable artifact (`lesps export` as a call).
 
 validate options against the format table -> load the checkpoint -> ONNX (-> engine | Triton
 repository) -> parity with PyTorch (synthetic frames, or real frames and split counts with
@@ -7,10 +7,12 @@ repository) -> parity with PyTorch (synthetic frames, or real frames and split c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from lesps_deploy.errors import ExportError
 
@@ -25,20 +27,35 @@ from .config import (
 )
 from .pipelines import PIPELINES, Job
 
-__all__ = ["export_weights"]
+__all__ = ["export"]
 
 logger = logging.getLogger(__name__)
 
 
-def export_weights(cfg: ExportConfig) -> ExportResult:
-    """Export `cfg.weights` to `cfg.format` and check parity with PyTorch.
+def export(weights: ExportConfig | str | Path, format: str = "onnx", **options: Any) -> ExportResult:  # noqa: A002
+    """Export weights to `format` and check parity with PyTorch.
+
+    Args:
+        weights: PyTorch checkpoint (or an .onnx file for engines/Triton, an engine for Triton); or a
+            whole `ExportConfig`.
+        format: onnx, engine or triton (see `lesps_deploy.formats`); not with an `ExportConfig`.
+        **options: any other `ExportConfig` field (out, norm, imgsz, half, int8, verify, force, ...);
+            with an `ExportConfig`, fields to replace.
 
     Raises:
         ConfigError: invalid options (see `validate_config`), or an unknown normalization.
         ExportError: the output exists without `force`, or the export itself failed.
         CheckpointError: the weights cannot be loaded.
         MissingDependencyError: TensorRT / onnxslim missing for the requested format/option.
+
+    Example:
+        >>> result = export("ACM_LESPS_centroid.pth.tar", "onnx", norm="SIRST3", out="acm.onnx")
+        >>> result.path, result.ok
     """
+    if isinstance(weights, ExportConfig):
+        cfg = dataclasses.replace(weights, **options)
+    else:
+        cfg = ExportConfig(weights=Path(weights), format=format, **options)
     start = time.perf_counter()
     fmt = validate_config(cfg)
     out = output_path(cfg, fmt)

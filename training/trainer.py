@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -367,7 +367,7 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
 
 def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
     """Test-split metrics on the main process (others wait); None when there is no test split."""
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import evaluate_backend
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
     summary = None
@@ -388,7 +388,7 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 frame_mapping=run.data.mapper,  # the train frames' mapper: its one log line is said
             )
             run.evaluated = True
-            summary = report.summary
+            summary = report.to_dict()
         except (DataError, ConfigError) as err:
             # No test split, no masks/ (a point-only dataset) or no readable test image: train on.
             run.no_test_split = True
@@ -447,13 +447,24 @@ def _after_epoch(run: _Run, epoch: int, loss: float, lr: float, seconds: float, 
         _save(run, last_checkpoint(run.run_dir))
 
 
-def train(cfg: TrainConfig, progress: ProgressSpec = False, callback: Callback | None = None) -> TrainResult:
-    """Train a model with LESPS (or full masks) as configured; resumable and DDP-aware.
+def train(
+    model: TrainConfig | str | None = None,
+    data: str | Path | None = None,
+    *,
+    progress: ProgressSpec = False,
+    callback: Callback | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train a model with LESPS (or full masks); resumable and DDP-aware (`lesps train` as a call).
 
     Args:
-        cfg: the run's options (`cfg.resume` continues a run folder after a stop or a kill).
+        model: ACM, ALCNet or DNANet; or a whole `TrainConfig` (`resume` continues a run folder after a
+            stop or a kill).
+        data: dataset folder (images/, masks*/, img_idx/); not with a `TrainConfig`.
         progress: True for a progress bar per epoch on stderr, or a callback `fn(description, done, total)`.
         callback: called on the main process with each EpochRecord, EvolutionRound and EvalRecord.
+        **options: any other `TrainConfig` field (labels, epochs, batch_size, device, out, ...); with a
+            `TrainConfig`, fields to replace.
 
     Returns:
         TrainResult with the final checkpoint (loadable by `lesps evaluate`, the exporter and the paper's code).
@@ -462,7 +473,16 @@ def train(cfg: TrainConfig, progress: ProgressSpec = False, callback: Callback |
         DataError: missing labels (with the `lesps labels` command to make them), empty split, bad label size.
         TrainingError: the loss became NaN/inf (the last good checkpoint is kept and named).
         ConfigError: bad options, or a resume folder without a run.
+
+    Example:
+        >>> result = train("ACM", "datasets/NUAA-SIRST", labels="centroid", epochs=400, device="cuda")
+        >>> result.checkpoint, result.metrics["IoU"]
     """
+    if isinstance(model, TrainConfig):
+        cfg = replace(model, **options)
+    else:
+        given = {"model": model} if model is not None else {}
+        cfg = TrainConfig(**given, data=None if data is None else Path(data), **options)
     info = ddp.setup_distributed(cfg.device)
     try:
         return _train(cfg, info, progress, callback)

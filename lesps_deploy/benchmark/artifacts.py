@@ -85,8 +85,8 @@ def _size_mb(path: Path) -> float:
 def _export(
     art: Artifact, cfg: BenchmarkConfig, norm: Norm, opts: dict[str, Any], out: Path
 ) -> tuple[float, float | None]:
-    """Run `export_weights` onto `out`; returns (seconds, parity max abs diff)."""
-    from lesps_deploy.export import ExportConfig, export_weights
+    """Run `export` onto `out`; returns (seconds, parity max abs diff)."""
+    from lesps_deploy.export import ExportConfig, export
 
     option = precision_option(art.precision)
     export_cfg = ExportConfig(
@@ -97,7 +97,7 @@ def _export(
         device=None if art.fmt.cpu else cfg.device, force=True,
         keep_degraded=True,  # measured and flagged (Row.beyond_gate) rather than refused
     )  # fmt: skip
-    result = export_weights(export_cfg)
+    result = export(export_cfg)
     diffs = [report.max_abs_diff for _, report in result.parity]
     if result.gate is not None:  # FP16/INT8: the artifact's own max |Δp| (parity covers its FP32 graph)
         diffs.append(result.gate.max_abs_diff)
@@ -108,7 +108,7 @@ def prepare_artifact(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: st
     """The file to load for `art`: the checkpoint itself, a cached export, or a fresh export.
 
     Raises:
-        ExportError, MissingDependencyError, ConfigError: from `export_weights`.
+        ExportError, MissingDependencyError, ConfigError: from `export`.
     """
     if art.fmt is None:
         path = Path(cfg.weights)

@@ -90,7 +90,7 @@ def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) 
 
 
 def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import evaluate_backend
 
     cfg = session.cfg
     report = evaluate_backend(
@@ -98,7 +98,8 @@ def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
         batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)), fa_rule=cfg.fa_rule,  # type: ignore[arg-type]
     )  # fmt: skip
     keys = (*ACCURACY_KEYS, "images", "targets", "detected", "seconds")
-    return {k: report.summary[k] for k in keys}
+    summary = report.to_dict()
+    return {k: summary[k] for k in keys}
 
 
 def _row(combo: Combo, cfg: BenchmarkConfig, status: str, reason: str | None = None, **fields: Any) -> Row:

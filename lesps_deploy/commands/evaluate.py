@@ -68,7 +68,7 @@ def evaluate(
     threads: ThreadsOpt = None,
 ) -> None:
     """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
-    from lesps_deploy.apis.evaluation import evaluate_weights, results_table
+    from lesps_deploy.apis.evaluation import evaluate, results_table
     from lesps_deploy.threads import use_threads
 
     use_threads(threads)
@@ -78,10 +78,10 @@ def evaluate(
         batch_size=batch_size, json_out=None if json_to_stdout(json_out) else json_out, per_image=per_image,
         trust_pickle=trust_pickle, fa_rule=fa_rule, strict_masks=strict_masks, frame_mapping=frame_mapping,  # type: ignore[arg-type]
     )  # fmt: skip
-    report = evaluate_weights(cfg, progress=True)
-    results_console(json_out).print(results_table([report.summary]))
+    report = evaluate(cfg, progress=True)
+    results_console(json_out).print(results_table([report.to_dict()]))
     if json_to_stdout(json_out):
-        write_json(json_out, report.summary)
+        write_json(json_out, report.to_dict())
     # Unreadable images were each said once in the log as they were skipped.
     if report.bad and not skip_bad:
         raise typer.Exit(1)

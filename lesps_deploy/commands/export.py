@@ -109,7 +109,7 @@ def export_cmd(
     threads: ThreadsOpt = None,
 ) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
-    from lesps_deploy.export.exporter import export_weights
+    from lesps_deploy.export.exporter import export
     from lesps_deploy.threads import use_threads
 
     use_threads(threads)
@@ -122,7 +122,7 @@ def export_cmd(
         instances=instances, device=device, force=force, trust_pickle=trust_pickle,
         frame_mapping=frame_mapping,
     )  # fmt: skip
-    result = export_weights(cfg)
+    result = export(cfg)
     console = results_console(json_out)
     console.print(
         f"[green]wrote[/] {result.path} ({result.format} {result.meta.precision}, {result.seconds:.1f} s)",

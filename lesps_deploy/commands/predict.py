@@ -142,7 +142,7 @@ def predict(
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     from rich.live import Live
 
-    from lesps_deploy.apis.prediction import run_predict, summary_table
+    from lesps_deploy.apis.prediction import predict, summary_table
     from lesps_deploy.threads import use_threads
 
     if json_stdout:  # the old flag `--json` (summary on stdout), renamed when --json took a PATH
@@ -162,7 +162,7 @@ def predict(
         workers=workers, trust_pickle=trust_pickle, track=track, tracking=tracking,
     )  # fmt: skip
     with Live("starting...", console=make_console(stderr=True), transient=True, refresh_per_second=4) as live:
-        summary = run_predict(cfg, status=_status_printer(live))
+        summary = predict(cfg, status=_status_printer(live))
     results_console(json_out).print(summary_table(summary))
     write_json(json_out, summary.to_dict())
     # Skipped frames were each said once in the log as they happened (and are in summary.json).

@@ -67,7 +67,7 @@ def acm16_onnx(acm_pth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _counts(weights: Path, data: Path, mapping: str | None = None) -> dict:
-    return evaluate(weights, data, frame_mapping=mapping).summary
+    return evaluate(weights, data, frame_mapping=mapping).to_dict()
 
 
 def test_each_mapping_on_16bit_nuaa(sets: dict[str, Path], acm_onnx: Path, acm16_onnx: Path) -> None:

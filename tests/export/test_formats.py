@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
-from lesps_deploy.export import ExportConfig, export_weights, validate_config
+from lesps_deploy.export import ExportConfig, export, validate_config
 from lesps_deploy.formats import EXPORT_FORMATS, OPTION_FLAGS, formats_help
 from lesps_deploy.formats import get_export_format as get_format
 
@@ -77,7 +77,7 @@ def test_engine_without_tensorrt_names_the_extra(tmp_path):
     except ImportError:
         pass
     with pytest.raises(MissingDependencyError, match=r"lesps-deploy\[tensorrt\]") as info:
-        export_weights(ExportConfig(tmp_path / "m.pth", "engine"))
+        export(ExportConfig(tmp_path / "m.pth", "engine"))
     assert "JetPack" in info.value.hint
 
 
@@ -85,5 +85,5 @@ def test_existing_output_refused(tmp_path):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"keep me")
     with pytest.raises(ExportError, match="already exists"):
-        export_weights(ExportConfig(tmp_path / "m.pth", "onnx", out=out))
+        export(ExportConfig(tmp_path / "m.pth", "onnx", out=out))
     assert out.read_bytes() == b"keep me"

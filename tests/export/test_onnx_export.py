@@ -70,11 +70,11 @@ def test_foreign_onnx_needs_model(tmp_path, tiny):
 
 def test_released_checkpoint_dynamic_shapes(tmp_path, official_weights):
     """Acceptance 2: one dynamic ONNX file at batch 1 and 4 and at 256x256, 320x256, 512x640."""
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
     from lesps_deploy.models import load_checkpoint
 
     ckpt = official_weights / "ALCNet_full.pth.tar"
-    result = export_weights(ExportConfig(ckpt, "onnx", out=tmp_path / "alc.onnx", norm="SIRST3"))
+    result = export(ExportConfig(ckpt, "onnx", out=tmp_path / "alc.onnx", norm="SIRST3"))
     model = load_checkpoint(ckpt).model
     rng = np.random.default_rng(1)
     with OnnxRuntimeBackend(result.path) as backend:

@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
 from lesps_deploy.errors import ExportError
-from lesps_deploy.export import ExportConfig, export_weights
+from lesps_deploy.export import ExportConfig, export
 from lesps_deploy.export.onnx import export_onnx, read_onnx_meta
 from lesps_deploy.export.triton import TritonModel, config_pbtxt, model_name, write_model_repository
 from lesps_deploy.metadata import ModelMeta
@@ -123,8 +123,8 @@ def test_model_name():
     assert model_name("a b+c.onnx") == "a_b_c"
 
 
-def test_export_weights_triton(tmp_path, official_weights):
-    result = export_weights(
+def test_export_triton(tmp_path, official_weights):
+    result = export(
         ExportConfig(official_weights / "ACM_full.pth.tar", "triton", out=tmp_path / "repo", norm="SIRST3")
     )
     assert result.ok and result.path == tmp_path / "repo" / "ACM_full"

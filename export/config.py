@@ -13,9 +13,11 @@ from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.formats import (
     CHECKPOINT,
-    CHECKPOINT_SUFFIXES,
+    EXPORT_FORMATS,
+    INT8_OPTIONS,
     OPTION_FLAGS,
     ArtifactFormat,
+    format_for_name,
     format_for_path,
     get_export_format,
 )
@@ -36,7 +38,6 @@ __all__ = [
     "source_kind",
     "export_device",
     "TOLERANCES",
-    "FORMAT_DEFAULTS",
     "CALIB_METHODS",
     "DEFAULT_CALIB_METHOD",
     "DEFAULT_MAX_DROP",
@@ -56,12 +57,6 @@ DEFAULT_MAX_DROP = 2.0
 # INT8: Convs are kept in float (most sensitive first) until IoU and Pd on the calibration frames are
 # within this many points of FP32 (export.mixed_precision); 1.0 is the bar the releases are held to.
 DEFAULT_INT8_BUDGET = 1.0
-# format -> (imgsz, batch) used when --imgsz / --batch are not given
-FORMAT_DEFAULTS: dict[str, tuple[tuple[int, int], int]] = {
-    "onnx": ((256, 256), 1),
-    "engine": ((512, 512), 1),
-    "triton": ((256, 256), 8),
-}
 
 
 @dataclass(frozen=True)
@@ -180,29 +175,30 @@ def validate_config(cfg: ExportConfig) -> ArtifactFormat:
         raise ConfigError(
             "--int8 needs calibration images", hint="add --calib-data DATASET_DIR (300+ images)"
         )
-    calib_options = {
-        "calib_data",
-        "calib_images",
-        "calib_method",
-        "calib_percentile",
-        "calib_split",
-        "int8_budget",
-    }
-    if not cfg.int8 and calib_options & set(_given(cfg)):
+    if not cfg.int8 and INT8_OPTIONS & set(_given(cfg)):
         raise ConfigError("--calib-data/--calib-*/--int8-budget only apply with --int8")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
         raise ConfigError(f"--half needs a GPU; --device {device} cannot build an FP16 {fmt.name}")
     _check_calibration_split(cfg)
     if device == "cpu" and not fmt.cpu:
         raise ConfigError(f"--format {fmt.name} is built on a GPU; use --device cuda")
-    suffix = source_kind(cfg.weights)
-    if suffix != CHECKPOINT and fmt.name == "onnx":
-        raise ConfigError(
-            f"{cfg.weights}: --format onnx needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
-        )
-    if suffix == "engine" and fmt.name != "triton":
-        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with --format triton")
+    _check_source(cfg.weights, fmt)
     return fmt
+
+
+def _check_source(weights: Path, fmt: ArtifactFormat) -> None:
+    """`weights` must be a kind the format is exported from (its row's `sources`)."""
+    kind = source_kind(weights)
+    if kind in fmt.sources:
+        return
+    needs = " or ".join(
+        f"{'a PyTorch checkpoint' if row.name == CHECKPOINT else f'an {row.name} file'} ({', '.join(row.suffixes)})"
+        for row in map(format_for_name, fmt.sources)
+    )
+    takers = ", ".join(row.name for row in EXPORT_FORMATS if kind in row.sources)
+    raise ConfigError(
+        f"{weights}: --format {fmt.name} needs {needs}; {kind} weights can only be packaged with --format {takers}"
+    )
 
 
 def check_inputs(cfg: ExportConfig) -> None:
@@ -252,6 +248,6 @@ def output_path(cfg: ExportConfig, fmt: ArtifactFormat) -> Path:
     """`--out`, else beside the weights: <stem><suffix>, or <dir>/triton_models for a repository."""
     if cfg.out is not None:
         return Path(cfg.out)
-    if fmt.name == "triton":
-        return cfg.weights.parent / "triton_models"
+    if fmt.is_directory:
+        return cfg.weights.parent / fmt.default_out
     return cfg.weights.with_name(model_name(cfg.weights) + fmt.suffix)

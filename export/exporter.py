@@ -17,7 +17,6 @@ from typing import Any
 from lesps_deploy.errors import ExportError
 
 from .config import (
-    FORMAT_DEFAULTS,
     ExportConfig,
     ExportResult,
     check_inputs,
@@ -25,7 +24,7 @@ from .config import (
     output_path,
     validate_config,
 )
-from .pipelines import PIPELINES, Job
+from .pipelines import Job
 
 __all__ = ["export"]
 
@@ -59,20 +58,17 @@ def export(weights: ExportConfig | str | Path, format: str = "onnx", **options: 
     start = time.perf_counter()
     fmt = validate_config(cfg)
     out = output_path(cfg, fmt)
-    if fmt.name != "triton" and out.exists() and not cfg.force:
+    # A folder format merges into an existing repository (its writer refuses a model already there).
+    if not fmt.is_directory and out.exists() and not cfg.force:
         raise ExportError(f"{out}: already exists", hint="pass --force to overwrite it")
-    if fmt.name == "engine":
-        from .tensorrt import import_tensorrt
-
-        import_tensorrt()  # fail before the slow part when TensorRT is missing
+    fmt.check_preflight()  # e.g. TensorRT missing: said before the slow part
     check_inputs(cfg)  # files and --norm, before the weights load
-    imgsz, batch = FORMAT_DEFAULTS[fmt.name]
     job = Job(
-        cfg=cfg, fmt=fmt, out=out, device=export_device(cfg, fmt), imgsz=tuple(cfg.imgsz or imgsz),
-        batch=cfg.batch or batch, dynamic=True if cfg.dynamic is None else cfg.dynamic,
+        cfg=cfg, fmt=fmt, out=out, device=export_device(cfg, fmt), imgsz=tuple(cfg.imgsz or fmt.imgsz),
+        batch=cfg.batch or fmt.batch, dynamic=True if cfg.dynamic is None else cfg.dynamic,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=".lesps-export-", dir=_tmp_parent(out)) as tmp:
-        path, parity, details = PIPELINES[fmt.name](job, Path(tmp))
+        path, parity, details = fmt.export_pipeline()(job, Path(tmp))
     seconds = round(time.perf_counter() - start, 2)
     return ExportResult(fmt.name, path, job.meta, seconds, tuple(parity), details, job.gate)
 

@@ -1,4 +1,4 @@
-"""One pipeline per export format, looked up by name in `PIPELINES` (no if/elif over formats).
+"""One pipeline per export format; the format table's row names its pipeline (`ArtifactFormat.exporter`).
 
 Each pipeline takes a prepared `Job` and a scratch folder, writes its artifact there, checks
 parity, and only then moves the result onto the user's path.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,14 @@ from .parity import ParityReport, check_parity
 if TYPE_CHECKING:
     from .quantize import CalibrationSpec
 
-__all__ = ["Job", "PIPELINES", "resolve_meta", "run_parity"]
+__all__ = [
+    "Job",
+    "export_onnx_format",
+    "export_engine_format",
+    "export_triton_format",
+    "resolve_meta",
+    "run_parity",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -290,10 +296,3 @@ def export_triton_format(job: Job, tmp: Path) -> Outcome:
     model = _triton_model(job, platform, shape, params)
     folder = write_model_repository(job.out, model, payload, force=job.cfg.force)
     return folder, parity, {"platform": platform, "max_batch_size": model.max_batch_size}
-
-
-PIPELINES: dict[str, Callable[[Job, Path], Outcome]] = {
-    "onnx": export_onnx_format,
-    "engine": export_engine_format,
-    "triton": export_triton_format,
-}

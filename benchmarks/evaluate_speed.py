@@ -58,7 +58,8 @@ def baseline(
     for name in ds.names:
         img = read_image(ds.image_path(name))
         mask = fit_mask(read_mask(ds.mask_path(name)), *img.shape).astype(np.float32) / 255.0
-        x = torch.from_numpy(pad_reference((img - norm.mean) / norm.std)[None, None].astype(np.float32))
+        padded = pad_reference((img - norm.mean) / norm.std, backend.meta.pad_multiple)
+        x = torch.from_numpy(padded[None, None].astype(np.float32))
         with torch.no_grad():
             pred = backend.module(x)[0, 0, : img.shape[0], : img.shape[1]].numpy() > 0.5
         inter = int((pred & (mask == 1.0)).sum())

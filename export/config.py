@@ -132,8 +132,11 @@ def _check_ranges(cfg: ExportConfig) -> None:
     from lesps_deploy.metrics.rules import check_threshold
 
     check_threshold(cfg.threshold)
-    if cfg.imgsz is not None and (len(cfg.imgsz) != 2 or any(s <= 0 or s % 32 for s in cfg.imgsz)):
-        raise ConfigError(f"--imgsz {cfg.imgsz}: height and width must be positive multiples of 32")
+    # Before the model loads: the pad multiple every registered model declares (its metadata's default);
+    # the export checks the loaded model's own again (`export.onnx`).
+    multiple = ModelMeta.pad_multiple
+    if cfg.imgsz is not None and (len(cfg.imgsz) != 2 or any(s <= 0 or s % multiple for s in cfg.imgsz)):
+        raise ConfigError(f"--imgsz {cfg.imgsz}: height and width must be positive multiples of {multiple}")
     checks = (
         (cfg.batch is not None and cfg.batch < 1, f"--batch {cfg.batch}: must be >= 1"),
         (cfg.opset < 17, f"--opset {cfg.opset}: must be >= 17"),

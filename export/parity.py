@@ -109,7 +109,7 @@ def probability_diff(
     artifact: Backend,
     images: list[np.ndarray],
     norm: Norm,
-    multiple: int = 32,
+    multiple: int,
     mapper: FrameMapper | None = None,
 ) -> tuple[float, float]:
     """(max, mean) absolute probability difference of two backends on raw frames."""

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from lesps_deploy.data import Norm, resolve_norm
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.metadata import ModelMeta
-from lesps_deploy.models import canonical_name, create_model, save_checkpoint
+from lesps_deploy.models import canonical_name, create_model, save_checkpoint, training_options
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
@@ -59,8 +59,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LATE_START = 0.4  # share of the schedule after which a run whose evolution has not started is warned about
-# Models trained with several supervised heads (their loss is summed over the heads).
-DEEP_SUPERVISION = {"DNANet": True}
 
 
 class TrainingError(LespsError):
@@ -187,7 +185,7 @@ def _initial_labels(cfg: TrainConfig, data: TrainData) -> float | None:
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
     name = canonical_name(cfg.model)
     torch.manual_seed(cfg.seed)
-    net = create_model(name, **({"deep_supervision": True} if DEEP_SUPERVISION.get(name) else {}))
+    net = create_model(name, **training_options(name))  # DNANet: its deep-supervision heads
     if cfg.prior is not None and not resuming:
         init_output_prior(net, cfg.prior)
     net.to(info.device).train()
@@ -208,7 +206,7 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         std=norm.std,
         input_bits=data.mapper.model_bits,
         threshold=cfg.threshold,
-        pad_multiple=32,
+        pad_multiple=net.pad_multiple,
         label_type=cfg.labels,
         dataset=data.root.name,
     )

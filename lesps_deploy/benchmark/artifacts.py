@@ -40,8 +40,10 @@ class PreparedArtifact:
     parity_max_abs_diff: float | None = None
 
 
-def export_options(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str) -> dict[str, Any]:
-    """Everything that decides the exported bytes (and so the cache key)."""
+def export_options(
+    art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str, pad_multiple: int
+) -> dict[str, Any]:
+    """Everything that decides the exported bytes (and so the cache key); `pad_multiple`: the model's."""
     assert art.fmt is not None  # only called for exported artifacts (not user input)
     opts: dict[str, Any] = {
         "source_sha256": sha256,
@@ -55,7 +57,7 @@ def export_options(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str)
         "torch": package_version("torch"),
     }
     if not art.fmt.cpu:  # engines: the optimization profile and what they are bound to
-        side = max(padded_size(s, s)[0] for s in cfg.imgsz)
+        side = max(padded_size(s, s, pad_multiple)[0] for s in cfg.imgsz)
         opts.update(imgsz=[side, side], batch=max(cfg.batches), tensorrt=package_version("tensorrt"))
         opts.update(gpu=_gpu_name(cfg.device))
     if art.precision == "int8":
@@ -104,7 +106,9 @@ def _export(
     return result.seconds, (max(diffs) if diffs else None)
 
 
-def prepare_artifact(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str) -> PreparedArtifact:
+def prepare_artifact(
+    art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str, pad_multiple: int
+) -> PreparedArtifact:
     """The file to load for `art`: the checkpoint itself, a cached export, or a fresh export.
 
     Raises:
@@ -113,7 +117,7 @@ def prepare_artifact(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: st
     if art.fmt is None:
         path = Path(cfg.weights)
         return PreparedArtifact(path, _size_mb(path), None, None)
-    opts = export_options(art, cfg, norm, sha256)
+    opts = export_options(art, cfg, norm, sha256, pad_multiple)
     path = _cache_path(art, cfg, opts)
     sidecar = path.with_name(path.name + ".json")
     if path.exists() and sidecar.exists():

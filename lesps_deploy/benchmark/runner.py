@@ -110,7 +110,7 @@ def _row(combo: Combo, cfg: BenchmarkConfig, status: str, reason: str | None = N
 def _measure_artifact(art: Artifact, combos: list[Combo], session: _Session) -> Iterator[Row]:
     """Rows of one artifact: prepare (export/cache), load, time every batch/size, evaluate once."""
     cfg = session.cfg
-    prepared = prepare_artifact(art, cfg, session.norm, session.sha256)
+    prepared = prepare_artifact(art, cfg, session.norm, session.sha256, session.meta.pad_multiple)
     reset_peaks(cfg.device)
     with _load_backend(art, prepared, session) as backend:
         load_memory = read_peaks(cfg.device)

@@ -11,11 +11,14 @@ It changes the running statistics during training and hence the numbers of a ret
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
+from ..metadata import ModelMeta
 
 __all__ = [
     "ASKC_BN_MOMENTUM",
@@ -45,10 +48,17 @@ class IRSTDModel(nn.Module):
     Attributes:
         input_multiple: H and W must be multiples of this (the encoder halves the size that often).
         in_channels: channels of the input image.
+        pad_multiple: frames are padded for this network as the reference pads them, each side to
+            `(n // pad_multiple + 1) * pad_multiple` (`lesps_deploy.data.padding`); a multiple of
+            `input_multiple`. Border effects, so the released numbers, depend on it. Training and export
+            record it in the artifact's metadata (`ModelMeta.pad_multiple`), which every runtime reads.
+        deep_supervision_training: trained with its deep-supervision heads (the loss summed over them).
     """
 
     input_multiple: int = 1
     in_channels: int = 1
+    pad_multiple: ClassVar[int] = ModelMeta.pad_multiple
+    deep_supervision_training: ClassVar[bool] = False
 
     def check_input_shape(self, x: torch.Tensor) -> None:
         """Raise ModelError when `x` is not (N, in_channels, H, W) with H, W multiples of `input_multiple`."""

@@ -20,9 +20,9 @@ needs_trt = pytest.mark.skipif(
 
 
 def test_profile_shapes():
-    assert profile_shapes(2, (256, 320), dynamic=False) == {"min": [2, 1, 256, 320]} | {
+    assert profile_shapes(2, (256, 320), dynamic=False, pad_multiple=32) == {"min": [2, 1, 256, 320]} | {
         "opt": [2, 1, 256, 320], "max": [2, 1, 256, 320]}  # fmt: skip
-    dyn = profile_shapes(4, (512, 512), dynamic=True)
+    dyn = profile_shapes(4, (512, 512), dynamic=True, pad_multiple=32)
     assert dyn["min"] == [1, 1, 32, 32] and dyn["max"] == [4, 1, DYNAMIC_MAX_SIDE, DYNAMIC_MAX_SIDE]
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from lesps_deploy.timing import latency_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
@@ -85,14 +85,7 @@ def _time_cpu(fn: Callable[[], Any], runs: int) -> list[float]:
 
 
 def _stats(times: list[float]) -> dict[str, float]:
-    arr = np.array(times)
-    return {
-        k: round(float(v), 4)
-        for k, v in zip(("p50", "p90", "p99"), np.percentile(arr, [50, 90, 99]), strict=True)
-    } | {
-        "mean": round(float(arr.mean()), 4),
-        "runs": len(times),
-    }
+    return latency_stats(times, ("p50", "p90", "p99", "mean")) | {"runs": len(times)}
 
 
 def _graph_call(model: Any, x: Any) -> Callable[[], Any]:

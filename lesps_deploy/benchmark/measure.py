@@ -19,11 +19,12 @@ from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend
 from lesps_deploy.runtime.processing import preprocess
 from lesps_deploy.runtime.results import detect_targets
+from lesps_deploy.timing import latency_stats
 
 from .config import BenchmarkConfig
 from .matrix import Combo
 from .memory import read_peaks, reset_peaks
-from .timing import CpuTimer, TimingRun, latency_stats, make_timer, time_calls
+from .timing import CpuTimer, TimingRun, make_timer, time_calls
 
 __all__ = ["SyntheticFrames", "Measurement", "measure_combo"]
 

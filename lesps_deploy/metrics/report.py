@@ -51,7 +51,8 @@ class EvalReport:
             and the arithmetic it ran in (fp32, fp16, int8): what produced the numbers.
         weights, dataset, split, images: what was evaluated (images: those that could be read).
         threshold, norm, fa_rule: how (probability threshold, (mean, std), false-alarm rule).
-        iou, niou, pd, fa: the metrics; intersection ... pixels: the counts they come from.
+        iou, niou, pd, fa: the metrics (IoU from intersection/union, Pd from detected/targets, Fa from
+            false_alarm_pixels/pixels; nIoU is the mean of the per-image IoUs).
         mask_size_mismatches: masks of another size than their image, fitted as the reference does.
         seconds: wall time of the evaluation.
         per_image: one row of counts per image (name first), for the per-image CSV.
@@ -69,14 +70,14 @@ class EvalReport:
     threshold: float
     norm: tuple[float, float]
     fa_rule: str
-    iou: float
-    niou: float
-    pd: float
-    fa: float
+    iou: float  # each metric next to the counts it comes from
     intersection: int
     union: int
+    niou: float
+    pd: float
     targets: int
     detected: int
+    fa: float
     false_alarm_pixels: int
     pixels: int
     mask_size_mismatches: int

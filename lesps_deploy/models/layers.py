@@ -11,6 +11,7 @@ It changes the running statistics during training and hence the numbers of a ret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
@@ -27,6 +28,7 @@ __all__ = [
     "BasicBlock",
     "make_res_layer",
     "make_askc_stem",
+    "ASKCResNet",
     "AsymBiChaFuse",
     "FCNHead",
     "ChannelAttention",
@@ -144,6 +146,45 @@ def make_askc_stem(in_channels: int, width: int) -> nn.Sequential:
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
+
+
+class ASKCResNet(IRSTDModel):
+    """What ACM and ALCNet share: a 1/4-size stem, three residual stages and the up path's transposed
+    convolutions and residual layers, under the released checkpoints' key names.
+
+    Args:
+        in_channels: input channels (1 for infrared).
+        layers: residual blocks per stage.
+        channels: stem width, then the three stage widths.
+        deep_supervision: accepted for a uniform `create_model` call; must be False.
+
+    Input `(N, in_channels, H, W)` with H, W multiples of 16; output sigmoid probabilities `(N,1,H,W)`.
+    """
+
+    input_multiple = 16
+
+    def __init__(
+        self, in_channels: int, layers: Sequence[int], channels: Sequence[int], deep_supervision: bool
+    ) -> None:
+        super().__init__()
+        reject_deep_supervision(type(self).__name__, deep_supervision)
+        self.in_channels = in_channels
+        c0, c1, c2, c3 = channels
+        self.stem = make_askc_stem(in_channels, c0)
+        self.layer1 = make_res_layer(c1, c1, layers[0])
+        self.layer2 = make_res_layer(c1, c2, layers[1], stride=2)
+        self.layer3 = make_res_layer(c2, c3, layers[2], stride=2)
+        self.deconv2 = nn.ConvTranspose2d(c3, c2, kernel_size=4, stride=2, padding=1)
+        self.uplayer2 = make_res_layer(c2, c2, layers[1])
+        self.deconv1 = nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1)
+        self.uplayer1 = make_res_layer(c1, c1, layers[0])
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stage outputs at 1/4, 1/8 and 1/16 size (after the input shape check)."""
+        self._check(x)
+        c1 = self.layer1(self.stem(x))
+        c2 = self.layer2(c1)
+        return c1, c2, self.layer3(c2)
 
 
 def _bottleneck_gate(channels: int, inner: int) -> list[nn.Module]:

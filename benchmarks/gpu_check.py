@@ -151,7 +151,7 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
     """FP16 against FP32 on NUAA-SIRST test: PyTorch on CUDA; the FP16 ONNX graph on the CPU (quick)."""
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found (set LESPS_SHARED)")
-    from lesps_deploy.runtime.dataset_runner import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
     limit = 24 if _quick(args) else None
     if _quick(args):
@@ -168,8 +168,8 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
                 OnnxRuntimeBackend(fp32, threads=1) as a,
                 OnnxRuntimeBackend(Path(tmp) / "h.onnx", threads=1) as b,
             ):
-                ref = _summary(evaluate_backend(a, DATA, "test", limit=limit, log_notes=False))
-                art = _summary(evaluate_backend(b, DATA, "test", limit=limit, log_notes=False))
+                ref = _summary(run_dataset(a, DATA, "test", limit=limit, log_notes=False))
+                art = _summary(run_dataset(b, DATA, "test", limit=limit, log_notes=False))
         return {"backend": "onnxruntime cpu", "fp32": ref, "fp16": art, "deltas": _deltas(ref, art)}
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
@@ -177,8 +177,8 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
         TorchBackend(WEIGHTS, device=args.device) as a,
         TorchBackend(WEIGHTS, device=args.device, half=True) as b,
     ):
-        ref = _summary(evaluate_backend(a, DATA, "test", log_notes=False))
-        art = _summary(evaluate_backend(b, DATA, "test", log_notes=False))
+        ref = _summary(run_dataset(a, DATA, "test", log_notes=False))
+        art = _summary(run_dataset(b, DATA, "test", log_notes=False))
     return {"backend": f"torch {args.device}", "fp32": ref, "fp16": art, "deltas": _deltas(ref, art)}
 
 
@@ -193,7 +193,7 @@ def part_onnxruntime_gpu(args: argparse.Namespace) -> dict[str, Any]:
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found")
     from lesps_deploy.export import ExportConfig, export
-    from lesps_deploy.runtime.dataset_runner import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
     out = {}
@@ -201,7 +201,7 @@ def part_onnxruntime_gpu(args: argparse.Namespace) -> dict[str, Any]:
         for precision, half in (("fp32", False), ("fp16", True)):
             path = export(ExportConfig(WEIGHTS, out=Path(tmp) / f"{precision}.onnx", half=half)).path
             with OnnxRuntimeBackend(path, device="cuda") as backend:
-                out[precision] = _summary(evaluate_backend(backend, DATA, "test", log_notes=False))
+                out[precision] = _summary(run_dataset(backend, DATA, "test", log_notes=False))
     out["deltas"] = _deltas(out["fp32"], out["fp16"])
     return out
 

@@ -365,14 +365,14 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
 
 def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
     """Test-split metrics on the main process (others wait); None when there is no test split."""
-    from lesps_deploy.runtime.dataset_runner import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
     summary = None
     if run.info.is_main and not run.no_test_split:
         try:
             backend = TorchBackend.from_module(run.net, run.meta, run.info.device)
-            report = evaluate_backend(
+            report = run_dataset(
                 backend,
                 run.cfg.data,
                 "test",

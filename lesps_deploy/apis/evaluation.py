@@ -157,7 +157,7 @@ def evaluate(
     """
     from lesps_deploy.data.bit_depth import FrameMapper
     from lesps_deploy.data.norm import model_norm
-    from lesps_deploy.runtime.dataset_runner import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
     if isinstance(weights, EvalConfig):
         cfg = dataclasses.replace(weights, **options)
@@ -171,7 +171,7 @@ def evaluate(
         norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights, mapper)
         # Single-threaded sessions: one per thread this process was given (`--threads`).
         workers = current_threads() if getattr(backend, "single_threaded", False) else 1
-        report = evaluate_backend(
+        report = run_dataset(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
             cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule, strict_masks=cfg.strict_masks,
             frame_mapping=mapper,

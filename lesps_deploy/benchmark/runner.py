@@ -4,7 +4,7 @@ Per combination, synthetic infrared frames of `imgsz` go through exactly the Det
 `preprocess` (normalize + reference padding) -> backend -> crop, `prob > threshold`, 8-connected
 targets. The backend call alone is timed repeatedly (the latency and throughput columns); pre- and
 postprocessing are timed separately on the same frames (the split columns). Accuracy is measured once
-per artifact with `evaluate_backend`, and speed-up and accuracy change are relative to PyTorch eager
+per artifact with `run_dataset`, and speed-up and accuracy change are relative to PyTorch eager
 FP32 measured in the same run.
 """
 
@@ -90,10 +90,10 @@ def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) 
 
 
 def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
-    from lesps_deploy.runtime.dataset_runner import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
     cfg = session.cfg
-    report = evaluate_backend(
+    report = run_dataset(
         backend, cfg.data, cfg.split, norm=session.norm, threshold=cfg.threshold,  # type: ignore[arg-type]
         batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)), fa_rule=cfg.fa_rule,  # type: ignore[arg-type]
     )  # fmt: skip

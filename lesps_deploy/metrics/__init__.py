@@ -1,6 +1,6 @@
 """Metrics: IoU, nIoU, Pd, Fa with the reference semantics, from probabilities' masks and labels.
 
-Running a model over a split is the runtime's (`lesps_deploy.runtime.dataset_runner.evaluate_backend`).
+Running a model over a split is the runtime's (`lesps_deploy.runtime.dataset_runner.run_dataset`).
 """
 
 from lesps_deploy._lazy import lazy_face

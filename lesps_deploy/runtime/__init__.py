@@ -7,7 +7,7 @@ _LAZY = """
     .processing: infer_probabilities preprocess run_frames
     .detector:   Detector
     .results:    Result ResultStep Target Timings detect_targets targets_from_mask
-    .dataset_runner: evaluate_backend
+    .dataset_runner: run_dataset
 """
 
 __getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

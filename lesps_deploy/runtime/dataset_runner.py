@@ -2,8 +2,8 @@
 
 Frames are decoded on a background thread while the detector runs, and frames of the same padded size
 are batched; the counts come from `lesps_deploy.metrics` (probabilities and masks in, counts out).
-Counts equal the reference test loop's. Training, export parity, the benchmark and `lesps evaluate`
-all evaluate through `evaluate_backend`.
+Counts equal the reference test loop's. Training, export parity, the benchmark and `evaluate` (the
+`lesps evaluate` call) all evaluate through `run_dataset`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from lesps_deploy.runtime.base import Backend
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 
-__all__ = ["evaluate_backend", "backend_precision"]
+__all__ = ["run_dataset", "backend_precision"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def backend_precision(backend: Backend) -> str:
     return "fp16" if getattr(backend, "half", False) else backend.meta.precision
 
 
-def evaluate_backend(
+def run_dataset(
     backend: Backend,
     dataset_dir: str | Path,
     split: str = "test",
@@ -134,7 +134,9 @@ def evaluate_backend(
     log_notes: bool = True,
     frame_mapping: str | FrameMapper | None = None,
 ) -> EvalReport:
-    """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
+    """Run a loaded backend (as a `Detector`) over `dataset_dir`'s split and score it: an `EvalReport`.
+
+    Norm/threshold default to the artifact's.
 
     `workers` > 1 runs inference and metrics of consecutive chunks concurrently (backends releasing the
     GIL, one intra-op thread each); results keep dataset order. A mask of another size than its image is

@@ -16,7 +16,7 @@ from lesps_deploy.data import NORM_PRESETS
 from lesps_deploy.export import ExportConfig, check_parity, export
 from lesps_deploy.export.parity import COUNT_KEYS
 from lesps_deploy.models import load_checkpoint
-from lesps_deploy.runtime.dataset_runner import evaluate_backend
+from lesps_deploy.runtime.dataset_runner import run_dataset
 from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 from lesps_deploy.runtime.torch_backend import TorchBackend
 
@@ -29,7 +29,7 @@ def test_onnx_matches_golden_counts(tmp_path, name, official_weights, nuaa_dir, 
     assert result.ok, result.to_dict()
     with OnnxRuntimeBackend(result.path) as onnx_backend:
         assert onnx_backend.meta.mean == NORM_PRESETS["SIRST3"].mean  # norm from the file's metadata
-        summary = evaluate_backend(onnx_backend, nuaa_dir, "test").to_dict()
+        summary = run_dataset(onnx_backend, nuaa_dir, "test").to_dict()
         ckpt = load_checkpoint(official_weights / name)
         with TorchBackend.from_module(ckpt.model, onnx_backend.meta) as reference:
             parity = check_parity(

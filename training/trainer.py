@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from lesps_deploy.data import Norm, resolve_norm
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.metrics.report import EvalReport
 from lesps_deploy.models import canonical_name, create_model, save_checkpoint, training_options
 from lesps_deploy.progress import ProgressSpec, progress_task
 
@@ -92,14 +93,22 @@ class EvalRecord:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of `train()`: the final checkpoint, per-epoch losses, rounds and final test metrics."""
+    """Outcome of `train()`: the final checkpoint, per-epoch losses, rounds and the final test-split
+    `EvalReport` (None without a test split)."""
 
     run_dir: Path
     checkpoint: Path
     epochs: int
     losses: tuple[float, ...]
     rounds: tuple[EvolutionRound, ...]
-    metrics: dict[str, Any] | None
+    metrics: EvalReport | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir), "checkpoint": str(self.checkpoint), "epochs": self.epochs,
+            "losses": list(self.losses), "rounds": [{**asdict(r), "labels_file": str(r.labels_file)} for r in self.rounds],
+            "metrics": None if self.metrics is None else self.metrics.to_dict(),
+        }  # fmt: skip
 
 
 Callback = Callable[[EpochRecord | EvolutionRound | EvalRecord], None]
@@ -363,12 +372,12 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
     return record
 
 
-def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
+def _evaluate(run: _Run, epoch: int) -> EvalReport | None:
     """Test-split metrics on the main process (others wait); None when there is no test split."""
     from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
-    summary = None
+    report = None
     if run.info.is_main and not run.no_test_split:
         try:
             backend = TorchBackend.from_module(run.net, run.meta, run.info.device)
@@ -386,7 +395,6 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 frame_mapping=run.data.mapper,  # the train frames' mapper: its one log line is said
             )
             run.evaluated = True
-            summary = report.to_dict()
         except (DataError, ConfigError) as err:
             # No test split, no masks/ (a point-only dataset) or no readable test image: train on.
             run.no_test_split = True
@@ -394,12 +402,13 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
             run.log.event("eval_skipped", epoch=epoch, reason=str(err))
         run.net.train()
     ddp.barrier(run.info)
-    if summary is not None:
+    if report is not None:
+        summary = report.to_dict()
         keys = ("IoU", "nIoU", "Pd", "Fa", "images")
         run.log.event("eval", epoch=epoch, **{k: summary[k] for k in keys})
         log.info("epoch %d test: IoU %.4f nIoU %.4f Pd %.4f Fa %.3e", epoch, *(summary[k] for k in keys[:4]))
         run.emit(EvalRecord(epoch, summary))
-    return summary
+    return report
 
 
 def _start_state(run: _Run, epoch: int, loss: float, counts: HitCounts) -> None:
@@ -438,7 +447,7 @@ def _after_epoch(run: _Run, epoch: int, loss: float, lr: float, seconds: float, 
         "seconds": round(seconds, 3),
         "rounds": len(state.rounds),
         "label_iou": rounds[-1].label_iou if rounds else None,
-        **{k: (metrics or {}).get(k) for k in ("IoU", "nIoU", "Pd", "Fa")},
+        **{k: (metrics.to_dict() if metrics else {}).get(k) for k in ("IoU", "nIoU", "Pd", "Fa")},
     }
     run.log.epoch_row(row)
     if due or epoch % cfg.save_every == 0 or epoch == cfg.epochs:
@@ -474,7 +483,7 @@ def train(
 
     Example:
         >>> result = train("ACM", "datasets/NUAA-SIRST", labels="centroid", epochs=400, device="cuda")
-        >>> result.checkpoint, result.metrics["IoU"]
+        >>> result.checkpoint, result.metrics.iou
     """
     if isinstance(model, TrainConfig):
         cfg = replace(model, **options)

@@ -126,6 +126,8 @@ def train(
         )
     if result.metrics:
         make_console().print(
-            results_table([{**result.metrics, "weights": str(result.checkpoint)}], title="Test split")
+            results_table(
+                [{**result.metrics.to_dict(), "weights": str(result.checkpoint)}], title="Test split"
+            )
         )
     make_console().print(f"checkpoint: {result.checkpoint}")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 __all__ = ["Stopwatch", "STAT_KEYS", "latency_stats"]
 
@@ -46,7 +47,7 @@ def latency_stats(
     import numpy as np  # here: `lesps --help` imports this module and stays light
 
     arr = np.asarray(list(values), dtype=np.float64)
-    ops = {"mean": np.mean, "std": np.std, "min": np.min, "max": np.max}
+    ops: dict[str, Callable[[Any], Any]] = {"mean": np.mean, "std": np.std, "min": np.min, "max": np.max}
 
     def one(name: str) -> float:
         if not arr.size:

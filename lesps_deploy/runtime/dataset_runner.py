@@ -175,14 +175,14 @@ def run_dataset(
     per_image = _score_all(score, chunks, workers, metrics)
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
-    c = metrics.summary()
+    s, c = metrics.summary(), metrics.counts
     return EvalReport(
         model=meta.model, backend=backend.name, precision=backend_precision(backend),
         weights=str(getattr(backend, "path", None) or ""), dataset=str(dataset.root), split=split,
         images=len(per_image), threshold=detector.threshold, norm=(norm.mean, norm.std), fa_rule=fa_rule,
-        iou=c["IoU"], niou=c["nIoU"], pd=c["Pd"], fa=c["Fa"], intersection=c["intersection"],
-        union=c["union"], targets=c["targets"], detected=c["detected"],
-        false_alarm_pixels=c["false_alarm_pixels"], pixels=c["pixels"], mask_size_mismatches=len(notes),
+        iou=s["IoU"], niou=s["nIoU"], pd=s["Pd"], fa=s["Fa"], intersection=int(c.intersection),
+        union=int(c.union), targets=int(c.targets), detected=int(c.detected),
+        false_alarm_pixels=int(c.false_alarm_pixels), pixels=int(c.pixels), mask_size_mismatches=len(notes),
         seconds=round(time.perf_counter() - start, 3), per_image=tuple(per_image), bad=tuple(bad),
         mask_notes=tuple(notes),
     )  # fmt: skip

@@ -34,12 +34,12 @@ NUAA = SHARED / "datasets" / "NUAA-SIRST"
 
 
 def export_acm(out: Path) -> Path:
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
     from lesps_deploy.models import load_checkpoint
 
     ckpt = load_checkpoint(WEIGHTS)
     norm = NORM_PRESETS["SIRST3"]
-    return export_onnx(ckpt.model, replace(ckpt.meta, mean=norm.mean, std=norm.std), out)
+    return module_to_onnx(ckpt.model, replace(ckpt.meta, mean=norm.mean, std=norm.std), out)
 
 
 def make_video(path: Path, n: int, size: tuple[int, int] = (256, 320)) -> Path:

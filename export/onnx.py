@@ -23,7 +23,7 @@ from lesps_deploy.metadata import ModelMeta, __version__
 
 __all__ = [
     "MIN_OPSET",
-    "export_onnx",
+    "module_to_onnx",
     "read_onnx_meta",
     "write_onnx_meta",
     "update_onnx_meta",
@@ -90,7 +90,7 @@ def _fix_static_dims(
             dim.dim_value = int(shape[k])
 
 
-def export_onnx(
+def module_to_onnx(
     model: torch.nn.Module,
     meta: ModelMeta,
     out: str | os.PathLike[str],

@@ -139,11 +139,11 @@ def prepare(job: Job) -> None:
 
 def _onnx_file(job: Job, tmp: Path) -> tuple[Path, list[tuple[str, ParityReport]]]:
     """The ONNX file to build from: exported (with parity, simplified if asked) or the source itself."""
-    from .onnx import export_onnx, read_onnx_meta, simplify_onnx
+    from .onnx import module_to_onnx, read_onnx_meta, simplify_onnx
 
     if job.source == "onnx":
         return job.cfg.weights, []
-    path = export_onnx(
+    path = module_to_onnx(
         job.module, job.meta, tmp / "model.onnx", job.imgsz, job.batch, job.dynamic, job.cfg.opset
     )
     job.meta = read_onnx_meta(path)  # as written: with versions stamped

@@ -10,7 +10,7 @@ import torch
 
 from lesps_deploy.data import FrameMapper, Norm, find_image, normalize, read_image
 from lesps_deploy.export.calibration import CalibrationBatches, calibration_files
-from lesps_deploy.export.onnx import export_onnx
+from lesps_deploy.export.onnx import module_to_onnx
 from lesps_deploy.export.quantize import CalibrationSpec, FrameReader, quantize_int8, to_fp16
 from lesps_deploy.runtime.processing import preprocess
 
@@ -55,7 +55,7 @@ def test_limit_and_no_split(image_folder):
 @pytest.fixture
 def tiny_onnx(tmp_path, tiny):
     module, meta = tiny
-    return module, onnx.load(str(export_onnx(module, meta, tmp_path / "t.onnx", imgsz=(64, 64))))
+    return module, onnx.load(str(module_to_onnx(module, meta, tmp_path / "t.onnx", imgsz=(64, 64))))
 
 
 def _run(proto, x):

@@ -8,7 +8,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 
 from lesps_deploy.errors import ExportError
 from lesps_deploy.export import ExportConfig, export
-from lesps_deploy.export.onnx import export_onnx, read_onnx_meta
+from lesps_deploy.export.onnx import module_to_onnx, read_onnx_meta
 from lesps_deploy.export.triton import TritonModel, config_pbtxt, model_name, write_model_repository
 from lesps_deploy.metadata import ModelMeta
 
@@ -72,7 +72,7 @@ def parse(text: str):
 
 def test_repository_from_onnx(tmp_path, tiny):
     module, meta = tiny
-    onnx_path = export_onnx(module, meta, tmp_path / "src" / "Tiny_full.onnx", imgsz=(64, 64))
+    onnx_path = module_to_onnx(module, meta, tmp_path / "src" / "Tiny_full.onnx", imgsz=(64, 64))
     from lesps_deploy.export.onnx import onnx_io_shapes
     from lesps_deploy.export.pipelines import Job, _triton_model
     from lesps_deploy.export.triton import meta_parameters

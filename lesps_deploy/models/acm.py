@@ -8,8 +8,6 @@ Our own implementation, laid out so that the checkpoints released with LESPS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
@@ -21,17 +19,12 @@ __all__ = ["ACM"]
 
 @register_model
 class ACM(ASKCResNet):
-    """ASKC ResUNet: the shared ASKC stages (`ASKCResNet`, its arguments), two ACM-fused decoder
-    stages and an x4 bilinear upsampling of the 1/4-size logits."""
+    """ASKC ResUNet: the shared ASKC stages (`ASKCResNet`, its arguments; 3 blocks per stage), two
+    ACM-fused decoder stages and an x4 bilinear upsampling of the 1/4-size logits."""
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        layers: Sequence[int] = (3, 3, 3),
-        channels: Sequence[int] = (8, 16, 32, 64),
-        deep_supervision: bool = False,
-    ) -> None:
-        super().__init__(in_channels, layers, channels, deep_supervision)
+    blocks = (3, 3, 3)
+
+    def build_decoder(self, channels: tuple[int, ...]) -> None:
         _, c1, c2, _ = channels
         self.fuse2 = AsymBiChaFuse(c2)
         self.fuse1 = AsymBiChaFuse(c1)

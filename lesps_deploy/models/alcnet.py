@@ -1,14 +1,12 @@
 """ALCNet: attentional local contrast network as a ResNet FPN (the ``ASKCResNetFPN`` of the LESPS code).
 
-Dai et al., "Attentional Local Contrast Networks for Infrared Small Target Detection", TGRS 2021;
-used as a backbone by Ying et al., "Mapping Degeneration Meets Label Evolution", CVPR 2023.
-Our own implementation, laid out so that the checkpoints released with LESPS
-(github.com/XinyiYing/LESPS, ``model/ACM/model_ALCNet.py``) load with ``strict=True``.
+Paper: Dai et al., "Attentional Local Contrast Networks for Infrared Small Target Detection", TGRS 2021.
+A LESPS backbone (Ying et al., "Mapping Degeneration Meets Label Evolution", CVPR 2023): our own
+implementation, laid out so that the released checkpoints (github.com/XinyiYing/LESPS,
+``model/ACM/model_ALCNet.py``) load with ``strict=True``; it shares its stages with ACM (`ASKCResNet`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,21 +20,16 @@ __all__ = ["ALCNet"]
 
 @register_model
 class ALCNet(ASKCResNet):
-    """ASKC ResNet-FPN: the shared ASKC stages (`ASKCResNet`, its arguments) and an ACM-fused top-down
-    path to 1/2 size.
+    """ASKC ResNet-FPN: the shared ASKC stages (`ASKCResNet`, its arguments; 4 blocks per stage) and an
+    ACM-fused top-down path to 1/2 size.
 
     Quirk kept on purpose: `uplayer1` and `uplayer2` exist (the released checkpoints hold them) but the
     reference forward never uses them, so they get no gradient (519,889 parameters, 426,961 used).
     """
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        layers: Sequence[int] = (4, 4, 4),
-        channels: Sequence[int] = (8, 16, 32, 64),
-        deep_supervision: bool = False,
-    ) -> None:
-        super().__init__(in_channels, layers, channels, deep_supervision)
+    blocks = (4, 4, 4)
+
+    def build_decoder(self, channels: tuple[int, ...]) -> None:
         c0, c1, c2, _ = channels
         self.head = FCNHead(c0)
         self.deconv0 = nn.ConvTranspose2d(c1, c0, kernel_size=4, stride=2, padding=1)

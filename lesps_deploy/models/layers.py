@@ -152,9 +152,11 @@ class ASKCResNet(IRSTDModel):
     """What ACM and ALCNet share: a 1/4-size stem, three residual stages and the up path's transposed
     convolutions and residual layers, under the released checkpoints' key names.
 
+    A subclass adds its decoder in `build_decoder` and says its released block counts in `blocks`.
+
     Args:
         in_channels: input channels (1 for infrared).
-        layers: residual blocks per stage.
+        layers: residual blocks per stage (None: the model's `blocks`, as released).
         channels: stem width, then the three stage widths.
         deep_supervision: accepted for a uniform `create_model` call; must be False.
 
@@ -162,12 +164,18 @@ class ASKCResNet(IRSTDModel):
     """
 
     input_multiple = 16
+    blocks: ClassVar[tuple[int, int, int]] = (3, 3, 3)
 
     def __init__(
-        self, in_channels: int, layers: Sequence[int], channels: Sequence[int], deep_supervision: bool
+        self,
+        in_channels: int = 1,
+        layers: Sequence[int] | None = None,
+        channels: Sequence[int] = (8, 16, 32, 64),
+        deep_supervision: bool = False,
     ) -> None:
         super().__init__()
         reject_deep_supervision(type(self).__name__, deep_supervision)
+        layers = self.blocks if layers is None else tuple(layers)
         self.in_channels = in_channels
         c0, c1, c2, c3 = channels
         self.stem = make_askc_stem(in_channels, c0)
@@ -178,6 +186,11 @@ class ASKCResNet(IRSTDModel):
         self.uplayer2 = make_res_layer(c2, c2, layers[1])
         self.deconv1 = nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1)
         self.uplayer1 = make_res_layer(c1, c1, layers[0])
+        self.build_decoder(tuple(channels))
+
+    def build_decoder(self, channels: tuple[int, ...]) -> None:
+        """Add the model's own decoder modules (`channels` as given to the constructor)."""
+        raise NotImplementedError
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stage outputs at 1/4, 1/8 and 1/16 size (after the input shape check)."""

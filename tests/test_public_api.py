@@ -47,10 +47,24 @@ def test_export_is_the_verb_after_the_subpackage_loads() -> None:
     assert ExportConfig.__module__ == "lesps_deploy.export.config"
 
 
+def _installed_layout(root: Path) -> Path:
+    """The package as an install lays it out (training/ and export/ inside lesps_deploy/, as pyproject's
+    package-dir maps them), made of links to this checkout: what a type checker reads in site-packages."""
+    pkg = root / "site" / "lesps_deploy"
+    pkg.mkdir(parents=True)
+    for entry in (ROOT / "lesps_deploy").iterdir():
+        if entry.name != "__pycache__":
+            (pkg / entry.name).symlink_to(entry)
+    for sub in ("export", "training"):
+        (pkg / sub).symlink_to(ROOT / sub)
+    return pkg.parent
+
+
 def test_mypy_sees_real_types(tmp_path: Path) -> None:
     script = tmp_path / "user.py"
     script.write_text(USER_SCRIPT)
-    env = {**os.environ, "MYPYPATH": str(ROOT), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    site = _installed_layout(tmp_path)
+    env = {**os.environ, "MYPYPATH": str(site), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-error-summary", "--follow-imports=silent",
          "--ignore-missing-imports", "--cache-dir", str(tmp_path / "cache"), str(script)],
@@ -67,4 +81,4 @@ def test_mypy_sees_real_types(tmp_path: Path) -> None:
     assert evaluate.endswith("-> lesps_deploy.metrics.report.EvalReport")
     assert export.endswith("-> lesps_deploy.export.config.ExportResult")
     assert predict.endswith("-> lesps_deploy.apis.prediction.PredictSummary")
-    assert train.endswith("-> lesps_deploy.training.trainer.TrainResult")
+    assert train.endswith("-> lesps_deploy.training.records.TrainResult")

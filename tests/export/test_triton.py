@@ -110,7 +110,7 @@ def test_model_name():
     assert model_name("a b+c.onnx") == "a_b_c"
 
 
-def test_export_weights_triton(tmp_path, official_weights):
+def test_export_triton(tmp_path, official_weights):
     result = export(
         ExportConfig(official_weights / "ACM_full.pth.tar", "triton", out=tmp_path / "repo", norm="SIRST3")
     )

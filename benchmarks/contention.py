@@ -11,8 +11,8 @@ busy with a pure-Python loop ("busy"), under two settings in the same run:
 - `1` (optional): `--threads 1`.
 
 Workloads (synthetic data made once per run, so no dataset is needed): `train` = median of a few ACM
-training steps (batch 8, 128x128 crops, LESPS loss, Adam); `evaluate` = `evaluate_weights` of an ACM
-ONNX export over the test split (32 frames, 256x256); `predict` = `run_predict` over a 60-frame video.
+training steps (batch 8, 128x128 crops, LESPS loss, Adam); `evaluate` = `evaluate` of an ACM
+ONNX export over the test split (32 frames, 256x256); `predict` = `predict` over a 60-frame video.
 Prints a table with busy/quiet ratios (target <= 1.5) and writes every figure with `--json PATH`.
 
 Usage:
@@ -83,18 +83,18 @@ def _train_step_seconds(paths: dict[str, str], steps: int = 4) -> float:
 
 
 def _evaluate_seconds(paths: dict[str, str]) -> float:
-    from lesps_deploy.apis.evaluation import EvalConfig, evaluate_weights
+    from lesps_deploy.apis.evaluation import EvalConfig, evaluate
 
     start = time.perf_counter()
-    evaluate_weights(EvalConfig(weights=Path(paths["onnx"]), data=Path(paths["data"])))
+    evaluate(EvalConfig(weights=Path(paths["onnx"]), data=Path(paths["data"])))
     return time.perf_counter() - start
 
 
 def _predict_seconds(paths: dict[str, str], out: Path) -> float:
-    from lesps_deploy.apis.prediction import PredictConfig, run_predict
+    from lesps_deploy.apis.prediction import PredictConfig, predict
 
     start = time.perf_counter()
-    run_predict(PredictConfig(source=paths["video"], weights=Path(paths["onnx"]), out=out))
+    predict(PredictConfig(source=paths["video"], weights=Path(paths["onnx"]), out=out))
     return time.perf_counter() - start
 
 

@@ -1,6 +1,6 @@
 """Images/s of `lesps evaluate` vs a straightforward reference-style loop, measured in the same run.
 
-In process: `evaluate_weights` is timed end to end (checkpoint load, CPU fast path, evaluation).
+In process: `evaluate` is timed end to end (checkpoint load, CPU fast path, evaluation).
 As processes: whole `lesps evaluate` runs of the same checkpoint, the first with an empty ONNX cache
 (it exports) and the second from the cache, against the baseline loop run as a process the same way.
 Start-up is process start to the first image evaluated (`lesps -v` logs that moment; the baseline
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from lesps_deploy.apis.evaluation import EvalConfig, evaluate_weights
+from lesps_deploy.apis.evaluation import EvalConfig, evaluate
 from lesps_deploy.data import IRSTDDataset, fit_mask, pad_reference, read_image, read_mask, resolve_norm
 from lesps_deploy.runtime import load_runtime
 
@@ -58,7 +58,8 @@ def baseline(
     for name in ds.names:
         img = read_image(ds.image_path(name))
         mask = fit_mask(read_mask(ds.mask_path(name)), *img.shape).astype(np.float32) / 255.0
-        x = torch.from_numpy(pad_reference((img - norm.mean) / norm.std)[None, None].astype(np.float32))
+        padded = pad_reference((img - norm.mean) / norm.std, backend.meta.pad_multiple)
+        x = torch.from_numpy(padded[None, None].astype(np.float32))
         with torch.no_grad():
             pred = backend.module(x)[0, 0, : img.shape[0], : img.shape[1]].numpy() > 0.5
         inter = int((pred & (mask == 1.0)).sum())
@@ -145,13 +146,13 @@ def main() -> None:
     start = (
         time.perf_counter()
     )  # end to end, as `lesps evaluate` runs: load, (CPU fast path) export, evaluate
-    report = evaluate_weights(EvalConfig(args.weights, args.data, norm=args.norm, batch_size=args.batch_size))
+    report = evaluate(EvalConfig(args.weights, args.data, norm=args.norm, batch_size=args.batch_size))
     ours_s = time.perf_counter() - start
     eager_start = time.perf_counter()
-    eager = evaluate_weights(EvalConfig(args.weights, args.data, norm=args.norm, backend="torch"))
+    eager = evaluate(EvalConfig(args.weights, args.data, norm=args.norm, backend="torch"))
     eager_s = time.perf_counter() - eager_start
-    ours = {k: report.summary[k] for k in base_counts}
-    n = report.summary["images"]
+    ours = {k: report.to_dict()[k] for k in base_counts}
+    n = report.images
     print(f"images: {n}  torch threads: {torch.get_num_threads()}")
     print(f"baseline loop    : {base_s:7.2f} s  {n / base_s:7.1f} images/s")
     print(
@@ -161,7 +162,7 @@ def main() -> None:
         f"  --backend torch: {eager_s:7.2f} s  {n / eager_s:7.1f} images/s  (eager PyTorch, overlapped decode)"
     )
     print(f"speed-up         : {base_s / ours_s:7.2f}x   (target >= 2x); eager path {base_s / eager_s:.2f}x")
-    same = ours == base_counts == {k: eager.summary[k] for k in base_counts}
+    same = ours == base_counts == {k: eager.to_dict()[k] for k in base_counts}
     print(f"identical counts : {same}  {ours}")
     if not args.no_processes:
         processes(args, n, cache)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from lesps_deploy.timing import latency_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
@@ -85,14 +85,7 @@ def _time_cpu(fn: Callable[[], Any], runs: int) -> list[float]:
 
 
 def _stats(times: list[float]) -> dict[str, float]:
-    arr = np.array(times)
-    return {
-        k: round(float(v), 4)
-        for k, v in zip(("p50", "p90", "p99"), np.percentile(arr, [50, 90, 99]), strict=True)
-    } | {
-        "mean": round(float(arr.mean()), 4),
-        "runs": len(times),
-    }
+    return latency_stats(times, ("p50", "p90", "p99", "mean")) | {"runs": len(times)}
 
 
 def _graph_call(model: Any, x: Any) -> Callable[[], Any]:
@@ -150,7 +143,7 @@ def _deltas(ref: dict, art: dict) -> dict[str, float]:
 
 
 def _summary(report: Any) -> dict[str, Any]:
-    s = report.summary
+    s = report.to_dict()
     return {k: s[k] for k in ("images", "IoU", "nIoU", "Pd", "Fa", "intersection", "detected", "seconds")}
 
 
@@ -158,25 +151,25 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
     """FP16 against FP32 on NUAA-SIRST test: PyTorch on CUDA; the FP16 ONNX graph on the CPU (quick)."""
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found (set LESPS_SHARED)")
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
     limit = 24 if _quick(args) else None
     if _quick(args):
         import onnx
 
-        from lesps_deploy.export import ExportConfig, export_weights
+        from lesps_deploy.export import ExportConfig, export
         from lesps_deploy.export.quantize import to_fp16
         from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
         with tempfile.TemporaryDirectory() as tmp:
-            fp32 = export_weights(ExportConfig(WEIGHTS, out=Path(tmp) / "a.onnx")).path
+            fp32 = export(ExportConfig(WEIGHTS, out=Path(tmp) / "a.onnx")).path
             onnx.save(to_fp16(onnx.load(str(fp32))), str(Path(tmp) / "h.onnx"))
             with (
                 OnnxRuntimeBackend(fp32, threads=1) as a,
                 OnnxRuntimeBackend(Path(tmp) / "h.onnx", threads=1) as b,
             ):
-                ref = _summary(evaluate_backend(a, DATA, "test", limit=limit, log_notes=False))
-                art = _summary(evaluate_backend(b, DATA, "test", limit=limit, log_notes=False))
+                ref = _summary(run_dataset(a, DATA, "test", limit=limit, log_notes=False))
+                art = _summary(run_dataset(b, DATA, "test", limit=limit, log_notes=False))
         return {"backend": "onnxruntime cpu", "fp32": ref, "fp16": art, "deltas": _deltas(ref, art)}
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
@@ -184,8 +177,8 @@ def part_fp16_deltas(args: argparse.Namespace) -> dict[str, Any]:
         TorchBackend(WEIGHTS, device=args.device) as a,
         TorchBackend(WEIGHTS, device=args.device, half=True) as b,
     ):
-        ref = _summary(evaluate_backend(a, DATA, "test", log_notes=False))
-        art = _summary(evaluate_backend(b, DATA, "test", log_notes=False))
+        ref = _summary(run_dataset(a, DATA, "test", log_notes=False))
+        art = _summary(run_dataset(b, DATA, "test", log_notes=False))
     return {"backend": f"torch {args.device}", "fp32": ref, "fp16": art, "deltas": _deltas(ref, art)}
 
 
@@ -199,16 +192,16 @@ def part_onnxruntime_gpu(args: argparse.Namespace) -> dict[str, Any]:
         raise Skip(f"onnxruntime has no CUDAExecutionProvider ({', '.join(ort.get_available_providers())})")
     if not (WEIGHTS.exists() and DATA.exists()):
         raise Skip(f"{SHARED}: released weights or NUAA-SIRST not found")
-    from lesps_deploy.export import ExportConfig, export_weights
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.export import ExportConfig, export
+    from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for precision, half in (("fp32", False), ("fp16", True)):
-            path = export_weights(ExportConfig(WEIGHTS, out=Path(tmp) / f"{precision}.onnx", half=half)).path
+            path = export(ExportConfig(WEIGHTS, out=Path(tmp) / f"{precision}.onnx", half=half)).path
             with OnnxRuntimeBackend(path, device="cuda") as backend:
-                out[precision] = _summary(evaluate_backend(backend, DATA, "test", log_notes=False))
+                out[precision] = _summary(run_dataset(backend, DATA, "test", log_notes=False))
     out["deltas"] = _deltas(out["fp32"], out["fp16"])
     return out
 
@@ -223,10 +216,10 @@ def part_tensorrt(args: argparse.Namespace) -> dict[str, Any]:
         raise Skip("tensorrt is not installed (pip install 'lesps-deploy[tensorrt]')") from None
     if not WEIGHTS.exists():
         raise Skip(f"{WEIGHTS} not found")
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = export_weights(ExportConfig(WEIGHTS, "engine", out=Path(tmp) / "a.engine", half=True))
+        result = export(ExportConfig(WEIGHTS, "engine", out=Path(tmp) / "a.engine", half=True))
         return result.to_dict()
 
 

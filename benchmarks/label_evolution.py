@@ -66,7 +66,9 @@ def load_inputs(data: Path, weights: Path) -> tuple[list[str], list[np.ndarray],
     images = [read_image(dataset.image_path(n)) for n in dataset.names]
     ckpt = load_checkpoint(weights)
     backend = TorchBackend.from_module(ckpt.model, ckpt.meta, "cpu")
-    probs = infer_probabilities(backend, images, NORM_PRESETS["SIRST3"], batch_size=8)
+    probs = infer_probabilities(
+        backend, images, NORM_PRESETS["SIRST3"], backend.meta.pad_multiple, batch_size=8
+    )
     labels = [
         fit_mask(read_mask(data / "masks_centroid" / f"{n}.png"), *img.shape).astype(np.float32) / 255.0
         for n, img in zip(dataset.names, images, strict=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lesps_deploy.apis.prediction import PredictConfig, run_predict
+from lesps_deploy.apis.prediction import PredictConfig, predict
 from lesps_deploy.data import NORM_PRESETS, find_image, read_image, read_split
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.streams import Frame, JsonlSink, MaskSink, VideoSink, draw_result
@@ -34,12 +34,12 @@ NUAA = SHARED / "datasets" / "NUAA-SIRST"
 
 
 def export_acm(out: Path) -> Path:
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
     from lesps_deploy.models import load_checkpoint
 
     ckpt = load_checkpoint(WEIGHTS)
     norm = NORM_PRESETS["SIRST3"]
-    return export_onnx(ckpt.model, replace(ckpt.meta, mean=norm.mean, std=norm.std), out)
+    return module_to_onnx(ckpt.model, replace(ckpt.meta, mean=norm.mean, std=norm.std), out)
 
 
 def make_video(path: Path, n: int, size: tuple[int, int] = (256, 320)) -> Path:
@@ -97,7 +97,7 @@ def pipelined(
         source=str(video), weights=onnx, out=out, save_masks=True, save_video=True, jsonl=True,
         threads=threads, workers=workers, batch=batch,
     )  # fmt: skip
-    summary = run_predict(cfg)
+    summary = predict(cfg)
     return summary.frames, summary.wall_s
 
 

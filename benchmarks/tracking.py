@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from tracking_scenes import SCENES, SIZE, Scene, render_scene, simulate_detections  # noqa: E402
 
 from lesps_deploy.runtime.results import Result, Target  # noqa: E402
+from lesps_deploy.timing import latency_stats  # noqa: E402
 from lesps_deploy.tracking import GlobalMotion, Tracker, TrackerConfig  # noqa: E402
 
 SHARED = Path(os.environ.get("LESPS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -187,12 +188,7 @@ def stress_ms(targets: int = 50, clutter: int = 10, frames: int = 300, seed: int
         t0 = time.perf_counter()
         tracker.step(dets, f)
         times.append((time.perf_counter() - t0) * 1e3)
-    arr = np.array(times[10:])
-    return {
-        "mean": float(arr.mean()),
-        "p50": float(np.percentile(arr, 50)),
-        "p99": float(np.percentile(arr, 99)),
-    }
+    return latency_stats(times[10:], ("mean", "p50", "p99"))
 
 
 def print_rows(title: str, rows: dict[str, dict], names: list[str]) -> None:

@@ -1,8 +1,8 @@
 """Export: checkpoints -> ONNX (metadata embedded), TensorRT engines, Triton model repositories.
 
 Example:
-    >>> from lesps_deploy.export import ExportConfig, export_weights
-    >>> result = export_weights(ExportConfig(Path("ACM_full.pth.tar"), "onnx", norm="SIRST3"))
+    >>> from lesps_deploy.export import ExportConfig, export
+    >>> result = export(ExportConfig(Path("ACM_full.pth.tar"), "onnx", norm="SIRST3"))
     >>> result.path, result.parity[0][1].max_abs_diff
 """
 
@@ -12,8 +12,8 @@ _LAZY = """
     lesps_deploy.runtime.engine_header: EngineHeader read_engine read_header write_engine
     lesps_deploy.formats:               EXPORT_FORMATS ArtifactFormat export_format_names get_export_format
     .config:                            ExportConfig ExportResult validate_config
-    .exporter:                          export_weights
-    .onnx:                              export_onnx read_onnx_meta
+    .exporter:                          export
+    .onnx:                              read_onnx_meta
     .onnx_cache:                        cached_onnx
     .parity:                            ParityReport check_parity
 """

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 from lesps_deploy.errors import ConfigError, LespsError
 from lesps_deploy.formats import (
     CHECKPOINT,
-    CHECKPOINT_SUFFIXES,
+    EXPORT_FORMATS,
+    INT8_OPTIONS,
     OPTION_FLAGS,
     ArtifactFormat,
     export_format_names,
+    format_for_name,
     format_for_path,
     formats_help,
     get_export_format,
@@ -49,7 +51,6 @@ __all__ = [
     "source_kind",
     "export_device",
     "TOLERANCES",
-    "FORMAT_DEFAULTS",
     "CALIB_METHODS",
     "DEFAULT_CALIB_METHOD",
     "DEFAULT_MAX_DROP",
@@ -69,12 +70,6 @@ DEFAULT_MAX_DROP = 2.0
 # INT8: Convs are kept in float (most sensitive first) until IoU and Pd on the calibration frames are
 # within this many points of FP32 (export.mixed_precision); 1.0 is the bar the releases are held to.
 DEFAULT_INT8_BUDGET = 1.0
-# format -> (imgsz, batch) used when --imgsz / --batch are not given
-FORMAT_DEFAULTS: dict[str, tuple[tuple[int, int], int]] = {
-    "onnx": ((256, 256), 1),
-    "engine": ((512, 512), 1),
-    "triton": ((256, 256), 8),
-}
 
 
 @dataclass(frozen=True)
@@ -194,33 +189,35 @@ def _check_relations(cfg: ExportConfig) -> None:
     if cfg.int8 and cfg.calib_data is None:
         hint = f"add {name_of('calib_data')} DATASET_DIR (300+ images)"
         raise ConfigError(f"{int8} needs calibration images", hint=hint)
-    calib_options = (
-        "calib_data",
-        "calib_images",
-        "calib_method",
-        "calib_percentile",
-        "calib_split",
-        "int8_budget",
-    )
-    if not cfg.int8 and set(calib_options) & set(_given(cfg)):
-        raise ConfigError(f"{', '.join(name_of(n) for n in calib_options)} only apply with {int8}")
+    int8_only = [f.name for f in fields(cfg) if f.name in INT8_OPTIONS]  # in the order they are declared
+    if not cfg.int8 and set(int8_only) & set(_given(cfg)):
+        raise ConfigError(f"{', '.join(name_of(n) for n in int8_only)} only apply with {int8}")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
         raise ConfigError(f"{half} needs a GPU; {say('device', device)} cannot build an FP16 {fmt.name}")
     _check_calibration_split(cfg)
     if device == "cpu" and not fmt.cpu:
         raise ConfigError(f"{on} is built on a GPU; use {say('device', 'cuda')}")
-    suffix = source_kind(cfg.weights)
-    if suffix != CHECKPOINT and fmt.name == "onnx":
-        raise ConfigError(
-            f"{cfg.weights}: {on} needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
-        )
-    if suffix == "engine" and fmt.name != "triton":
-        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with {say('format', 'triton')}")
+    _check_source(cfg.weights, fmt)
 
 
 def validate_config(cfg: ExportConfig) -> ArtifactFormat:
     """The format row of a config (built configs are checked: see `ExportConfig`)."""
     return get_export_format(cfg.format)
+
+
+def _check_source(weights: Path, fmt: ArtifactFormat) -> None:
+    """`weights` must be a kind the format is exported from (its row's `sources`)."""
+    kind = source_kind(weights)
+    if kind in fmt.sources:
+        return
+    needs = " or ".join(
+        f"{'a PyTorch checkpoint' if row.name == CHECKPOINT else f'an {row.name} file'} ({', '.join(row.suffixes)})"
+        for row in map(format_for_name, fmt.sources)
+    )
+    takers = " or ".join(say("format", row.name) for row in EXPORT_FORMATS if kind in row.sources)
+    raise ConfigError(
+        f"{weights}: {say('format', fmt.name)} needs {needs}; {kind} weights can only be packaged with {takers}"
+    )
 
 
 def check_inputs(cfg: ExportConfig) -> None:
@@ -263,6 +260,6 @@ def output_path(cfg: ExportConfig, fmt: ArtifactFormat) -> Path:
     """`--out`, else beside the weights: <stem><suffix>, or <dir>/triton_models for a repository."""
     if cfg.out is not None:
         return Path(cfg.out)
-    if fmt.name == "triton":
-        return cfg.weights.parent / "triton_models"
+    if fmt.is_directory:
+        return cfg.weights.parent / fmt.default_out
     return cfg.weights.with_name(model_name(cfg.weights) + fmt.suffix)

@@ -140,12 +140,12 @@ def _has_split(root: Path, split: str) -> bool:
 
 def frame_metrics(backend: Backend, frames: GateFrames, norm: Norm, mapper: FrameMapper) -> tuple[dict, int]:
     """IoU, nIoU, Pd, Fa of `backend` on `frames`, and how many images were evaluated."""
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
-    summary = evaluate_backend(
+    summary = run_dataset(
         backend, frames.dataset, frames.split, norm=norm, limit=frames.limit, log_notes=False,
         frame_mapping=mapper,
-    ).summary  # fmt: skip
+    ).to_dict()  # fmt: skip
     return {k: summary[k] for k in GATE_KEYS}, summary["images"]
 
 

@@ -3,7 +3,7 @@
 The classic TorchScript exporter is used (`dynamo=False`): torch 2.13's default dynamo exporter
 needs `onnxscript`, which is not a dependency, and the traced graph of these small CNNs is exact.
 Batch, height and width are dynamic by default; height and width must be multiples of the pad
-multiple (32) because the runtime pads every frame that way before the network.
+multiple (`meta.pad_multiple`) because the runtime pads every frame that way before the network.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # torch loads only to export from PyTorch: reading and editin
 
 __all__ = [
     "MIN_OPSET",
-    "export_onnx",
+    "module_to_onnx",
     "read_onnx_meta",
     "write_onnx_meta",
     "update_onnx_meta",
@@ -97,7 +97,7 @@ def _fix_static_dims(
             dim.dim_value = int(shape[k])
 
 
-def export_onnx(
+def module_to_onnx(
     model: torch.nn.Module,
     meta: ModelMeta,
     out: str | os.PathLike[str],
@@ -137,7 +137,7 @@ def export_onnx(
     with atomic_path(out) as tmp:
         with warnings.catch_warnings(), torch.no_grad():
             # The TorchScript exporter warns that it is deprecated, and about traced shape arithmetic
-            # that is exact here (sizes are multiples of 32, checked above).
+            # that is exact here (sizes are multiples of the pad multiple, checked above).
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model, (dummy,), str(tmp), dynamo=False, opset_version=opset,

@@ -89,7 +89,7 @@ def cached_onnx(
     from lesps_deploy.models.checkpoint import load_checkpoint
     from lesps_deploy.models.releases import find_release
 
-    from .onnx import export_onnx
+    from .onnx import module_to_onnx
 
     ckpt = load_checkpoint(weights, model=model, trust_pickle=trust_pickle)
     meta = dataclasses.replace(ckpt.meta, source_sha256=ckpt.sha256)
@@ -97,4 +97,4 @@ def cached_onnx(
     release = find_release(ckpt.sha256)
     if release is not None:
         atomic_write_text(note, release.describe() + "\n")
-    return export_onnx(ckpt.model.eval(), meta, path, opset=opset)
+    return module_to_onnx(ckpt.model.eval(), meta, path, opset=opset)

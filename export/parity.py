@@ -109,7 +109,7 @@ def probability_diff(
     artifact: Backend,
     images: list[np.ndarray],
     norm: Norm,
-    multiple: int = 32,
+    multiple: int,
     mapper: FrameMapper | None = None,
 ) -> tuple[float, float]:
     """(max, mean) absolute probability difference of two backends on raw frames."""
@@ -122,9 +122,9 @@ def probability_diff(
 def _counts(
     backend: Backend, dataset_dir: Path, split: str, norm: Norm, mapper: FrameMapper
 ) -> dict[str, float]:
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
-    summary = evaluate_backend(backend, dataset_dir, split, norm=norm, frame_mapping=mapper).summary
+    summary = run_dataset(backend, dataset_dir, split, norm=norm, frame_mapping=mapper).to_dict()
     return {k: summary[k] for k in COUNT_KEYS}
 
 

@@ -1,4 +1,4 @@
-"""One pipeline per export format, looked up by name in `PIPELINES` (no if/elif over formats).
+"""One pipeline per export format; the format table's row names its pipeline (`ArtifactFormat.exporter`).
 
 Each pipeline takes a prepared `Job` and a scratch folder, writes its artifact there, checks
 parity, and only then moves the result onto the user's path.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,14 @@ from .parity import ParityReport, check_parity
 if TYPE_CHECKING:
     from .quantize import CalibrationSpec
 
-__all__ = ["Job", "PIPELINES", "resolve_meta", "run_parity"]
+__all__ = [
+    "Job",
+    "export_onnx_format",
+    "export_engine_format",
+    "export_triton_format",
+    "resolve_meta",
+    "run_parity",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -133,11 +139,11 @@ def prepare(job: Job) -> None:
 
 def _onnx_file(job: Job, tmp: Path) -> tuple[Path, list[tuple[str, ParityReport]]]:
     """The ONNX file to build from: exported (with parity, simplified if asked) or the source itself."""
-    from .onnx import export_onnx, read_onnx_meta, simplify_onnx
+    from .onnx import module_to_onnx, read_onnx_meta, simplify_onnx
 
     if job.source == "onnx":
         return job.cfg.weights, []
-    path = export_onnx(
+    path = module_to_onnx(
         job.module, job.meta, tmp / "model.onnx", job.imgsz, job.batch, job.dynamic, job.cfg.opset
     )
     job.meta = read_onnx_meta(path)  # as written: with versions stamped
@@ -326,10 +332,3 @@ def export_triton_format(job: Job, tmp: Path) -> Outcome:
         "models": [f.name for f in folders],
     }
     return folders[0] if onnx_bytes is not None else folders[-1], parity, details
-
-
-PIPELINES: dict[str, Callable[[Job, Path], Outcome]] = {
-    "onnx": export_onnx_format,
-    "engine": export_engine_format,
-    "triton": export_triton_format,
-}

@@ -65,7 +65,7 @@ def _onnxruntime_version() -> str:
 
 
 def inference_inputs(
-    image: np.ndarray, norm: Norm, mapper: FrameMapper, multiple: int = 32, name: str = ""
+    image: np.ndarray, norm: Norm, mapper: FrameMapper, multiple: int, name: str = ""
 ) -> Iterator[np.ndarray]:
     """The (1, 1, H, W) network inputs inference would build from one raw frame (tiles when it is big)."""
     x = preprocess(mapper(image, name), norm, multiple)[None].astype(np.float32)
@@ -85,7 +85,7 @@ class FrameReader:
     """
 
     def __init__(
-        self, files: list[Path], norm: Norm, mapper: FrameMapper, input_name: str, multiple: int = 32
+        self, files: list[Path], norm: Norm, mapper: FrameMapper, input_name: str, multiple: int
     ) -> None:
         self.inputs: list[tuple[Path, int]] = []
         self._cache: dict[Path, list[np.ndarray]] = {}

@@ -84,13 +84,16 @@ def tensorrt_major(trt: ModuleType) -> int:
     return int(trt.__version__.split(".")[0])
 
 
-def profile_shapes(batch: int, imgsz: tuple[int, int], dynamic: bool) -> dict[str, list[int]]:
-    """min/opt/max input shapes: fixed at (batch,1,H,W), or 32x32 up to DYNAMIC_MAX_SIDE with opt at imgsz."""
+def profile_shapes(
+    batch: int, imgsz: tuple[int, int], dynamic: bool, pad_multiple: int
+) -> dict[str, list[int]]:
+    """min/opt/max input shapes: fixed at (batch,1,H,W), or from one pad multiple square (the smallest
+    padded frame) up to DYNAMIC_MAX_SIDE with opt at imgsz."""
     opt = [batch, 1, *imgsz]
     if not dynamic:
         return {"min": opt, "opt": opt, "max": opt}
     top = [max(imgsz[0], DYNAMIC_MAX_SIDE), max(imgsz[1], DYNAMIC_MAX_SIDE)]
-    return {"min": [1, 1, 32, 32], "opt": opt, "max": [batch, 1, *top]}
+    return {"min": [1, 1, pad_multiple, pad_multiple], "opt": opt, "max": [batch, 1, *top]}
 
 
 def gpu_info(device: str) -> tuple[str, str]:
@@ -249,7 +252,7 @@ def build_engine(
     config = builder.create_builder_config()
     if cfg.workspace_gib:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(cfg.workspace_gib * (1 << 30)))
-    shapes = profile_shapes(cfg.batch, cfg.imgsz, cfg.dynamic)
+    shapes = profile_shapes(cfg.batch, cfg.imgsz, cfg.dynamic, meta.pad_multiple)
     profile = builder.create_optimization_profile()
     profile.set_shape(meta.input_name, shapes["min"], shapes["opt"], shapes["max"])
     config.add_optimization_profile(profile)

@@ -1,16 +1,19 @@
 """The table of artifact formats: one frozen row per kind of weights file, looked up by name or suffix.
 
-The same rows decide which backend opens a file (by its suffix only), which formats `lesps export`
-writes and which options each accepts (its choices and `--help` text), the benchmark's artifacts and
-the checkpoint suffixes every command accepts. A format takes only the options its row names;
-anything else is a one-line `ConfigError`.
+A row owns everything about its format: which backend opens a file (by its suffix only), which
+pipeline `lesps export` runs for it, what it is exported from, its default input size and batch,
+where its output goes by default, and which options it accepts (its choices and `--help` text). The
+benchmark's artifacts and the checkpoint suffixes every command accepts come from the same rows. A
+format takes only the options its row names; anything else is a one-line `ConfigError`.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lesps_deploy.errors import BackendError, ConfigError
 from lesps_deploy.urls import is_server_url
@@ -23,9 +26,11 @@ __all__ = [
     "SERVED",
     "CHECKPOINT_SUFFIXES",
     "OPTION_FLAGS",
+    "INT8_OPTIONS",
     "get_export_format",
     "export_format_names",
     "formats_help",
+    "format_for_name",
     "format_for_path",
     "format_for_backend",
     "backend_names",
@@ -55,10 +60,11 @@ OPTION_FLAGS: dict[str, str] = {
     "instances": "--instances",
 }
 
-_PRECISION_OPTIONS = frozenset(
-    {"half", "int8", "calib_data", "calib_images", "calib_method", "calib_percentile", "calib_split"}
-    | {"int8_budget", "max_drop", "keep_degraded"}
+# Options that only mean something with --int8 (the calibration and the float-fallback budget).
+INT8_OPTIONS = frozenset(
+    {"calib_data", "calib_images", "calib_method", "calib_percentile", "calib_split", "int8_budget"}
 )
+_PRECISION_OPTIONS = frozenset({"half", "int8", "max_drop", "keep_degraded"}) | INT8_OPTIONS
 _BASE_OPTIONS = frozenset({"imgsz", "batch", "dynamic", "opset", "simplify", "verify", "threshold"})
 _ONNX_OPTIONS = _BASE_OPTIONS | _PRECISION_OPTIONS
 _ENGINE_OPTIONS = _ONNX_OPTIONS | {"workspace"}
@@ -77,6 +83,11 @@ class ArtifactFormat:
         cpu, gpu: where the export itself can run.
         extra: pip extra holding the optional dependency ('' when none).
         description: one line for `--help` and the README.
+        exporter: "module:function" of its export pipeline, `(Job, scratch folder) -> outcome`.
+        preflight: "module:function" called before any work (e.g. checks an optional dependency).
+        sources: the kinds of weights (row names) it is exported from.
+        imgsz, batch: trace / profile input size and batch when `--imgsz` / `--batch` are not given.
+        default_out: a directory format's output folder beside the weights (when `--out` is not given).
     """
 
     name: str
@@ -88,6 +99,12 @@ class ArtifactFormat:
     gpu: bool
     extra: str
     description: str
+    exporter: str = ""
+    preflight: str = ""
+    sources: tuple[str, ...] = ()
+    imgsz: tuple[int, int] = (256, 256)
+    batch: int = 1
+    default_out: str = ""
 
     @property
     def suffix(self) -> str:
@@ -98,13 +115,32 @@ class ArtifactFormat:
     def exportable(self) -> bool:
         return self.options is not None
 
+    @property
+    def is_directory(self) -> bool:
+        """The artifact is a folder (it has no file suffix)."""
+        return not self.suffixes
+
     def accepts(self, option: str) -> bool:
         return option in (self.options or ())
 
     def load_class(self) -> type:
         """The backend class (its module is imported now, so optional dependencies stay optional)."""
-        module, _, cls = self.loader.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        return _resolve(self.loader)
+
+    def export_pipeline(self) -> Callable[..., Any]:
+        """The export pipeline's function (its module is imported now)."""
+        return _resolve(self.exporter)
+
+    def check_preflight(self) -> None:
+        """Run the row's preflight check, if it has one (raises when the export cannot run here)."""
+        if self.preflight:
+            _resolve(self.preflight)()
+
+
+def _resolve(target: str) -> Any:
+    """The object a "module:name" string names, importing the module now."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 CHECKPOINT = "checkpoint"
@@ -120,16 +156,23 @@ FORMATS: tuple[ArtifactFormat, ...] = (
         "onnx", (".onnx",), "onnxruntime", "lesps_deploy.runtime.onnx_backend:OnnxRuntimeBackend",
         _ONNX_OPTIONS, cpu=True, gpu=True, extra="",
         description="ONNX (opset >= 17, dynamic batch/size, metadata embedded; FP32, FP16 or QDQ INT8) for ONNX Runtime",
+        exporter="lesps_deploy.export.pipelines:export_onnx_format", sources=(CHECKPOINT,),
+        imgsz=(256, 256), batch=1,
     ),
     ArtifactFormat(
         "engine", (".engine", ".plan"), "tensorrt", "lesps_deploy.runtime.tensorrt_backend:TensorRTBackend",
         _ENGINE_OPTIONS, cpu=False, gpu=True, extra="tensorrt",
         description="TensorRT engine (FP32/FP16/INT8) with a JSON header, for one GPU and TensorRT version",
+        exporter="lesps_deploy.export.pipelines:export_engine_format",
+        preflight="lesps_deploy.export.tensorrt:import_tensorrt", sources=(CHECKPOINT, "onnx"),
+        imgsz=(512, 512), batch=1,
     ),
     ArtifactFormat(
         "triton", (), "", "", _BASE_OPTIONS | {"instances"}, cpu=True, gpu=True, extra="",
         description="Triton model repository: <name> (Python backend + ONNX Runtime, raw frames in), "
         "<name>_net (the network on the onnxruntime/tensorrt backend), <name>_pipeline (frames in, via <name>_net)",
+        exporter="lesps_deploy.export.pipelines:export_triton_format", sources=(CHECKPOINT, "onnx", "engine"),
+        imgsz=(256, 256), batch=8, default_out="triton_models",
     ),
     ArtifactFormat(
         SERVED, (), "triton", "lesps_deploy.runtime.triton_backend:TritonBackend", None, cpu=True, gpu=True,
@@ -177,6 +220,18 @@ def format_for_path(path: str | Path) -> ArtifactFormat:
             return row
     known = ", ".join(s for row in FORMATS if row.backend for s in row.suffixes)
     raise BackendError(f"{path}: unknown weights suffix; expected one of {known}")
+
+
+def format_for_name(name: str) -> ArtifactFormat:
+    """The row called `name` (export target or not, e.g. 'checkpoint').
+
+    Raises:
+        ConfigError: no such row; the message lists the names.
+    """
+    for row in FORMATS:
+        if row.name == name:
+            return row
+    raise ConfigError(f"unknown format '{name}'; choose one of: {', '.join(row.name for row in FORMATS)}")
 
 
 def format_for_backend(backend: str) -> ArtifactFormat:

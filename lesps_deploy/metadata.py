@@ -27,7 +27,9 @@ class ModelMeta:
             released checkpoints and the presets; 16: a model trained on raw 16-bit frames). Frames of
             another depth are mapped to it (`lesps_deploy.data.bit_depth`).
         threshold: probability threshold for the binary mask.
-        pad_multiple: the network input must be a multiple of this (reference padding).
+        pad_multiple: frames are padded to `(n // pad_multiple + 1) * pad_multiple` for the network (the
+            reference's rule). Written from the model's declaration (`IRSTDModel.pad_multiple`); the
+            default, the reference's 32, stands for artifacts that do not record it.
         label_type: supervision the weights were trained with (full, centroid, coarse).
         dataset: training dataset name (e.g. SIRST3).
         source_sha256: sha256 of the checkpoint an artifact was exported from.

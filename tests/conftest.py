@@ -84,13 +84,13 @@ def acm_onnx(tmp_path_factory: pytest.TempPathFactory, acm_pth: Path) -> Path:
     from dataclasses import replace
 
     from lesps_deploy.data import NORM_PRESETS
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
     from lesps_deploy.models import load_checkpoint
 
     ckpt = load_checkpoint(acm_pth)
     sirst3 = NORM_PRESETS["SIRST3"]
     meta = replace(ckpt.meta, mean=sirst3.mean, std=sirst3.std, dataset="SIRST3")
-    return export_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx") / "acm.onnx")
+    return module_to_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx") / "acm.onnx")
 
 
 def write_tiny_dataset(root: Path, n: int = 4, size: int = 64) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,9 @@ def test_package_list_matches_the_folders() -> None:
 
 
 def test_checkout_imports_the_top_level_folders() -> None:
-    import lesps_deploy.export
-    import lesps_deploy.training
+    # By module name: the package's attribute `lesps_deploy.export` is the `export` verb, not the subpackage.
+    training = importlib.import_module("lesps_deploy.training")
+    export = importlib.import_module("lesps_deploy.export")
 
-    assert Path(lesps_deploy.training.__file__).parent.name == "training"
-    assert Path(lesps_deploy.export.__file__).parent.name == "export"
+    assert Path(training.__file__).parent.name == "training"
+    assert Path(export.__file__).parent.name == "export"

@@ -61,7 +61,7 @@ def test_readme_python_block_runs(
         code = code.replace(old, new)
     work = tmp_path / "work"
     shutil.copytree(files, work)
-    if "export_model(" not in code:
+    if "= export(" not in code:
         (work / "prepared.onnx").rename(work / "acm.onnx")
     monkeypatch.chdir(work)
     exec(compile(code, f"README.md python block {index + 1}", "exec"), {"__name__": "__readme__"})  # noqa: S102

@@ -7,11 +7,12 @@ happen and returns a `TrainResult`; `TrainingError` is raised when a run has to 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from lesps_deploy.errors import LespsError
+from lesps_deploy.metrics.report import EvalReport
 
 __all__ = ["EpochRecord", "EvolutionRound", "EvalRecord", "TrainResult", "TrainingError", "Callback"]
 
@@ -47,14 +48,23 @@ class EvalRecord:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of `train()`: the final checkpoint, per-epoch losses, rounds and final test metrics."""
+    """Outcome of `train()`: the final checkpoint, per-epoch losses, rounds and the final test-split
+    `EvalReport` (None without a test split)."""
 
     run_dir: Path
     checkpoint: Path
     epochs: int
     losses: tuple[float, ...]
     rounds: tuple[EvolutionRound, ...]
-    metrics: dict[str, Any] | None
+    metrics: EvalReport | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir), "checkpoint": str(self.checkpoint), "epochs": self.epochs,
+            "losses": list(self.losses),
+            "rounds": [{**asdict(r), "labels_file": str(r.labels_file)} for r in self.rounds],
+            "metrics": None if self.metrics is None else self.metrics.to_dict(),
+        }  # fmt: skip
 
 
 Callback = Callable[[EpochRecord | EvolutionRound | EvalRecord], None]

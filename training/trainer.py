@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader
 from lesps_deploy.data import Norm, resolve_norm
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.metadata import ModelMeta
-from lesps_deploy.models import canonical_name, create_model, save_checkpoint
+from lesps_deploy.metrics.report import EvalReport
+from lesps_deploy.models import canonical_name, create_model, save_checkpoint, training_options
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
@@ -69,9 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Models trained with several supervised heads (their loss is summed over the heads).
-DEEP_SUPERVISION = {"DNANet": True}
-
 
 @dataclass
 class _Run:
@@ -109,7 +107,7 @@ class _Run:
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
     name = canonical_name(cfg.model)
     torch.manual_seed(cfg.seed)
-    net = create_model(name, **({"deep_supervision": True} if DEEP_SUPERVISION.get(name) else {}))
+    net = create_model(name, **training_options(name))  # DNANet: its deep-supervision heads
     if cfg.prior is not None and not resuming:
         init_output_prior(net, cfg.prior)
     net.to(info.device).train()
@@ -135,7 +133,7 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         std=norm.std,
         input_bits=data.mapper.model_bits,
         threshold=cfg.threshold,
-        pad_multiple=32,
+        pad_multiple=net.pad_multiple,
         label_type=cfg.labels,
         dataset=data.root.name,
     )
@@ -312,16 +310,16 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
     return record
 
 
-def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
+def _evaluate(run: _Run, epoch: int) -> EvalReport | None:
     """Test-split metrics on the main process (others wait); None when there is no test split."""
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
-    summary = None
+    report = None
     if run.info.is_main and not run.no_test_split:
         try:
             backend = TorchBackend.from_module(run.net, run.meta, run.info.device)
-            report = evaluate_backend(
+            report = run_dataset(
                 backend,
                 run.cfg.data,
                 "test",
@@ -335,7 +333,6 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
                 frame_mapping=run.data.mapper,  # the train frames' mapper: its one log line is said
             )
             run.evaluated = True
-            summary = report.summary
         except (DataError, ConfigError) as err:
             # No test split, no masks/ (a point-only dataset) or no readable test image: train on.
             run.no_test_split = True
@@ -343,12 +340,13 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
             run.log.event("eval_skipped", epoch=epoch, reason=str(err))
         run.net.train()
     ddp.barrier(run.info)
-    if summary is not None:
+    if report is not None:
+        summary = report.to_dict()
         keys = ("IoU", "nIoU", "Pd", "Fa", "images")
         run.log.event("eval", epoch=epoch, **{k: summary[k] for k in keys})
         log.info("epoch %d test: IoU %.4f nIoU %.4f Pd %.4f Fa %.3e", epoch, *(summary[k] for k in keys[:4]))
         run.emit(EvalRecord(epoch, summary))
-    return summary
+    return report
 
 
 def _start_state(run: _Run, epoch: int, loss: float, counts: HitCounts) -> None:
@@ -379,20 +377,31 @@ def _after_epoch(run: _Run, epoch: int, loss: float, lr: float, seconds: float, 
         "seconds": round(seconds, 3),
         "rounds": len(state.rounds),
         "label_iou": rounds[-1].label_iou if rounds else None,
-        **{k: (metrics or {}).get(k) for k in ("IoU", "nIoU", "Pd", "Fa")},
+        **{k: (metrics.to_dict() if metrics else {}).get(k) for k in ("IoU", "nIoU", "Pd", "Fa")},
     }
     run.log.epoch_row(row)
     if due or epoch % cfg.save_every == 0 or epoch == cfg.epochs:
         _save(run, last_checkpoint(run.run_dir))
 
 
-def train(cfg: TrainConfig, progress: ProgressSpec = False, callback: Callback | None = None) -> TrainResult:
-    """Train a model with LESPS (or full masks) as configured; resumable and DDP-aware.
+def train(
+    model: TrainConfig | str | None = None,
+    data: str | Path | None = None,
+    *,
+    progress: ProgressSpec = False,
+    callback: Callback | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train a model with LESPS (or full masks); resumable and DDP-aware (`lesps train` as a call).
 
     Args:
-        cfg: the run's options (`cfg.resume` continues a run folder after a stop or a kill).
+        model: ACM, ALCNet or DNANet; or a whole `TrainConfig` (`resume` continues a run folder after a
+            stop or a kill).
+        data: dataset folder (images/, masks*/, img_idx/); not with a `TrainConfig`.
         progress: True for a progress bar per epoch on stderr, or a callback `fn(description, done, total)`.
         callback: called on the main process with each EpochRecord, EvolutionRound and EvalRecord.
+        **options: any other `TrainConfig` field (labels, epochs, batch_size, device, out, ...); with a
+            `TrainConfig`, fields to replace.
 
     Returns:
         TrainResult with the final checkpoint (loadable by `lesps evaluate`, the exporter and the paper's code).
@@ -401,7 +410,19 @@ def train(cfg: TrainConfig, progress: ProgressSpec = False, callback: Callback |
         DataError: missing labels (with the `lesps labels` command to make them), empty split, bad label size.
         TrainingError: the loss became NaN/inf (the last good checkpoint is kept and named).
         ConfigError: bad options, or a resume folder without a run.
+
+    Example:
+        >>> result = train("ACM", "datasets/NUAA-SIRST", labels="centroid", epochs=400, device="cuda")
+        >>> result.checkpoint, result.metrics.iou
     """
+    if isinstance(model, TrainConfig):
+        cfg = replace(model, **options)
+    else:
+        from lesps_deploy.options import check_paths
+
+        given = {"model": model} if model is not None else {}
+        cfg = TrainConfig(**given, data=None if data is None else Path(data), **options)
+        check_paths(cfg)  # before the data loads: the dataset folder exists, the run folder can be written
     info = ddp.setup_distributed(cfg.device)
     try:
         return _train(cfg, info, progress, callback)

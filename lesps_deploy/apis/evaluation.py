@@ -5,22 +5,26 @@ sha256 (`lesps_deploy.export.onnx_cache`): a second evaluation of the same file 
 imports torch. `.onnx` and `.engine` files load their own backend; none of this module's imports pulls
 torch in.
 
+The report names the backend and precision that produced its numbers (`report.backend`,
+`report.precision`).
+
 Example:
     >>> from lesps_deploy import evaluate
     >>> report = evaluate("ACM_LESPS_centroid.pth.tar", "datasets/NUAA-SIRST", norm="SIRST3")
-    >>> report.summary["IoU"], report.summary["Pd"], report.summary["Fa"]
+    >>> report.iou, report.pd, report.fa, report.backend
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lesps_deploy.errors import CheckpointError, ModelError
+from lesps_deploy.errors import CheckpointError, ConfigError, ModelError
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES, backend_names
 from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
@@ -39,9 +43,9 @@ from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.threads import current_threads
 
 if TYPE_CHECKING:
-    from lesps_deploy.metrics.dataset_eval import EvalReport
+    from lesps_deploy.metrics.report import EvalReport
 
-__all__ = ["EvalConfig", "evaluate", "evaluate_weights", "results_table"]
+__all__ = ["EvalConfig", "EvalReport", "evaluate", "results_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,25 +131,52 @@ def _open_backend(cfg: EvalConfig) -> Backend:
     except Exception as err:  # noqa: BLE001 - any export failure means: stay on eager PyTorch
         logger.warning("%s: evaluating with eager PyTorch (ONNX fast path unavailable: %s)", cfg.weights, err)
         return load_runtime(cfg.weights, device=cfg.device, backend="torch", **options)
-    # One intra-op thread per call and one evaluation worker per core (see evaluate_weights): for
+    # One intra-op thread per call and one evaluation worker per core (see `evaluate`): for
     # these small frames that beats one call spread over all cores.
     fast = OnnxRuntimeBackend(onnx_path, device="cpu", threads=1)
     fast.single_threaded = True  # type: ignore[attr-defined]
-    logger.debug("%s: evaluating through ONNX Runtime (CPU fast path, %s)", cfg.weights, onnx_path)
+    # Said at info level: the report's `backend` field records it too.
+    logger.info("%s: evaluating through ONNX Runtime (CPU fast path, %s)", cfg.weights, onnx_path)
     return fast
 
 
-def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
-    """Load `cfg.weights` with the backend its suffix selects, evaluate, and write JSON/CSV if asked.
+def evaluate(
+    weights: EvalConfig | str | Path,
+    data: str | Path | None = None,
+    *,
+    progress: bool = False,
+    **options: Any,
+) -> EvalReport:
+    """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa, and the backend and precision that ran.
+
+    Loads the weights with the backend their suffix selects (a checkpoint on the CPU runs through
+    ONNX Runtime, see `_open_backend`), evaluates, and writes `json_out` / `per_image` if asked.
+
+    Args:
+        weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file; or a whole `EvalConfig`.
+        data: dataset folder (images/, masks/, img_idx/); not with an `EvalConfig`.
+        progress: show a progress bar.
+        **options: any other `EvalConfig` field (split, norm, threshold, fa_rule, device, ...); with an
+            `EvalConfig`, fields to replace.
 
     Raises:
         ConfigError: no normalization known, or no image of the split could be read.
         BackendError, CheckpointError: the weights cannot be loaded.
+
+    Example:
+        >>> report = evaluate("acm.onnx", "datasets/NUAA-SIRST", split="test")
+        >>> round(100 * report.iou, 2), report.backend, report.precision
     """
     from lesps_deploy.data.bit_depth import FrameMapper
     from lesps_deploy.data.norm import model_norm
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
+    if isinstance(weights, EvalConfig):
+        cfg = dataclasses.replace(weights, **options)
+    elif data is None:
+        raise ConfigError("evaluate: give the dataset folder (data=...)")
+    else:
+        cfg = EvalConfig(Path(weights), Path(data), **options)
     cfg.validate_inputs()
     with _open_backend(cfg) as backend:
         check_multiple("patch_size", cfg.patch_size, backend.meta.pad_multiple, str(cfg.weights))
@@ -153,35 +184,20 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
         norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights, mapper)
         # Single-threaded sessions: one per thread this process was given (`--threads`).
         workers = current_threads() if getattr(backend, "single_threaded", False) else 1
-        report = evaluate_backend(
+        report = run_dataset(
             backend, cfg.data, cfg.split, norm, cfg.threshold, cfg.patch_size, cfg.mask_threshold,
             cfg.batch_size, progress, workers=workers, fa_rule=cfg.fa_rule, strict_masks=cfg.strict_masks,
             frame_mapping=mapper,
         )  # fmt: skip
-    report.summary["weights"] = str(cfg.weights)
+    report = dataclasses.replace(report, weights=str(cfg.weights))  # the file asked for, not the cache's
     if cfg.json_out:
-        atomic_write_json(cfg.json_out, report.summary)
+        atomic_write_json(cfg.json_out, report.to_dict())
     if cfg.per_image:
         atomic_write_text(cfg.per_image, _per_image_csv(report.per_image))
     return report
 
 
-def evaluate(weights: str | Path, data: str | Path, **options: Any) -> EvalReport:
-    """Evaluate `weights` on the `data` split: `evaluate_weights(EvalConfig(weights, data, **options))`.
-
-    Args:
-        weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file.
-        data: dataset folder (images/, masks/, img_idx/).
-        **options: any other `EvalConfig` field (split, norm, threshold, fa_rule, device, ...).
-
-    Example:
-        >>> report = evaluate("acm.onnx", "datasets/NUAA-SIRST", split="test")
-        >>> round(100 * report.summary["IoU"], 2)
-    """
-    return evaluate_weights(EvalConfig(Path(weights), Path(data), **options))
-
-
-def _per_image_csv(rows: list[dict[str, Any]]) -> str:
+def _per_image_csv(rows: tuple[dict[str, Any], ...]) -> str:
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
@@ -203,6 +219,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     table = Table(title=title, caption=caption)
     for col in (
         "model",
+        "backend",
         "precision",
         "weights",
         "images",
@@ -217,6 +234,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
     for r in rows:
         table.add_row(
             str(r["model"]),
+            str(r.get("backend", "")),
             str(r.get("precision", "fp32")),
             Path(str(r["weights"])).name,
             str(r["images"]),

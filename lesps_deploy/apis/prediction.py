@@ -3,7 +3,7 @@
 The streams and the `Detector` load inside the calls, so importing this module (the CLI does, for
 `PredictConfig`'s defaults) stays light.
 
-`run_predict(PredictConfig(...))` opens the source, loads a `Detector`, runs the threaded pipeline
+`predict(PredictConfig(...))` (or `predict(source, weights, **options)`) opens the source, loads a `Detector`, runs the threaded pipeline
 into the chosen sinks and writes `summary.json` (frames, dropped, FPS, latency p50/p90/p99 per stage).
 
 Output folder (default `runs/predict-N`, the next free N):
@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from lesps_deploy.streams.sinks import Sink
     from lesps_deploy.tracking.tracker import Tracker
 
-__all__ = ["PredictConfig", "PredictSummary", "predict", "run_predict", "next_run_dir", "summary_table"]
+__all__ = ["PredictConfig", "PredictSummary", "predict", "next_run_dir", "summary_table"]
 
 log = logging.getLogger(__name__)
 
@@ -312,12 +312,22 @@ def _summary(
     )  # fmt: skip
 
 
-def run_predict(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None = None) -> PredictSummary:
-    """Run detection over `cfg.source` and write the outputs `cfg` asks for.
+def predict(
+    source: PredictConfig | str | Path,
+    weights: str | Path | None = None,
+    *,
+    status: Callable[[PipelineStatus], None] | None = None,
+    **options: Any,
+) -> PredictSummary:
+    """Detect targets in `source` with `weights` and write the outputs the options ask for.
 
     Args:
-        cfg: the run's options.
+        source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL; or a
+            whole `PredictConfig`.
+        weights: .pth/.pth.tar/.pt, .onnx or .engine file; not with a `PredictConfig`.
         status: called about twice a second from the calling thread with live figures.
+        **options: any other `PredictConfig` field (out, save_video, save_masks, norm, device, ...); with
+            a `PredictConfig`, fields to replace.
 
     Returns:
         The run's summary (also in `<out>/summary.json`). Ctrl-C ends the run early with
@@ -325,25 +335,20 @@ def run_predict(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | N
 
     Raises:
         ConfigError, SourceError, BackendError, CheckpointError: bad options, source or weights.
-    """
-    check_paths(cfg)
-    with _torch_threads(cfg):
-        return _run(cfg, status)
-
-
-def predict(source: str | Path, weights: str | Path, **options: Any) -> PredictSummary:
-    """Detect targets in `source` with `weights`: `run_predict(PredictConfig(source, weights, **options))`.
-
-    Args:
-        source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL.
-        weights: .pth/.pth.tar/.pt, .onnx or .engine file.
-        **options: any other `PredictConfig` field (out, save_video, save_masks, norm, device, ...).
 
     Example:
         >>> summary = predict("video.mp4", "acm.onnx", save_video=True, out="runs/video")
         >>> summary.frames, summary.fps, summary.outputs["video"]
     """
-    return run_predict(PredictConfig(str(source), Path(weights), **options))
+    if isinstance(source, PredictConfig):
+        cfg = replace(source, **options)
+    elif weights is None:
+        raise ConfigError("predict: give the weights file (weights=...)")
+    else:
+        cfg = PredictConfig(str(source), Path(weights), **options)
+    check_paths(cfg)
+    with _torch_threads(cfg):
+        return _run(cfg, status)
 
 
 def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) -> PredictSummary:

@@ -13,7 +13,7 @@ _LAZY = """
     .report:  benchmark_tables compare_reports compare_table markdown_report write_plot
     .results: BenchmarkReport Row load_report
     .runner:  run_benchmark
-    .timing:  latency_stats
+    lesps_deploy.timing: latency_stats
 """
 
 __getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -40,8 +40,10 @@ class PreparedArtifact:
     parity_max_abs_diff: float | None = None
 
 
-def export_options(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str) -> dict[str, Any]:
-    """Everything that decides the exported bytes (and so the cache key)."""
+def export_options(
+    art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str, pad_multiple: int
+) -> dict[str, Any]:
+    """Everything that decides the exported bytes (and so the cache key); `pad_multiple`: the model's."""
     assert art.fmt is not None  # only called for exported artifacts (not user input)
     opts: dict[str, Any] = {
         "source_sha256": sha256,
@@ -55,7 +57,7 @@ def export_options(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str)
         "torch": package_version("torch"),
     }
     if not art.fmt.cpu:  # engines: the optimization profile and what they are bound to
-        side = max(padded_size(s, s)[0] for s in cfg.imgsz)
+        side = max(padded_size(s, s, pad_multiple)[0] for s in cfg.imgsz)
         opts.update(imgsz=[side, side], batch=max(cfg.batches), tensorrt=package_version("tensorrt"))
         opts.update(gpu=_gpu_name(cfg.device))
     if art.precision == "int8":
@@ -85,8 +87,8 @@ def _size_mb(path: Path) -> float:
 def _export(
     art: Artifact, cfg: BenchmarkConfig, norm: Norm, opts: dict[str, Any], out: Path
 ) -> tuple[float, float | None]:
-    """Run `export_weights` onto `out`; returns (seconds, parity max abs diff)."""
-    from lesps_deploy.export import ExportConfig, export_weights
+    """Run `export` onto `out`; returns (seconds, parity max abs diff)."""
+    from lesps_deploy.export import ExportConfig, export
 
     option = precision_option(art.precision)
     export_cfg = ExportConfig(
@@ -97,23 +99,25 @@ def _export(
         device=None if art.fmt.cpu else cfg.device, force=True,
         keep_degraded=True,  # measured and flagged (Row.beyond_gate) rather than refused
     )  # fmt: skip
-    result = export_weights(export_cfg)
+    result = export(export_cfg)
     diffs = [report.max_abs_diff for _, report in result.parity]
     if result.gate is not None:  # FP16/INT8: the artifact's own max |Δp| (parity covers its FP32 graph)
         diffs.append(result.gate.max_abs_diff)
     return result.seconds, (max(diffs) if diffs else None)
 
 
-def prepare_artifact(art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str) -> PreparedArtifact:
+def prepare_artifact(
+    art: Artifact, cfg: BenchmarkConfig, norm: Norm, sha256: str, pad_multiple: int
+) -> PreparedArtifact:
     """The file to load for `art`: the user's file itself, a cached export, or a fresh export.
 
     Raises:
-        ExportError, MissingDependencyError, ConfigError: from `export_weights`.
+        ExportError, MissingDependencyError, ConfigError: from `export`.
     """
     if art.fmt is None or art.given:  # the checkpoint, or an artifact measured as it is
         path = Path(cfg.weights)
         return PreparedArtifact(path, _size_mb(path), None, None)
-    opts = export_options(art, cfg, norm, sha256)
+    opts = export_options(art, cfg, norm, sha256, pad_multiple)
     path = _cache_path(art, cfg, opts)
     sidecar = path.with_name(path.name + ".json")
     if path.exists() and sidecar.exists():

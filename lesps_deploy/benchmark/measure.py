@@ -3,7 +3,7 @@
 The backend call is what `time_calls` repeats (warm-up, then runs): a normalized, padded float32
 batch in, probabilities back on the host, so host<->device copies are part of the latency as they
 are for a user. Pre- and postprocessing are the Detector's own steps (`preprocess`, crop,
-`prob > threshold`, `targets_from_mask`) and are timed on the host for a few calls; the split
+`detect_targets`) and are timed on the host for a few calls; the split
 reports their medians next to the mean inference time.
 """
 
@@ -18,12 +18,13 @@ from lesps_deploy.data import Norm
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.base import Backend
 from lesps_deploy.runtime.processing import preprocess
-from lesps_deploy.runtime.results import targets_from_mask
+from lesps_deploy.runtime.results import detect_targets
+from lesps_deploy.timing import latency_stats
 
 from .config import BenchmarkConfig
 from .matrix import Combo
 from .memory import read_peaks, reset_peaks
-from .timing import CpuTimer, TimingRun, latency_stats, make_timer, time_calls
+from .timing import CpuTimer, TimingRun, make_timer, time_calls
 
 __all__ = ["SyntheticFrames", "Measurement", "measure_combo"]
 
@@ -96,7 +97,7 @@ def _postprocess(probs: np.ndarray, frames: list[np.ndarray], threshold: float) 
     found = 0
     for k, frame in enumerate(frames):
         prob = np.ascontiguousarray(probs[k, 0, : frame.shape[0], : frame.shape[1]], dtype=np.float32)
-        found += len(targets_from_mask(prob > threshold, prob))
+        found += len(detect_targets(prob, threshold)[1])
     return found
 
 

@@ -4,7 +4,7 @@ Per combination, synthetic infrared frames of `imgsz` go through exactly the Det
 `preprocess` (normalize + reference padding) -> backend -> crop, `prob > threshold`, 8-connected
 targets. The backend call alone is timed repeatedly (the latency and throughput columns); pre- and
 postprocessing are timed separately on the same frames (the split columns). Accuracy is measured once
-per artifact with `evaluate_backend`, and speed-up and accuracy change are relative to PyTorch eager
+per artifact with `run_dataset`, and speed-up and accuracy change are relative to PyTorch eager
 FP32 measured in the same run. An .onnx or .engine given instead of a checkpoint is measured as it is
 (`given`): its own backend and precision, itself the reference, and no torch import on the way.
 """
@@ -118,15 +118,16 @@ def _load_backend(art: Artifact, prepared: PreparedArtifact, session: _Session) 
 
 
 def _accuracy(backend: Backend, session: _Session) -> dict[str, Any]:
-    from lesps_deploy.metrics.dataset_eval import evaluate_backend
+    from lesps_deploy.runtime.dataset_runner import run_dataset
 
     cfg = session.cfg
-    report = evaluate_backend(
+    report = run_dataset(
         backend, cfg.data, cfg.split, norm=session.norm, threshold=cfg.threshold,  # type: ignore[arg-type]
         batch_size=min(_MAX_EVAL_BATCH, max(cfg.batches)), fa_rule=cfg.fa_rule,  # type: ignore[arg-type]
     )  # fmt: skip
     keys = (*ACCURACY_KEYS, "images", "targets", "detected", "seconds")
-    return {k: report.summary[k] for k in keys}
+    summary = report.to_dict()
+    return {k: summary[k] for k in keys}
 
 
 def _row(combo: Combo, cfg: BenchmarkConfig, status: str, reason: str | None = None, **fields: Any) -> Row:
@@ -137,7 +138,7 @@ def _row(combo: Combo, cfg: BenchmarkConfig, status: str, reason: str | None = N
 def _measure_artifact(art: Artifact, combos: list[Combo], session: _Session) -> Iterator[Row]:
     """Rows of one artifact: prepare (export/cache), load, time every batch/size, evaluate once."""
     cfg = session.cfg
-    prepared = prepare_artifact(art, cfg, session.norm, session.sha256)
+    prepared = prepare_artifact(art, cfg, session.norm, session.sha256, session.meta.pad_multiple)
     reset_peaks(session.probe_device)
     with _load_backend(art, prepared, session) as backend:
         load_memory = read_peaks(session.probe_device)

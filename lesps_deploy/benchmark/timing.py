@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from lesps_deploy.timing import Stopwatch
 
 __all__ = [
@@ -24,11 +22,8 @@ __all__ = [
     "make_timer",
     "TimingRun",
     "time_calls",
-    "latency_stats",
-    "STAT_KEYS",
 ]
 
-STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 # Raw timings are rounded to 0.1 microsecond before the statistics, so the JSON holds exactly the
 # numbers the statistics came from.
 _DECIMALS = 4
@@ -128,13 +123,3 @@ def time_calls(
             stopped = "max_seconds"
             break
     return TimingRun(tuple(raw), warmed, stopped, round(clock() - start, 3), out)
-
-
-def latency_stats(timings_ms: list[float] | tuple[float, ...]) -> dict[str, float]:
-    """mean, std (population), min, p50, p90, p99, max in ms (numpy's linear-interpolation percentiles)."""
-    arr = np.asarray(timings_ms, dtype=np.float64)
-    if arr.size == 0:
-        raise ValueError("no timings")
-    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
-    values = (arr.mean(), arr.std(), arr.min(), p50, p90, p99, arr.max())
-    return {k: round(float(v), _DECIMALS) for k, v in zip(STAT_KEYS, values, strict=True)}

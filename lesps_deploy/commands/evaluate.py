@@ -15,13 +15,13 @@ __all__ = ["evaluate"]
 
 def _evaluate(cfg: EvalConfig) -> None:
     """Evaluate weights on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics."""
-    from lesps_deploy.apis.evaluation import evaluate_weights, results_table
+    from lesps_deploy.apis.evaluation import evaluate, results_table
 
     stdout = json_to_stdout(cfg.json_out)
-    report = evaluate_weights(replace(cfg, json_out=None) if stdout else cfg, progress=True)
-    results_console(cfg.json_out).print(results_table([report.summary]))
+    report = evaluate(replace(cfg, json_out=None) if stdout else cfg, progress=True)
+    results_console(cfg.json_out).print(results_table([report.to_dict()]))
     if stdout:
-        write_json(cfg.json_out, report.summary)
+        write_json(cfg.json_out, report.to_dict())
     # Unreadable images were each said once in the log as they were skipped.
     if report.bad and not cfg.skip_bad:
         raise typer.Exit(1)

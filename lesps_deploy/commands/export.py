@@ -13,9 +13,9 @@ __all__ = ["export_cmd"]
 
 def _export(cfg: ExportConfig) -> None:
     """Export weights to ONNX, a TensorRT engine or a Triton repository, and check parity with PyTorch."""
-    from lesps_deploy.export.exporter import export_weights
+    from lesps_deploy.export.exporter import export
 
-    result = export_weights(cfg)
+    result = export(cfg)
     console = results_console(cfg.json_out)
     console.print(
         f"[green]wrote[/] {result.path} ({result.format} {result.meta.precision}, {result.seconds:.1f} s)",

@@ -29,10 +29,10 @@ def _predict(cfg: PredictConfig) -> None:
     """Detect small targets in images, videos, cameras and streams; write masks, overlays, video, JSONL."""
     from rich.live import Live
 
-    from lesps_deploy.apis.prediction import run_predict, summary_table
+    from lesps_deploy.apis.prediction import predict, summary_table
 
     with Live("starting...", console=make_console(stderr=True), transient=True, refresh_per_second=4) as live:
-        summary = run_predict(cfg, status=_status_printer(live))
+        summary = predict(cfg, status=_status_printer(live))
     results_console(cfg.json_out).print(summary_table(summary))
     if json_to_stdout(cfg.json_out):
         write_json(cfg.json_out, summary.to_dict())

@@ -25,7 +25,9 @@ def _train(cfg: TrainConfig) -> None:
         )
     if result.metrics:
         make_console().print(
-            results_table([{**result.metrics, "weights": str(result.checkpoint)}], title="Test split")
+            results_table(
+                [{**result.metrics.to_dict(), "weights": str(result.checkpoint)}], title="Test split"
+            )
         )
     make_console().print(f"checkpoint: {result.checkpoint}")
 

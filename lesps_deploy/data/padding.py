@@ -12,14 +12,15 @@ import numpy as np
 __all__ = ["padded_size", "pad_reference", "crop"]
 
 
-def padded_size(height: int, width: int, multiple: int = 32, always: bool = True) -> tuple[int, int]:
-    """Network input size for a frame. `always=False` gives the plain round-up."""
+def padded_size(height: int, width: int, multiple: int, always: bool = True) -> tuple[int, int]:
+    """Network input size for a frame (`multiple`: the model's `meta.pad_multiple`). `always=False`
+    gives the plain round-up."""
     if always:
         return (height // multiple + 1) * multiple, (width // multiple + 1) * multiple
     return -(-height // multiple) * multiple, -(-width // multiple) * multiple
 
 
-def pad_reference(arr: np.ndarray, multiple: int = 32, always: bool = True) -> np.ndarray:
+def pad_reference(arr: np.ndarray, multiple: int, always: bool = True) -> np.ndarray:
     """Zero-pad the last two dims bottom/right to `padded_size`."""
     h, w = arr.shape[-2:]
     ph, pw = padded_size(h, w, multiple, always)

@@ -5,10 +5,10 @@ The demo only orchestrates library calls, in the order a user would make them:
 1. `data.synth.make_dataset`: a synthetic infrared dataset (and a video) in the standard layout;
 2. `training.make_point_labels`: one centroid point per target, from the full masks;
 3. `training.train`: ACM trained from those points with LESPS label evolution;
-4. `apis.evaluation.evaluate_weights`: IoU, nIoU, Pd, Fa on the test split;
-5. `export.export_weights`: ONNX, with parity against PyTorch on the test split;
+4. `apis.evaluation.evaluate`: IoU, nIoU, Pd, Fa on the test split;
+5. `export.exporter.export`: ONNX, with parity against PyTorch on the test split;
 6. `benchmark.run_benchmark`: PyTorch vs ONNX Runtime latency;
-7. `apis.prediction.run_predict`: detection on the synthetic video, written as an annotated video;
+7. `apis.prediction.predict`: detection on the synthetic video, written as an annotated video;
 8. `demo.report.write_report`: report.md and report.html with tables, figures and every artifact.
 
 Output folder layout (relative to `--out`):
@@ -138,29 +138,28 @@ def _step_train(run: _Run) -> None:
 
 
 def _step_evaluate(run: _Run) -> None:
-    from lesps_deploy.apis.evaluation import EvalConfig, evaluate_weights
+    from lesps_deploy.apis.evaluation import EvalConfig, evaluate
 
     cfg = EvalConfig(
         weights=run.artifacts["checkpoint"], data=run.data, split="test", device=run.cfg.device,
         json_out=run.out / "eval.json", per_image=run.out / "eval_per_image.csv",
     )  # fmt: skip
-    report = evaluate_weights(cfg, progress=run.progress)
-    m = report.summary
+    report = evaluate(cfg, progress=run.progress)
     log.info(
         "test split: IoU %.1f %%  nIoU %.1f %%  Pd %.1f %% (%d/%d targets)  Fa %.2f x 1e-6",
-        100 * m["IoU"], 100 * m["nIoU"], 100 * m["Pd"], m["detected"], m["targets"], 1e6 * m["Fa"],
+        100 * report.iou, 100 * report.niou, 100 * report.pd, report.detected, report.targets, 1e6 * report.fa,
     )  # fmt: skip
-    run.results["metrics"] = m
+    run.results["metrics"] = report.to_dict()
     run.add(eval_json=cfg.json_out, eval_per_image=cfg.per_image)
 
 
 def _step_export(run: _Run) -> None:
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
     from lesps_deploy.formats import get_export_format, strip_suffix
 
     ckpt = run.artifacts["checkpoint"]
     onnx = run.out / (strip_suffix(ckpt.name) + get_export_format("onnx").suffix)
-    result = export_weights(ExportConfig(weights=ckpt, format="onnx", out=onnx, verify=run.data, force=True))
+    result = export(ExportConfig(weights=ckpt, format="onnx", out=onnx, verify=run.data, force=True))
     atomic_write_json(run.out / "export.json", result.to_dict())
     for _, report in result.parity:
         log.info(
@@ -199,13 +198,13 @@ def _step_benchmark(run: _Run) -> None:
 
 
 def _step_predict(run: _Run) -> None:
-    from lesps_deploy.apis.prediction import PredictConfig, run_predict
+    from lesps_deploy.apis.prediction import PredictConfig, predict
 
     cfg = PredictConfig(
         source=str(run.artifacts["video"]), weights=run.artifacts["onnx"], out=run.out / "predict",
         save_video=True, jsonl=True, show_stats=True,
     )  # fmt: skip
-    summary = run_predict(cfg)
+    summary = predict(cfg)
     hits = video_hits(Path(summary.outputs["detections"]), run.artifacts["video_truth"])
     run.results["video"] = {"frames": summary.frames, "fps": summary.fps, **hits}
     log.info(

@@ -19,7 +19,9 @@ Reference quirks reproduced by default (`mask_threshold=None`), because they cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import Protocol
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from lesps_deploy.data.components import component_stats, label_components
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, MATCH_DISTANCE, FaRule, check_fa_rule
 
 __all__ = [
+    "Component",
     "MetricCounts",
     "ImageCounts",
     "SegmentationMetrics",
@@ -86,6 +89,28 @@ class ImageCounts:
         return {**asdict(self), "IoU": self.iou}
 
 
+class Component(Protocol):
+    """A predicted target as the runtime reports it (`lesps_deploy.runtime.Target`): centroid and area."""
+
+    @property
+    def x(self) -> float: ...
+
+    @property
+    def y(self) -> float: ...
+
+    @property
+    def area(self) -> int: ...
+
+
+def _predicted(pred: np.ndarray, predicted: Sequence[Component] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) centroids and areas of the predicted components: given, else labelled from `pred`."""
+    if predicted is None:
+        stats = component_stats(*label_components(pred))
+        return stats.centroid, stats.area
+    centroid = np.array([(t.y, t.x) for t in predicted], np.float64).reshape(-1, 2)
+    return centroid, np.array([t.area for t in predicted], np.int64)
+
+
 def _match(gt_centroids: np.ndarray, pred_centroids: np.ndarray) -> np.ndarray:
     """Indices of matched predicted components, in the reference's greedy order."""
     if len(gt_centroids) == 0 or len(pred_centroids) == 0:
@@ -103,11 +128,17 @@ def _match(gt_centroids: np.ndarray, pred_centroids: np.ndarray) -> np.ndarray:
 
 
 def image_counts(
-    pred: np.ndarray, mask: np.ndarray, mask_threshold: int | None = None, fa_rule: FaRule = DEFAULT_FA_RULE
+    pred: np.ndarray,
+    mask: np.ndarray,
+    mask_threshold: int | None = None,
+    fa_rule: FaRule = DEFAULT_FA_RULE,
+    predicted: Sequence[Component] | None = None,
 ) -> ImageCounts:
     """Counts for one image. `pred`: bool HxW; `mask`: uint8 HxW (the stored mask values).
 
     `fa_rule`: "current" (the authors' code today) or "2023" (the area-value quirk of the CVPR code).
+    `predicted`: the 8-connected components of `pred` in label order, when the caller has them already
+    (the runtime's targets); None: labelled here.
     """
     check_fa_rule(fa_rule)
     pred = np.asarray(pred, dtype=bool)
@@ -119,16 +150,15 @@ def image_counts(
     union = int(np.count_nonzero(pred)) + int(np.count_nonzero(labelled)) - inter
 
     gt_labels, n_gt = label_components(positive)
-    pr_labels, n_pr = label_components(pred)
     gt = component_stats(gt_labels, n_gt)
-    pr = component_stats(pr_labels, n_pr)
-    matched = _match(gt.centroid, pr.centroid)
-    unmatched = np.ones(n_pr, bool)
+    pr_centroid, pr_area = _predicted(pred, predicted)
+    matched = _match(gt.centroid, pr_centroid)
+    unmatched = np.ones(len(pr_area), bool)
     unmatched[matched] = False
     if fa_rule == "2023":
         # 2023 reference quirk: membership test on area values, not on components.
-        unmatched &= ~np.isin(pr.area, pr.area[matched])
-    fa = int(pr.area[unmatched].sum())
+        unmatched &= ~np.isin(pr_area, pr_area[matched])
+    fa = int(pr_area[unmatched].sum())
     return ImageCounts(inter, union, n_gt, int(matched.size), fa, int(pred.size))
 
 

@@ -12,7 +12,16 @@ Example:
 # Eager on purpose: importing the model files registers them, and everything here needs torch anyway.
 from lesps_deploy.io import sha256_file
 
-from ._registry import canonical_name, create_model, detect_model, list_models, model_name_of, register_model
+from ._registry import (
+    canonical_name,
+    create_model,
+    detect_model,
+    list_models,
+    model_name_of,
+    pad_multiple_of,
+    register_model,
+    training_options,
+)
 from .acm import ACM
 from .alcnet import ALCNet
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -24,6 +33,8 @@ __all__ = [
     "create_model",
     "list_models",
     "register_model",
+    "pad_multiple_of",
+    "training_options",
     "detect_model",
     "canonical_name",
     "model_name_of",

@@ -16,6 +16,8 @@ __all__ = [
     "register_model",
     "create_model",
     "list_models",
+    "pad_multiple_of",
+    "training_options",
     "canonical_name",
     "model_name_of",
     "detect_model",
@@ -86,6 +88,17 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     except TypeError as exc:
         raise ModelError(f"{entry.__name__}: bad options {sorted(kwargs)}: {exc}") from None
     return entry(**kwargs)
+
+
+def pad_multiple_of(name: str) -> int:
+    """The pad multiple the model `name` declares (`IRSTDModel.pad_multiple`)."""
+    return int(getattr(_MODELS[canonical_name(name)], "pad_multiple"))  # noqa: B009 - declared by IRSTDModel
+
+
+def training_options(name: str) -> dict[str, Any]:
+    """Constructor options the model `name` is trained with (DNANet: its deep-supervision heads)."""
+    entry = _MODELS[canonical_name(name)]
+    return {"deep_supervision": True} if getattr(entry, "deep_supervision_training", False) else {}
 
 
 def model_name_of(model: nn.Module) -> str:

@@ -26,7 +26,15 @@ from torch import nn
 from ..errors import CheckpointError, LespsError
 from ..io import atomic_path, sha256_file
 from ..metadata import ModelMeta, __version__
-from ._registry import canonical_name, create_model, detect_model, diff_keys, model_name_of, strip_prefix
+from ._registry import (
+    canonical_name,
+    create_model,
+    detect_model,
+    diff_keys,
+    model_name_of,
+    pad_multiple_of,
+    strip_prefix,
+)
 from .releases import Release, find_release
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "META_KEY", "WEIGHTS_KEY"]
@@ -122,11 +130,15 @@ def _label_hint(path: Path) -> str | None:
 def _resolve_meta(
     path: Path, state: dict[str, Any], meta_dict: Any, model: str | None, release: Release | None
 ) -> ModelMeta:
-    """Meta from our entry, else the release table; model from the argument, else the meta or the keys."""
+    """Meta from our entry, else the release table; model from the argument, else the meta or the keys.
+
+    Our entry records the pad multiple; for a release or a bare state_dict it is the model's declaration.
+    """
     try:
         meta = ModelMeta.from_dict(dict(meta_dict)) if meta_dict else None
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: malformed '{META_KEY}' entry ({exc})") from None
+    recorded = meta is not None
     if meta is None and release is not None:
         meta = release.meta()
     try:
@@ -140,8 +152,8 @@ def _resolve_meta(
         raise CheckpointError(f"{path}: {exc}", hint=exc.hint) from None
     if meta is None:
         # Neither ours nor a known release: normalization is unknown, the caller gives it (--norm).
-        return ModelMeta(model=name, threshold=0.5, label_type=_label_hint(path))
-    return replace(meta, model=name)
+        meta = ModelMeta(model=name, threshold=0.5, label_type=_label_hint(path))
+    return replace(meta, model=name, pad_multiple=meta.pad_multiple if recorded else pad_multiple_of(name))
 
 
 def _load_weights(net: nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> None:

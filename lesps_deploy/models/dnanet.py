@@ -51,6 +51,7 @@ class DNANet(IRSTDModel):
 
     depth = 4  # levels below the full-resolution one; the key names (conv0_4_final...) assume 4
     input_multiple = 2**depth
+    deep_supervision_training = True
 
     def __init__(
         self,

@@ -11,11 +11,15 @@ It changes the running statistics during training and hence the numbers of a ret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
+from ..metadata import ModelMeta
 
 __all__ = [
     "ASKC_BN_MOMENTUM",
@@ -24,6 +28,7 @@ __all__ = [
     "BasicBlock",
     "make_res_layer",
     "make_askc_stem",
+    "ASKCResNet",
     "AsymBiChaFuse",
     "FCNHead",
     "ChannelAttention",
@@ -45,10 +50,17 @@ class IRSTDModel(nn.Module):
     Attributes:
         input_multiple: H and W must be multiples of this (the encoder halves the size that often).
         in_channels: channels of the input image.
+        pad_multiple: frames are padded for this network as the reference pads them, each side to
+            `(n // pad_multiple + 1) * pad_multiple` (`lesps_deploy.data.padding`); a multiple of
+            `input_multiple`. Border effects, so the released numbers, depend on it. Training and export
+            record it in the artifact's metadata (`ModelMeta.pad_multiple`), which every runtime reads.
+        deep_supervision_training: trained with its deep-supervision heads (the loss summed over them).
     """
 
     input_multiple: int = 1
     in_channels: int = 1
+    pad_multiple: ClassVar[int] = ModelMeta.pad_multiple
+    deep_supervision_training: ClassVar[bool] = False
 
     def check_input_shape(self, x: torch.Tensor) -> None:
         """Raise ModelError when `x` is not (N, in_channels, H, W) with H, W multiples of `input_multiple`."""
@@ -134,6 +146,58 @@ def make_askc_stem(in_channels: int, width: int) -> nn.Sequential:
         nn.ReLU(inplace=True),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
+
+
+class ASKCResNet(IRSTDModel):
+    """What ACM and ALCNet share: a 1/4-size stem, three residual stages and the up path's transposed
+    convolutions and residual layers, under the released checkpoints' key names.
+
+    A subclass adds its decoder in `build_decoder` and says its released block counts in `blocks`.
+
+    Args:
+        in_channels: input channels (1 for infrared).
+        layers: residual blocks per stage (None: the model's `blocks`, as released).
+        channels: stem width, then the three stage widths.
+        deep_supervision: accepted for a uniform `create_model` call; must be False.
+
+    Input `(N, in_channels, H, W)` with H, W multiples of 16; output sigmoid probabilities `(N,1,H,W)`.
+    """
+
+    input_multiple = 16
+    blocks: ClassVar[tuple[int, int, int]] = (3, 3, 3)
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        layers: Sequence[int] | None = None,
+        channels: Sequence[int] = (8, 16, 32, 64),
+        deep_supervision: bool = False,
+    ) -> None:
+        super().__init__()
+        reject_deep_supervision(type(self).__name__, deep_supervision)
+        layers = self.blocks if layers is None else tuple(layers)
+        self.in_channels = in_channels
+        c0, c1, c2, c3 = channels
+        self.stem = make_askc_stem(in_channels, c0)
+        self.layer1 = make_res_layer(c1, c1, layers[0])
+        self.layer2 = make_res_layer(c1, c2, layers[1], stride=2)
+        self.layer3 = make_res_layer(c2, c3, layers[2], stride=2)
+        self.deconv2 = nn.ConvTranspose2d(c3, c2, kernel_size=4, stride=2, padding=1)
+        self.uplayer2 = make_res_layer(c2, c2, layers[1])
+        self.deconv1 = nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=2, padding=1)
+        self.uplayer1 = make_res_layer(c1, c1, layers[0])
+        self.build_decoder(tuple(channels))
+
+    def build_decoder(self, channels: tuple[int, ...]) -> None:
+        """Add the model's own decoder modules (`channels` as given to the constructor)."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stage outputs at 1/4, 1/8 and 1/16 size (after the input shape check)."""
+        self._check(x)
+        c1 = self.layer1(self.stem(x))
+        c2 = self.layer2(c1)
+        return c1, c2, self.layer3(c2)
 
 
 def _bottleneck_gate(channels: int, inner: int) -> list[nn.Module]:

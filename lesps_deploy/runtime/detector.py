@@ -29,7 +29,7 @@ from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.options import check_multiple
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, NUMPY_OPS, ArrayOps, run_frames
-from lesps_deploy.runtime.results import Result, ResultStep, Timings, targets_from_mask
+from lesps_deploy.runtime.results import Result, ResultStep, Timings, detect_targets
 from lesps_deploy.timing import Stopwatch
 
 __all__ = ["Detector", "FrameInfo", "torch_ops"]
@@ -125,7 +125,7 @@ class Detector(Closeable):
         runtime = load_runtime(weights, device, backend, **opts)
         try:
             self._setup(runtime, norm, threshold, batch_size, patch_size, torch_processing, str(weights))
-            self.mapper = FrameMapper(runtime.meta.input_bits, frame_mapping)
+            self.mapper = FrameMapper.for_model(runtime.meta.input_bits, frame_mapping)
         except BaseException:
             runtime.close()
             raise
@@ -141,12 +141,12 @@ class Detector(Closeable):
         batch_size: int = 8,
         patch_size: int | None = DEFAULT_PATCH_SIZE,
         torch_processing: bool | None = None,
-        frame_mapping: str | None = None,
+        frame_mapping: str | FrameMapper | None = None,
     ) -> Detector:
         """Wrap a backend already loaded (e.g. `TorchBackend.from_module` during training)."""
         self = cls.__new__(cls)
         self._setup(backend, norm, threshold, batch_size, patch_size, torch_processing, backend.name)
-        self.mapper = FrameMapper(backend.meta.input_bits, frame_mapping)
+        self.mapper = FrameMapper.for_model(backend.meta.input_bits, frame_mapping)
         return self
 
     def _setup(
@@ -224,8 +224,7 @@ class Detector(Closeable):
     def _postprocess(self, prob: np.ndarray, pre_ms: float, inf_ms: float, info: FrameInfo) -> Result:
         with Stopwatch() as sw:
             prob = prob.astype(np.float32, copy=False)
-            mask = prob > self.threshold  # the reference's rule (strictly greater)
-            targets = targets_from_mask(mask, prob)
+            mask, targets = detect_targets(prob, self.threshold)
         index, timestamp, name = info
         return Result(
             prob=prob, mask=mask, targets=targets, timings=Timings(pre_ms, inf_ms, sw.ms),

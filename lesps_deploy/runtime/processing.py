@@ -36,8 +36,9 @@ __all__ = [
 DEFAULT_PATCH_SIZE = 1024
 
 
-def preprocess(image: np.ndarray, norm: Norm, multiple: int = 32) -> np.ndarray:
-    """Raw float32 HxW frame -> normalized, reference-padded (1, H', W') float32."""
+def preprocess(image: np.ndarray, norm: Norm, multiple: int) -> np.ndarray:
+    """Raw float32 HxW frame -> normalized, reference-padded (1, H', W') float32 (`multiple`: the
+    model's `meta.pad_multiple`)."""
     return pad_reference(normalize(image, norm), multiple)[None]
 
 
@@ -113,7 +114,7 @@ def run_frames(
     run: Callable[[Any], Any],
     frames: Sequence[Any],
     norm: Norm,
-    multiple: int = 32,
+    multiple: int,
     batch_size: int = 1,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
     ops: ArrayOps = NUMPY_OPS,
@@ -125,7 +126,7 @@ def run_frames(
         run: a backend: (N,1,H,W) normalized padded batch -> probabilities of the same shape.
         frames: raw frames (HxW gray of any dtype, or HxWx3/4 BGR(A) like OpenCV gives them).
         norm: input normalization.
-        multiple: padding multiple of the model.
+        multiple: padding multiple of the model (`meta.pad_multiple`).
         batch_size: frames of the same padded size are stacked up to this many per call.
         patch_size: tile frames whose both sides exceed it (None: never tile).
         ops: numpy (default) or torch array operations (see `ArrayOps`).
@@ -167,7 +168,7 @@ def infer_probabilities(
     run: Callable[[np.ndarray], np.ndarray],
     images: Sequence[np.ndarray],
     norm: Norm,
-    multiple: int = 32,
+    multiple: int,
     batch_size: int = 1,
     patch_size: int | None = DEFAULT_PATCH_SIZE,
     mapper: FrameMapper | None = None,

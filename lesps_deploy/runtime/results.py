@@ -1,6 +1,7 @@
 """What a detector returns for one frame: probability map, mask, targets and timings.
 
-Results carry data only (`targets_from_mask` builds the targets of a mask); drawing lives in
+Results carry data only (`detect_targets` is the one post-processing step: probabilities -> mask ->
+targets, for the `Detector`, the benchmark and the evaluation); drawing lives in
 `lesps_deploy.streams.viz` and writing in `lesps_deploy.streams.sinks`. `ResultStep` is what may
 rewrite results in source order (a tracker), so the runtime and the streams can run one without
 importing the package that implements it.
@@ -15,7 +16,7 @@ import numpy as np
 
 from lesps_deploy.data.components import component_stats, label_components
 
-__all__ = ["Target", "Timings", "Result", "ResultStep", "targets_from_mask"]
+__all__ = ["Target", "Timings", "Result", "ResultStep", "detect_targets", "targets_from_mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,13 @@ class ResultStep(Protocol):
     def update(self, result: Result, image: np.ndarray | None = None) -> Result:
         """The result to report for this frame (`image`: the frame the result belongs to)."""
         ...
+
+
+def detect_targets(prob: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[Target, ...]]:
+    """The post-processing of a probability map: mask `prob > threshold` (strictly greater, the
+    reference's rule), then its targets (`targets_from_mask`)."""
+    mask = prob > threshold
+    return mask, targets_from_mask(mask, prob)
 
 
 def targets_from_mask(mask: np.ndarray, prob: np.ndarray) -> tuple[Target, ...]:

@@ -89,7 +89,7 @@ def repository_for(cfg: ServeConfig) -> Path:
         return source
     if not source.is_file():
         raise DataError(f"{source}: no such model repository or weights file")
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
 
     key = f"{sha256_file(source)[:16]}-{(cfg.norm or 'auto').replace(',', '_')}-x{cfg.instances}"
     repo = cache_dir("triton", key)
@@ -97,9 +97,7 @@ def repository_for(cfg: ServeConfig) -> Path:
         logger.info("%s: serving the repository exported before (%s)", source, repo)
         return repo
     logger.info("%s: exporting a Triton repository to %s", source, repo)
-    export_weights(
-        ExportConfig(source, "triton", out=repo, norm=cfg.norm, instances=cfg.instances, force=True)
-    )
+    export(ExportConfig(source, "triton", out=repo, norm=cfg.norm, instances=cfg.instances, force=True))
     return repo
 
 

@@ -37,7 +37,7 @@ from lesps_deploy.runtime.results import Result, ResultStep
 from lesps_deploy.sources.base import Frame, FrameSource
 from lesps_deploy.streams.sinks import Sink
 from lesps_deploy.streams.viz import draw_result
-from lesps_deploy.timing import Stopwatch
+from lesps_deploy.timing import Stopwatch, latency_stats
 
 __all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "Stopped", "run_pipeline"]
 
@@ -127,13 +127,9 @@ class PipelineStats:
 
     def percentiles(self, qs: Sequence[float] = (50, 90, 99)) -> dict[str, dict[str, float]]:
         """{stage: {"p50": ms, ...}} over the processed frames."""
-        out = {}
-        for stage, values in list(self.times.items()):
-            # list() copies the deque in one step: the writer thread may be appending (snapshots).
-            arr = np.array(list(values), np.float64)
-            pct = np.percentile(arr, qs) if arr.size else [float("nan")] * len(qs)
-            out[stage] = {f"p{q:g}": round(float(v), 3) for q, v in zip(qs, pct, strict=True)}
-        return out
+        # list() copies the deque in one step: the writer thread may be appending (snapshots).
+        keys = [f"p{q:g}" for q in qs]
+        return {stage: latency_stats(list(values), keys, 3) for stage, values in list(self.times.items())}
 
 
 class _Run:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.runtime.results import Result, Target, targets_from_mask
+from lesps_deploy.runtime.results import Result, Target, detect_targets
 from lesps_deploy.tracking.association import distance_cost, gated_assignment
 from lesps_deploy.tracking.config import TrackerConfig
 from lesps_deploy.tracking.gmc import GlobalMotion
@@ -65,7 +65,7 @@ def low_score_targets(result: Result, low_score: float) -> tuple[Target, ...]:
 
     Those with a pixel above it contain the frame's own targets, which the first pass already saw.
     """
-    found = targets_from_mask(result.prob > low_score, result.prob)
+    _, found = detect_targets(result.prob, low_score)
     return tuple(replace(t, id=0) for t in found if t.peak <= result.threshold)
 
 

@@ -20,8 +20,8 @@ from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model, save_checkpoint
+from lesps_deploy.timing import STAT_KEYS
 
-STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 ROW_KEYS = {f.name for f in dataclasses.fields(Row)}
 
 

@@ -23,7 +23,7 @@ from lesps_deploy.benchmark import BenchmarkConfig, run_benchmark
 from lesps_deploy.benchmark.results import Row
 from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.export.onnx import export_onnx, write_onnx_meta
+from lesps_deploy.export.onnx import module_to_onnx, write_onnx_meta
 from lesps_deploy.export.quantize import to_fp16
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model
@@ -37,7 +37,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("given")
     torch.manual_seed(0)
     meta = ModelMeta(model="ACM", mean=75.0, std=20.0)
-    export_onnx(create_model("ACM").eval(), meta, root / "acm.onnx")
+    module_to_onnx(create_model("ACM").eval(), meta, root / "acm.onnx")
     half = to_fp16(onnx.load(str(root / "acm.onnx")))
     write_onnx_meta(half, dataclasses.replace(meta, precision="fp16"))
     onnx.save(half, str(root / "acm16.onnx"))

@@ -9,8 +9,9 @@ from lesps_deploy.benchmark.config import BenchmarkConfig, parse_list
 from lesps_deploy.benchmark.env import environment, jetson_power_mode
 from lesps_deploy.benchmark.matrix import Context, plan
 from lesps_deploy.benchmark.memory import read_peaks, reset_peaks
-from lesps_deploy.benchmark.timing import CpuTimer, Timer, latency_stats, time_calls
+from lesps_deploy.benchmark.timing import CpuTimer, Timer, time_calls
 from lesps_deploy.errors import ConfigError
+from lesps_deploy.timing import latency_stats
 
 
 def test_latency_stats_known_values() -> None:
@@ -21,6 +22,12 @@ def test_latency_stats_known_values() -> None:
         stats["p50"] == 50.5 and stats["p90"] == pytest.approx(90.1) and stats["p99"] == pytest.approx(99.01)
     )
     assert stats["std"] == pytest.approx(np.std(raw), abs=1e-4)
+
+
+def test_latency_stats_subset_rounding_and_empty() -> None:
+    """The one statistics function serves the predict summary too: chosen keys, digits, NaN when empty."""
+    assert latency_stats([1.0, 2.0, 3.0, 4.0], ("p50", "p90"), 3) == {"p50": 2.5, "p90": 3.7}
+    assert all(np.isnan(v) for v in latency_stats([], ("p50", "mean")).values())
 
 
 class FakeClock:

@@ -128,5 +128,5 @@ def test_norm_resolution(tmp_path: Path) -> None:
 
 
 def test_reference_padding_always_adds() -> None:
-    assert pad_reference(np.ones((192, 276))).shape == (224, 288)  # 192 is a multiple, still padded
-    assert pad_reference(np.ones((1, 211, 306))).shape == (1, 224, 320)
+    assert pad_reference(np.ones((192, 276)), 32).shape == (224, 288)  # 192 is a multiple, still padded
+    assert pad_reference(np.ones((1, 211, 306)), 32).shape == (1, 224, 320)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -73,3 +74,22 @@ def test_mask_of_another_size_is_reported_counted_or_refused(tmp_path: Path) -> 
     )
     summary = json.loads(out.read_text())
     assert (summary["images"], summary["mask_size_mismatches"]) == (3, 0)
+
+
+def test_report_names_the_backend_and_precision(tmp_path: Path) -> None:
+    """A checkpoint on the CPU runs through ONNX Runtime, and the report (and its JSON) says so; the
+    same counts come from eager PyTorch when asked."""
+    from lesps_deploy import evaluate
+    from lesps_deploy.apis.evaluation import EvalConfig
+
+    data = write_tiny_dataset(tmp_path / "Tiny")
+    ckpt = tiny_checkpoint(tmp_path / "acm.pth")
+    fast = evaluate(ckpt, data, json_out=tmp_path / "e.json")
+    assert (fast.backend, fast.precision, fast.weights) == ("onnxruntime", "fp32", str(ckpt))
+    saved = json.loads((tmp_path / "e.json").read_text())
+    assert (saved["backend"], saved["precision"], saved["IoU"]) == ("onnxruntime", "fp32", fast.iou)
+    eager = evaluate(EvalConfig(ckpt, data), backend="torch")
+    assert eager.backend == "torch"
+    assert (eager.intersection, eager.union, eager.detected, eager.false_alarm_pixels) == (
+        fast.intersection, fast.union, fast.detected, fast.false_alarm_pixels
+    )  # fmt: skip

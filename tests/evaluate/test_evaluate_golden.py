@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lesps_deploy.cli import app
-from lesps_deploy.metrics.dataset_eval import SUMMARY_KEYS
+from lesps_deploy.metrics.report import SUMMARY_KEYS
 
 COUNT_KEYS = ("intersection", "union", "targets", "detected", "false_alarm_pixels", "pixels")
 CHECKPOINTS = (

@@ -57,17 +57,17 @@ def sets(nuaa_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 @pytest.fixture(scope="module")
 def acm16_onnx(acm_pth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The released ACM with 16-bit statistics (SIRST3 * 257): a model trained on raw 16-bit frames."""
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
     from lesps_deploy.models import load_checkpoint
 
     ckpt = load_checkpoint(acm_pth)
     s = NORM_PRESETS["SIRST3"]
     meta = replace(ckpt.meta, mean=s.mean * 257, std=s.std * 257, input_bits=16, dataset="SIRST3-16bit")
-    return export_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx16") / "acm16.onnx")
+    return module_to_onnx(ckpt.model, meta, tmp_path_factory.mktemp("onnx16") / "acm16.onnx")
 
 
 def _counts(weights: Path, data: Path, mapping: str | None = None) -> dict:
-    return evaluate(weights, data, frame_mapping=mapping).summary
+    return evaluate(weights, data, frame_mapping=mapping).to_dict()
 
 
 def test_each_mapping_on_16bit_nuaa(sets: dict[str, Path], acm_onnx: Path, acm16_onnx: Path) -> None:

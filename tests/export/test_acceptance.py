@@ -13,10 +13,10 @@ import pytest
 from release_names import CHECKPOINTS
 
 from lesps_deploy.data import NORM_PRESETS
-from lesps_deploy.export import ExportConfig, check_parity, export_weights
+from lesps_deploy.export import ExportConfig, check_parity, export
 from lesps_deploy.export.parity import COUNT_KEYS
-from lesps_deploy.metrics.dataset_eval import evaluate_backend
 from lesps_deploy.models import load_checkpoint
+from lesps_deploy.runtime.dataset_runner import run_dataset
 from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 from lesps_deploy.runtime.torch_backend import TorchBackend
 
@@ -25,13 +25,11 @@ from lesps_deploy.runtime.torch_backend import TorchBackend
 @pytest.mark.parametrize("name", CHECKPOINTS)
 def test_onnx_matches_golden_counts(tmp_path, name, official_weights, nuaa_dir, golden_dir):
     golden = json.loads((golden_dir / "reference_metrics_nuaa.json").read_text())["results"][name]
-    result = export_weights(
-        ExportConfig(official_weights / name, "onnx", out=tmp_path / "m.onnx", norm="SIRST3")
-    )
+    result = export(ExportConfig(official_weights / name, "onnx", out=tmp_path / "m.onnx", norm="SIRST3"))
     assert result.ok, result.to_dict()
     with OnnxRuntimeBackend(result.path) as onnx_backend:
         assert onnx_backend.meta.mean == NORM_PRESETS["SIRST3"].mean  # norm from the file's metadata
-        summary = evaluate_backend(onnx_backend, nuaa_dir, "test").summary
+        summary = run_dataset(onnx_backend, nuaa_dir, "test").to_dict()
         ckpt = load_checkpoint(official_weights / name)
         with TorchBackend.from_module(ckpt.model, onnx_backend.meta) as reference:
             parity = check_parity(

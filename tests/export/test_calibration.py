@@ -10,7 +10,7 @@ import torch
 
 from lesps_deploy.data import FrameMapper, Norm, find_image, normalize, read_image
 from lesps_deploy.export.calibration import CalibrationBatches, calibration_files
-from lesps_deploy.export.onnx import export_onnx
+from lesps_deploy.export.onnx import module_to_onnx
 from lesps_deploy.export.quantize import CalibrationSpec, FrameReader, quantize_int8, to_fp16
 from lesps_deploy.runtime.processing import preprocess
 
@@ -55,7 +55,7 @@ def test_limit_and_no_split(image_folder):
 @pytest.fixture
 def tiny_onnx(tmp_path, tiny):
     module, meta = tiny
-    return module, onnx.load(str(export_onnx(module, meta, tmp_path / "t.onnx", imgsz=(64, 64))))
+    return module, onnx.load(str(module_to_onnx(module, meta, tmp_path / "t.onnx", imgsz=(64, 64))))
 
 
 def _run(proto, x):
@@ -77,10 +77,10 @@ def test_fp16_keeps_float32_io_and_metadata(tiny_onnx):
 
 def test_reader_feeds_inference_inputs(image_folder):
     files = calibration_files(image_folder, 5)
-    reader = FrameReader(files, NORM, FrameMapper(), "input")
+    reader = FrameReader(files, NORM, FrameMapper(), "input", 32)
     assert len(reader) == 5
     first = reader.get_next()["input"]
-    np.testing.assert_array_equal(first, preprocess(read_image(files[0]), NORM)[None])
+    np.testing.assert_array_equal(first, preprocess(read_image(files[0]), NORM, 32)[None])
     assert first.shape == (1, 1, 64, 64)  # 40x50 padded like inference: (h//32+1)*32
     reader.set_range(4, 5)
     assert reader.get_next()["input"].shape == (1, 1, 96, 96) and reader.get_next() is None
@@ -96,7 +96,7 @@ def test_qdq_int8(tmp_path, tiny_onnx, image_folder, method):
     q = onnx.load(
         str(
             quantize_int8(
-                src, tmp_path / "q.onnx", FrameReader(files, NORM, FrameMapper(), "input"), spec, cache
+                src, tmp_path / "q.onnx", FrameReader(files, NORM, FrameMapper(), "input", 32), spec, cache
             )
         )
     )
@@ -105,12 +105,12 @@ def test_qdq_int8(tmp_path, tiny_onnx, image_folder, method):
     assert ops.count("QuantizeLinear") == 2 and ops.count("DequantizeLinear") == 6
     zeros = [i for i in q.graph.initializer if i.name.endswith("zero_point")]
     assert zeros and all(not onnx.numpy_helper.to_array(z).any() for z in zeros)
-    x = preprocess(read_image(files[1]), NORM)[None]
+    x = preprocess(read_image(files[1]), NORM, 32)[None]
     ref = module(torch.from_numpy(x)).detach().numpy()
     assert np.abs(_run(q, x) - ref).max() < 0.25  # toy net on noise frames: coarse, but quantized
     assert cache.is_file()  # ranges kept: a second quantization skips calibration
     again = quantize_int8(
-        src, tmp_path / "q2.onnx", FrameReader([], NORM, FrameMapper(), "input"), spec, cache
+        src, tmp_path / "q2.onnx", FrameReader([], NORM, FrameMapper(), "input", 32), spec, cache
     )
     np.testing.assert_array_equal(_run(onnx.load(str(again)), x), _run(q, x))
 

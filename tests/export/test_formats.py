@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from lesps_deploy.errors import ConfigError, ExportError, MissingDependencyError
-from lesps_deploy.export import ExportConfig, export_weights, validate_config
-from lesps_deploy.formats import EXPORT_FORMATS, OPTION_FLAGS, formats_help
+from lesps_deploy.export import ExportConfig, export, validate_config
+from lesps_deploy.formats import EXPORT_FORMATS, FORMATS, OPTION_FLAGS, formats_help
 from lesps_deploy.formats import get_export_format as get_format
 
 CKPT = Path("model.pth.tar")
@@ -78,7 +78,7 @@ def test_engine_without_tensorrt_names_the_extra(tmp_path):
     except ImportError:
         pass
     with pytest.raises(MissingDependencyError, match=r"lesps-deploy\[tensorrt\]") as info:
-        export_weights(ExportConfig(tmp_path / "m.pth", "engine"))
+        export(ExportConfig(tmp_path / "m.pth", "engine"))
     assert "JetPack" in info.value.hint
 
 
@@ -86,5 +86,14 @@ def test_existing_output_refused(tmp_path):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"keep me")
     with pytest.raises(ExportError, match="already exists"):
-        export_weights(ExportConfig(tmp_path / "m.pth", "onnx", out=out))
+        export(ExportConfig(tmp_path / "m.pth", "onnx", out=out))
     assert out.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("row", EXPORT_FORMATS, ids=lambda row: row.name)
+def test_row_owns_its_format(row):
+    """Each export row names a pipeline that exists, what it is made from, and its defaults."""
+    assert callable(row.export_pipeline())
+    assert row.sources and all(any(r.name == s for r in FORMATS) for s in row.sources)
+    assert len(row.imgsz) == 2 and row.batch >= 1
+    assert row.is_directory == bool(row.default_out)

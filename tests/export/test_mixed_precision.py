@@ -68,7 +68,7 @@ def _search(tmp_path: Path, budget: float) -> tuple:
     files = calibration_files(data, 8, "train")
     spec = CalibrationSpec("minmax", 99.999, len(files), "train", data.name)
     mapper = FrameMapper(8, None)
-    reader = FrameReader(files, NORM, mapper, "input")
+    reader = FrameReader(files, NORM, mapper, "input", 32)
     ranges = tmp_path / "ranges.json"
 
     def quantize(dst: Path, float_nodes: list[str]) -> Path:

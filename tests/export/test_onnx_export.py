@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lesps_deploy.errors import BackendError, ExportError
-from lesps_deploy.export.onnx import export_onnx, onnx_io_shapes, read_onnx_meta
+from lesps_deploy.export.onnx import module_to_onnx, onnx_io_shapes, read_onnx_meta
 from lesps_deploy.runtime.base import load_runtime
 from lesps_deploy.runtime.onnx_backend import OnnxRuntimeBackend
 
@@ -17,7 +17,7 @@ SHAPES = [(1, 256, 256), (4, 256, 256), (1, 320, 256), (4, 320, 256), (1, 512, 6
 
 def test_metadata_and_checker(tmp_path, tiny):
     module, meta = tiny
-    path = export_onnx(module, meta, tmp_path / "tiny.onnx", imgsz=(64, 64))
+    path = module_to_onnx(module, meta, tmp_path / "tiny.onnx", imgsz=(64, 64))
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto, full_check=True)
     assert proto.opset_import[0].version >= 17
@@ -35,7 +35,7 @@ def test_metadata_and_checker(tmp_path, tiny):
 @pytest.mark.parametrize(("n", "h", "w"), SHAPES)
 def test_tiny_dynamic_shapes(tmp_path, tiny, n, h, w):
     module, meta = tiny
-    path = export_onnx(module, meta, tmp_path / "tiny.onnx", imgsz=(64, 64))
+    path = module_to_onnx(module, meta, tmp_path / "tiny.onnx", imgsz=(64, 64))
     x = np.random.default_rng(0).standard_normal((n, 1, h, w)).astype(np.float32)
     with OnnxRuntimeBackend(path) as backend:
         out = backend(x)
@@ -45,16 +45,16 @@ def test_tiny_dynamic_shapes(tmp_path, tiny, n, h, w):
 
 def test_static_export(tmp_path, tiny):
     module, meta = tiny
-    path = export_onnx(module, meta, tmp_path / "s.onnx", imgsz=(64, 96), batch=2, dynamic=False)
+    path = module_to_onnx(module, meta, tmp_path / "s.onnx", imgsz=(64, 96), batch=2, dynamic=False)
     assert onnx_io_shapes(path)["input"] == [2, 1, 64, 96]
 
 
 def test_bad_sizes_and_no_leftovers(tmp_path, tiny):
     module, meta = tiny
     with pytest.raises(ExportError, match="multiples of 32"):
-        export_onnx(module, meta, tmp_path / "x.onnx", imgsz=(50, 64))
+        module_to_onnx(module, meta, tmp_path / "x.onnx", imgsz=(50, 64))
     with pytest.raises(ExportError, match="opset"):
-        export_onnx(module, meta, tmp_path / "x.onnx", opset=11)
+        module_to_onnx(module, meta, tmp_path / "x.onnx", opset=11)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -70,11 +70,11 @@ def test_foreign_onnx_needs_model(tmp_path, tiny):
 
 def test_released_checkpoint_dynamic_shapes(tmp_path, official_weights):
     """Acceptance 2: one dynamic ONNX file at batch 1 and 4 and at 256x256, 320x256, 512x640."""
-    from lesps_deploy.export import ExportConfig, export_weights
+    from lesps_deploy.export import ExportConfig, export
     from lesps_deploy.models import load_checkpoint
 
     ckpt = official_weights / "ALCNet_full.pth.tar"
-    result = export_weights(ExportConfig(ckpt, "onnx", out=tmp_path / "alc.onnx", norm="SIRST3"))
+    result = export(ExportConfig(ckpt, "onnx", out=tmp_path / "alc.onnx", norm="SIRST3"))
     model = load_checkpoint(ckpt).model
     rng = np.random.default_rng(1)
     with OnnxRuntimeBackend(result.path) as backend:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from lesps_deploy.cli import app
 from lesps_deploy.errors import ConfigError, ExportError
-from lesps_deploy.export import ExportConfig, export_weights, read_onnx_meta
+from lesps_deploy.export import ExportConfig, export, read_onnx_meta
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model, save_checkpoint
 
@@ -91,13 +91,13 @@ def test_gate_refuses_wrong_ranges(tmp_path, acm_pth, nuaa_dir):
         norm="SIRST3", verify=_small_split(nuaa_dir, tmp_path / "small"),
     )  # fmt: skip
     with pytest.raises(ExportError) as err:
-        export_weights(cfg)
+        export(cfg)
     message = str(err.value)
     print(message)
     assert "not written" in message and "ΔIoU" in message and "ΔPd" in message and "max|Δp|" in message
     assert "--calib-method" in err.value.hint
     assert list(out_dir.iterdir()) == []  # neither the artifact nor a scratch folder or temp file
-    kept = export_weights(ExportConfig(**{**cfg.__dict__, "keep_degraded": True}))
+    kept = export(ExportConfig(**{**cfg.__dict__, "keep_degraded": True}))
     assert kept.path.exists() and not kept.gate.passed and kept.ok
     assert read_onnx_meta(kept.path).parity["IoU"] < -2.0
 

@@ -7,8 +7,8 @@ import pytest
 from google.protobuf import text_format
 
 from lesps_deploy.errors import ExportError
-from lesps_deploy.export import ExportConfig, export_weights
-from lesps_deploy.export.onnx import export_onnx
+from lesps_deploy.export import ExportConfig, export
+from lesps_deploy.export.onnx import module_to_onnx
 from lesps_deploy.export.triton import MODEL_PY, config_pbtxt, model_name, network_model
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.runtime.triton_protocol import (
@@ -31,8 +31,8 @@ def parse(text: str):
 
 def test_repository_from_onnx(tmp_path, tiny):
     module, meta = tiny
-    onnx_path = export_onnx(module, meta, tmp_path / "src" / "Tiny_full.onnx", imgsz=(64, 64))
-    result = export_weights(ExportConfig(onnx_path, "triton", out=tmp_path / "repo", batch=8))
+    onnx_path = module_to_onnx(module, meta, tmp_path / "src" / "Tiny_full.onnx", imgsz=(64, 64))
+    result = export(ExportConfig(onnx_path, "triton", out=tmp_path / "repo", batch=8))
     repo = tmp_path / "repo"
     assert result.path == repo / "Tiny_full"
     assert sorted(p.name for p in repo.iterdir()) == ["Tiny_full", "Tiny_full_net", "Tiny_full_pipeline"]
@@ -40,8 +40,8 @@ def test_repository_from_onnx(tmp_path, tiny):
     _check_frames(repo / "Tiny_full", "onnxruntime", onnx_path.read_bytes())
     _check_frames(repo / "Tiny_full_pipeline", "Tiny_full_net", None)
     with pytest.raises(ExportError, match="already exists"):
-        export_weights(ExportConfig(onnx_path, "triton", out=repo))
-    export_weights(ExportConfig(onnx_path, "triton", out=repo, force=True))
+        export(ExportConfig(onnx_path, "triton", out=repo))
+    export(ExportConfig(onnx_path, "triton", out=repo, force=True))
     assert sorted(p.name for p in repo.iterdir()) == ["Tiny_full", "Tiny_full_net", "Tiny_full_pipeline"]
 
 
@@ -110,8 +110,8 @@ def test_model_name():
     assert model_name("a b+c.onnx") == "a_b_c"
 
 
-def test_export_weights_triton(tmp_path, official_weights):
-    result = export_weights(
+def test_export_triton(tmp_path, official_weights):
+    result = export(
         ExportConfig(official_weights / "ACM_full.pth.tar", "triton", out=tmp_path / "repo", norm="SIRST3")
     )
     assert result.ok and result.path == tmp_path / "repo" / "ACM_full"

@@ -15,8 +15,10 @@ from lesps_deploy.models import (
     detect_model,
     list_models,
     load_checkpoint,
+    pad_multiple_of,
     save_checkpoint,
     sha256_file,
+    training_options,
 )
 
 MODELS = list_models()
@@ -110,6 +112,14 @@ def test_single_head_models_reject_deep_supervision() -> None:
     for name in ("ACM", "ALCNet"):
         with pytest.raises(ModelError, match="single output head"):
             create_model(name, deep_supervision=True)
+
+
+def test_models_declare_padding_and_supervision(named_model: tuple[str, torch.nn.Module]) -> None:
+    """The pad multiple and deep supervision come from the model's declaration (trainer, checkpoints)."""
+    name, model = named_model
+    assert model.pad_multiple % model.input_multiple == 0 and pad_multiple_of(name) == model.pad_multiple
+    assert training_options(name) == ({"deep_supervision": True} if name == "DNANet" else {})
+    create_model(name, **training_options(name))  # every model takes the options it trains with
 
 
 def test_dnanet_deep_supervision_modes() -> None:

@@ -17,7 +17,7 @@ pytest.importorskip(
 )
 pytest.importorskip("pytriton", reason="the serve extra is not installed: pip install 'lesps-deploy[serve]'")
 
-from lesps_deploy.export import ExportConfig, export_weights  # noqa: E402
+from lesps_deploy.export import ExportConfig, export  # noqa: E402
 from lesps_deploy.runtime.detector import Detector  # noqa: E402
 from lesps_deploy.serving.serve import models_to_load  # noqa: E402
 from lesps_deploy.serving.server import ServerPorts, TritonServer, free_ports  # noqa: E402
@@ -55,7 +55,7 @@ def test_pipeline_calls_the_network_model(tmp_path, acm_onnx, nuaa_dir):
     from lesps_deploy.data.images import read_image
 
     repo = tmp_path / "repo"
-    export_weights(ExportConfig(acm_onnx, "triton", out=repo))
+    export(ExportConfig(acm_onnx, "triton", out=repo))
     net = repo / "acm_net"
     config = (net / "config.pbtxt").read_text()
     (net / "config.pbtxt").write_text(config.replace('platform: "onnxruntime_onnx"', 'backend: "python"'))

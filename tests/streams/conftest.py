@@ -172,10 +172,10 @@ def tiny_detector() -> Detector:
 @pytest.fixture(scope="session")
 def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`LocalContrast` as a real ONNX file with its metadata (no ../shared needed)."""
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
 
     meta = ModelMeta(model="LocalContrast", mean=90.0, std=40.0)
-    return export_onnx(LocalContrast(), meta, tmp_path_factory.mktemp("tiny") / "local_contrast.onnx")
+    return module_to_onnx(LocalContrast(), meta, tmp_path_factory.mktemp("tiny") / "local_contrast.onnx")
 
 
 @pytest.fixture(scope="session")

@@ -55,10 +55,12 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The parameter-free LocalContrast network as a real .onnx file with its metadata."""
     from streams.conftest import LocalContrast
 
-    from lesps_deploy.export.onnx import export_onnx
+    from lesps_deploy.export.onnx import module_to_onnx
 
     meta = ModelMeta(model="LocalContrast", mean=90.0, std=40.0)
-    return export_onnx(LocalContrast(), meta, tmp_path_factory.mktemp("onnx") / "tiny.onnx", imgsz=(64, 64))
+    return module_to_onnx(
+        LocalContrast(), meta, tmp_path_factory.mktemp("onnx") / "tiny.onnx", imgsz=(64, 64)
+    )
 
 
 def test_predict_track_confirmed_only(track_video: Path, tiny_onnx: Path, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_masks_for_the_test_split_only(tiny_maker, nuaa_dir: Path, tmp_path: Pat
         (data / "masks" / f"{name}.png").symlink_to(nuaa_dir / "masks" / f"{name}.png")
     result = train(_cfg(data, tmp_path / "run"))
     assert all(r.label_iou is None for r in result.rounds)
-    assert result.metrics is not None and result.metrics["images"] == len(test_names)
+    assert result.metrics is not None and result.metrics.images == len(test_names)
     reason = next(e["reason"] for e in _events(result.run_dir) if e["event"] == "label_iou")
     assert "masks/Misc_40.png: listed in the split but not found" in reason
 

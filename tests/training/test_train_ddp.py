@@ -45,7 +45,7 @@ def test_two_process_gloo_epoch(tiny_dataset, tmp_path):
     assert norm != NORM_PRESETS["NUAA-SIRST"]
     images = [read_image(find_image(tiny_dataset, n)) for n in train_names]
     probs = infer_probabilities(
-        TorchBackend.from_module(ckpt.model, ckpt.meta), images, norm, patch_size=None
+        TorchBackend.from_module(ckpt.model, ckpt.meta), images, norm, ckpt.meta.pad_multiple, patch_size=None
     )
     with np.load(run / "labels" / "round_001.npz") as npz:
         assert sorted(npz.files) == sorted(train_names)

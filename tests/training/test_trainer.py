@@ -51,7 +51,7 @@ def test_two_epochs_evolve_and_checkpoint_evaluates(tiny_dataset, nuaa_dir, tmp_
     assert sum(isinstance(e, EvolutionRound) for e in events) == 2
     with np.load(result.rounds[-1].labels_file) as npz:
         assert sorted(npz.files) == sorted(np.loadtxt(tiny_dataset / "img_idx" / "train_tiny.txt", dtype=str))
-    assert result.checkpoint.name == "ACM_LESPS_centroid.pth.tar" and result.metrics["images"] == 3
+    assert result.checkpoint.name == "ACM_LESPS_centroid.pth.tar" and result.metrics.images == 3
 
     ckpt = load_checkpoint(result.checkpoint)
     assert ckpt.meta.model == "ACM" and ckpt.meta.label_type == "centroid" and ckpt.meta.mean is not None
@@ -72,7 +72,7 @@ def test_two_epochs_evolve_and_checkpoint_evaluates(tiny_dataset, nuaa_dir, tmp_
     )
     assert out.exit_code == 0, out.output
     summary = json.loads((tmp_path / "eval.json").read_text())
-    assert summary["images"] == 3 and summary["IoU"] == pytest.approx(result.metrics["IoU"])
+    assert summary["images"] == 3 and summary["IoU"] == pytest.approx(result.metrics.iou)
 
     lines = [json.loads(x) for x in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines if x["event"] == "epoch"] == [1, 2]

@@ -1,8 +1,9 @@
-"""Evaluate a loaded backend on a dataset split: IoU, nIoU, Pd, Fa with the reference semantics.
+"""Evaluate a loaded backend on a dataset split: the `Detector` over the split's frames, scored by metrics.
 
-Frames are decoded on a background thread while the backend runs, and frames of the same padded size
-are batched; metrics use vectorised component statistics. Counts equal the reference test loop's.
-Training, export parity, the benchmark and `lesps evaluate` all evaluate through `evaluate_backend`.
+Frames are decoded on a background thread while the detector runs, and frames of the same padded size
+are batched; the counts come from `lesps_deploy.metrics` (probabilities and masks in, counts out).
+Counts equal the reference test loop's. Training, export parity, the benchmark and `evaluate` (the
+`lesps evaluate` call) all evaluate through `run_dataset`.
 """
 
 from __future__ import annotations
@@ -14,63 +15,27 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import TypeVar
 
 from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.dataset import IRSTDDataset, Sample
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.errors import ConfigError, LespsError
+from lesps_deploy.metrics.report import EvalReport
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule
 from lesps_deploy.metrics.segmentation import ImageCounts, SegmentationMetrics, image_counts
 from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend
-from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, infer_probabilities
+from lesps_deploy.runtime.detector import Detector
+from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 
-__all__ = ["SUMMARY_KEYS", "EvalReport", "evaluate_backend", "summary_arrays"]
+__all__ = ["run_dataset", "backend_precision"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-SUMMARY_KEYS = (
-    "model",
-    "precision",
-    "weights",
-    "dataset",
-    "split",
-    "images",
-    "threshold",
-    "norm",
-    "fa_rule",
-    "IoU",
-    "nIoU",
-    "Pd",
-    "Fa",
-    "intersection",
-    "union",
-    "targets",
-    "detected",
-    "false_alarm_pixels",
-    "pixels",
-    "mask_size_mismatches",
-    "seconds",
-)
-
-
-@dataclass
-class EvalReport:
-    """`summary` holds exactly SUMMARY_KEYS; `bad` lists one line per skipped file, `mask_notes` one
-    line per mask whose size differed from its image's (fitted as the reference does)."""
-
-    summary: dict[str, Any]
-    per_image: list[dict[str, Any]] = field(default_factory=list)
-    bad: list[str] = field(default_factory=list)
-    mask_notes: list[str] = field(default_factory=list)
 
 
 def _prefetch(
@@ -135,9 +100,9 @@ def _score_all(
     chunks: Iterator[list[Sample]],
     workers: int,
     metrics: SegmentationMetrics,
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Score every chunk (in order, on `workers` threads) into `metrics`; the per-image rows."""
-    per_image: list[dict[str, Any]] = []
+    per_image: list[dict[str, object]] = []
     for results in _ordered_map(score, chunks, workers):
         for name, counts in results:
             if not per_image:  # the start-up probe of benchmarks/evaluate_speed.py (`lesps -v evaluate`)
@@ -147,7 +112,12 @@ def _score_all(
     return per_image
 
 
-def evaluate_backend(
+def backend_precision(backend: Backend) -> str:
+    """The arithmetic `backend` runs in: a PyTorch module cast to half runs fp16 whatever its metadata says."""
+    return "fp16" if getattr(backend, "half", False) else backend.meta.precision
+
+
+def run_dataset(
     backend: Backend,
     dataset_dir: str | Path,
     split: str = "test",
@@ -164,30 +134,38 @@ def evaluate_backend(
     log_notes: bool = True,
     frame_mapping: str | FrameMapper | None = None,
 ) -> EvalReport:
-    """Evaluate a loaded backend on `dataset_dir`'s split. Norm/threshold default to the artifact's.
+    """Run a loaded backend (as a `Detector`) over `dataset_dir`'s split and score it: an `EvalReport`.
+
+    Norm/threshold default to the artifact's.
 
     `workers` > 1 runs inference and metrics of consecutive chunks concurrently (backends releasing the
     GIL, one intra-op thread each); results keep dataset order. A mask of another size than its image is
     fitted like the reference, counted and logged (if `log_notes`), or with `strict_masks` skipped as bad.
     Frames of another bit depth than the model's are mapped by `frame_mapping` (`data.bit_depth`; a
-    mapper already in use is taken as it is, so its one log line is not said twice)."""
+    mapper already in use is taken as it is, so its one log line is not said twice).
+
+    Raises:
+        ConfigError: no normalization known, or no image of the split could be read.
+    """
     start = time.perf_counter()
     dataset = IRSTDDataset(dataset_dir, split, strict_masks=strict_masks)
     dataset.names = dataset.names[:limit]  # None: all
     meta = backend.meta
     mapper = FrameMapper.for_model(meta.input_bits, frame_mapping)
     norm = model_norm(norm, meta, dataset_dir, getattr(backend, "path", None), mapper)
-    threshold = meta.threshold if threshold is None else threshold
+    # The evaluation reads frames with numpy on the host, whatever the backend's device.
+    detector = Detector.from_backend(
+        backend, norm, threshold, batch_size, patch_size, torch_processing=False, frame_mapping=mapper
+    )
     metrics = SegmentationMetrics(mask_threshold, fa_rule)
     bad: list[str] = []  # unreadable files (and, with strict_masks, masks of another size)
     notes: list[str] = []  # masks of another size, fitted
 
     def score(chunk: list[Sample]) -> list[tuple[str, ImageCounts]]:
-        images = [s.image for s in chunk]
-        probs = infer_probabilities(backend, images, norm, meta.pad_multiple, batch_size, patch_size, mapper)
+        results = detector.predict([s.image for s in chunk])
         return [
-            (sample.name, image_counts(prob > threshold, sample.mask, mask_threshold, fa_rule))
-            for sample, prob in zip(chunk, probs, strict=True)
+            (s.name, image_counts(r.mask, s.mask, mask_threshold, fa_rule, predicted=r.targets))
+            for s, r in zip(chunk, results, strict=True)
         ]
 
     samples = _prefetch(dataset, bad, notes, log_notes)
@@ -197,16 +175,14 @@ def evaluate_backend(
     per_image = _score_all(score, chunks, workers, metrics)
     if not per_image:
         raise ConfigError(f"{dataset.root}: no image of split '{split}' could be read")
-    summary = {
-        "model": meta.model, "precision": meta.precision, "weights": str(getattr(backend, "path", None) or ""),
-        "dataset": str(dataset.root), "split": split, "images": len(per_image), "threshold": threshold,
-        "norm": [norm.mean, norm.std], "fa_rule": fa_rule, **metrics.summary(),
-        "mask_size_mismatches": len(notes), "seconds": round(time.perf_counter() - start, 3),
-    }  # fmt: skip
-    return EvalReport({k: summary[k] for k in SUMMARY_KEYS}, per_image, bad, notes)
-
-
-def summary_arrays(report: EvalReport) -> dict[str, np.ndarray]:
-    """Per-image counts as arrays (handy for notebooks and merging shards)."""
-    keys = [k for k in report.per_image[0] if k != "name"] if report.per_image else []
-    return {k: np.array([r[k] for r in report.per_image]) for k in keys}
+    s, c = metrics.summary(), metrics.counts
+    return EvalReport(
+        model=meta.model, backend=backend.name, precision=backend_precision(backend),
+        weights=str(getattr(backend, "path", None) or ""), dataset=str(dataset.root), split=split,
+        images=len(per_image), threshold=detector.threshold, norm=(norm.mean, norm.std), fa_rule=fa_rule,
+        iou=s["IoU"], niou=s["nIoU"], pd=s["Pd"], fa=s["Fa"], intersection=int(c.intersection),
+        union=int(c.union), targets=int(c.targets), detected=int(c.detected),
+        false_alarm_pixels=int(c.false_alarm_pixels), pixels=int(c.pixels), mask_size_mismatches=len(notes),
+        seconds=round(time.perf_counter() - start, 3), per_image=tuple(per_image), bad=tuple(bad),
+        mask_notes=tuple(notes),
+    )  # fmt: skip

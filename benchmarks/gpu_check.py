@@ -15,7 +15,6 @@ the script cannot rot): FP16 deltas then come from the FP16 ONNX graph on ONNX R
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lesps_deploy.io import json_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
@@ -144,7 +145,7 @@ def _deltas(ref: dict, art: dict) -> dict[str, float]:
     return {
         "IoU": round(100 * (art["IoU"] - ref["IoU"]), 4),
         "nIoU": round(100 * (art["nIoU"] - ref["nIoU"]), 4),
-        "Pd": round(100 * (art["Pd"] - ref["Pd"]), 4),
+        "Pd": round(100 * ((art["Pd"] or 0.0) - (ref["Pd"] or 0.0)), 4),
         "Fa_1e-6": round(1e6 * (art["Fa"] - ref["Fa"]), 4),
     }
 
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesps_deploy.io import atomic_write_json
 
     atomic_write_json(args.out, report)
-    print(json.dumps({k: v["status"] for k, v in report["parts"].items()}))
+    print(json_text({k: v["status"] for k, v in report["parts"].items()}))
     return 1 if any(v["status"] == "failed" for v in report["parts"].values()) else 0
 
 

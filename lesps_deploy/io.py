@@ -1,9 +1,15 @@
-"""Files: atomic writing (nothing a user made is ever left half-written), hashing and the cache folder."""
+"""Files: atomic writing (nothing a user made is ever left half-written), strict JSON, hashing, the cache.
+
+JSON: every JSON the project writes goes through `json_text`, which maps non-finite floats (NaN,
+Infinity: a mean over no frames, a percentile of no samples) to `null`, so a strict parser reads all
+of it. `json.dumps` alone would write the bare tokens `NaN` and `Infinity`, which are not JSON.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -18,6 +24,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
+    "json_safe",
+    "json_text",
     "sha256_file",
     "cache_dir",
 ]
@@ -51,6 +59,11 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
+    except OSError as err:
+        if err.errno is not None and err.filename is None:
+            # write() on a full disk names no file: name the one the user asked for.
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -83,9 +96,42 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_safe(obj: Any) -> Any:
+    """`obj` with every non-finite float (NaN, +-Infinity) replaced by None, and NumPy scalars and
+    arrays as Python numbers and lists; other values are returned as they are."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(value) for value in obj]
+    item = getattr(obj, "item", None)  # NumPy scalars and 0-d arrays
+    if callable(item) and getattr(obj, "ndim", None) == 0:
+        return json_safe(item())
+    tolist = getattr(obj, "tolist", None)  # NumPy arrays
+    if callable(tolist) and getattr(obj, "ndim", 0) > 0:
+        return json_safe(tolist())
+    return obj
+
+
+def json_text(
+    obj: Any, indent: int | None = None, compact: bool = False, default: Any = None, sort_keys: bool = False
+) -> str:
+    """Strict JSON of `obj` (non-finite numbers become null; see `json_safe`); `compact`: no spaces."""
+    separators = (",", ":") if compact else None
+    return json.dumps(
+        json_safe(obj),
+        indent=indent,
+        separators=separators,
+        allow_nan=False,
+        default=default,
+        sort_keys=sort_keys,
+    )
+
+
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, indent: int = 2) -> Path:
-    """Write `obj` as JSON to `path` atomically and return the path."""
-    return atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")
+    """Write `obj` as strict JSON (`json_text`) to `path` atomically and return the path."""
+    return atomic_write_text(path, json_text(obj, indent=indent) + "\n")
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

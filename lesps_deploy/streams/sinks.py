@@ -25,7 +25,6 @@ survives it:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 
 from lesps_deploy.data import write_mask_png
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.io import atomic_path
+from lesps_deploy.io import atomic_path, json_text
 from lesps_deploy.runtime.results import Result
 from lesps_deploy.sources.base import Frame
 from lesps_deploy.streams.avi import MjpegAviWriter
@@ -253,7 +252,7 @@ class JsonlSink(_LinesSink):
     """`detections.jsonl`: one JSON object per processed frame, written line by line in place."""
 
     def _lines(self, result: Result) -> list[str]:
-        return [json.dumps(result.to_dict(), separators=(",", ":"))]
+        return [json_text(result.to_dict(), compact=True)]
 
 
 class TracksSink(_LinesSink):

@@ -25,6 +25,7 @@ from lesps_deploy.errors import CheckpointError, ConfigError, DataError, ModelEr
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
+from lesps_deploy.metrics.segmentation import percent_text
 from lesps_deploy.runtime.base import Backend, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 from lesps_deploy.threads import current_threads
@@ -209,7 +210,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
             str(r["images"]),
             f"{100 * r['IoU']:.2f}",
             f"{100 * r['nIoU']:.2f}",
-            f"{100 * r['Pd']:.2f}",
+            percent_text(r["Pd"]),
             f"{1e6 * r['Fa']:.2f}",
             f"{r['detected']}/{r['targets']}",
             f"{r['seconds']:.1f}",

@@ -397,7 +397,7 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
             try:
                 stats = run_pipeline(det, source, sinks, opts, status, tracker, snapshot=live.write)
             except BaseException as err:
-                live.write(live.last_stats, "failed", f"{type(err).__name__}: {err}")
+                live.fail(err)
                 raise
             state = "interrupted" if stats.interrupted else "complete"
             summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker, state)

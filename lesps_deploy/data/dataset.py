@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_image, read_mask
+from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_image, read_mask_noted
 from lesps_deploy.errors import DataError
 
 __all__ = ["Sample", "IRSTDDataset", "read_split", "split_file", "find_image"]
@@ -62,13 +62,15 @@ def find_image(root: str | Path, name: str, folder: str = "images") -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One frame of a dataset: raw image, uint8 mask fitted to the image (or None), and `note`, the
-    line saying the mask's size differed from the image's (None when it did not)."""
+    """One frame of a dataset: raw image, uint8 mask fitted to the image (or None), `note`, the
+    line saying the mask's size differed from the image's, and `values_note`, the line saying its values
+    were not 0/255 (`data.images.read_mask_noted`); None when there is nothing to say."""
 
     name: str
     image: np.ndarray
     mask: np.ndarray | None
     note: str | None = None
+    values_note: str | None = None
 
 
 class IRSTDDataset:
@@ -124,8 +126,9 @@ class IRSTDDataset:
         if self.mask_folder is None:
             return Sample(name, image, None)
         path = self.mask_path(name)
-        mask, note = fit_mask_checked(read_mask(path), *image.shape[:2], path, self.strict_masks)
-        return Sample(name, image, mask, note)
+        mask, values_note = read_mask_noted(path)
+        mask, note = fit_mask_checked(mask, *image.shape[:2], path, self.strict_masks)
+        return Sample(name, image, mask, note, values_note)
 
     def __getitem__(self, index: int) -> Sample:
         return self.load(self.names[index])

@@ -1,7 +1,15 @@
 """Reading infrared frames and masks the way the reference code does.
 
 Images: PIL `convert('I')` semantics (8-bit luma for RGB/RGBA/P, full range for 16-bit PNG/TIFF).
-Masks: the raw 8-bit value v (first channel when the file has several).
+Masks: the raw 8-bit value v (first channel when the file has several), with one rule for masks
+that are not 0/255 (`read_mask`, `mask_values_note`):
+
+- a mask whose values are all 0 or 1 (some public datasets ship them so) is a 0/1 mask: read as 0/255.
+  The reference code divides by 255 and would see no target at all in it.
+- other grey values (IRSTD-1K: 85 of its 1,001 masks) keep the reference's reading: a pixel is
+  labelled from 128 on, and a target pixel only at 255 (`lesps_deploy.metrics.segmentation`).
+
+Either case is said: one line per mask (`read_mask_noted`), summed up in one line per evaluation.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ __all__ = [
     "STRICT_MASKS_HINT",
     "read_image",
     "read_mask",
+    "read_mask_noted",
     "write_mask_png",
     "fit_mask",
     "fit_mask_checked",
@@ -60,15 +69,28 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a mask as uint8 HxW: the stored value v, first channel when there are several.
 
-    Like the reference (`np.array(Image.open(p))`), palette images give their indices.
+    Like the reference (`np.array(Image.open(p))`), palette images give their indices. A 0/1 mask
+    (every value 0 or 1, of any type) reads as 0/255 (see the module docstring).
     """
+    return read_mask_noted(path)[0]
+
+
+def read_mask_noted(path: str | os.PathLike[str]) -> tuple[np.ndarray, str | None]:
+    """`read_mask`, plus one line when the file is not 0/255 (a 0/1 mask, or other grey values)."""
     arr = np.asarray(_open(path))
     if arr.ndim > 2:
         arr = arr[..., 0]
+    if arr.size and arr.max() == 1 and arr.min() >= 0:
+        return np.where(arr > 0, 255, 0).astype(np.uint8), f"{path}: a 0/1 mask, read as 0/255"
+    odd = (arr != 0) & (arr != 255)  # cheaper than np.unique over every pixel of every mask
+    grey = np.unique(arr[odd]) if odd.any() else arr[:0]
+    note = None
+    if grey.size:
+        shown = ", ".join(str(v) for v in grey[:4].tolist()) + (", ..." if grey.size > 4 else "")
+        note = f"{path}: grey values ({shown}) besides 0 and 255: labelled from 128, a target only at 255"
     if arr.dtype != np.uint8:
-        # 16-bit or bool masks: keep 0/255 semantics for anything nonzero-binary, else clip.
-        arr = np.where(arr > 0, 255, 0).astype(np.uint8) if arr.max(initial=0) <= 1 else np.clip(arr, 0, 255)
-    return np.ascontiguousarray(arr, dtype=np.uint8)
+        arr = np.clip(arr, 0, 255)  # 16-bit masks
+    return np.ascontiguousarray(arr, dtype=np.uint8), note
 
 
 def fit_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.io import atomic_write_json
+from lesps_deploy.metrics.segmentation import percent_text
 
 from .config import DATASET_DIR, MARKER, TRAIN_SEED, DemoConfig, DemoSettings, DemoSummary
 
@@ -147,8 +148,8 @@ def _step_evaluate(run: _Run) -> None:
     report = evaluate_weights(cfg, progress=run.progress)
     m = report.summary
     log.info(
-        "test split: IoU %.1f %%  nIoU %.1f %%  Pd %.1f %% (%d/%d targets)  Fa %.2f x 1e-6",
-        100 * m["IoU"], 100 * m["nIoU"], 100 * m["Pd"], m["detected"], m["targets"], 1e6 * m["Fa"],
+        "test split: IoU %.1f %%  nIoU %.1f %%  Pd %s %% (%d/%d targets)  Fa %.2f x 1e-6",
+        100 * m["IoU"], 100 * m["nIoU"], percent_text(m["Pd"], 1), m["detected"], m["targets"], 1e6 * m["Fa"],
     )  # fmt: skip
     run.results["metrics"] = m
     run.add(eval_json=cfg.json_out, eval_per_image=cfg.per_image)

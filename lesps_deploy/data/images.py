@@ -33,6 +33,7 @@ __all__ = [
     "fit_mask",
     "fit_mask_checked",
     "to_gray",
+    "check_finite",
 ]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -60,10 +61,25 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     img = _open(path)
     if img.mode == "F":
-        return np.asarray(img, dtype=np.float32)
+        frame = np.asarray(img, dtype=np.float32)
+        check_finite(frame, str(path))  # NaN/Infinity: refused here, so a batch skips this file only
+        return frame
     if img.mode.startswith("I;16"):
         return np.asarray(img).astype(np.uint16)  # native byte order, whatever the file's
     return np.asarray(img.convert("I"), dtype=np.float32)
+
+
+def check_finite(frame: np.ndarray, name: str = "") -> None:
+    """Raises DataError when a float frame holds NaN or Infinity (integer frames always pass)."""
+    frame = np.asarray(frame)
+    if frame.dtype.kind not in "fc":
+        return
+    bad = frame.size - int(np.count_nonzero(np.isfinite(frame)))
+    if bad:
+        raise DataError(
+            f"{name or 'frame'}: {bad} of {frame.size} values are not finite (NaN or Infinity); frame refused",
+            hint="replace them (e.g. by the frame's median) before detection",
+        )
 
 
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
@@ -161,7 +177,8 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
         return frame[..., 0].astype(np.float32, copy=False)
     if frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise DataError(f"unsupported frame shape {frame.shape}")
-    b, g, r = (frame[..., i].astype(np.int64) for i in range(3))
-    if frame.dtype == np.uint8:
-        return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)
-    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
+    # Any dtype: channels as integers (float channels rounded, not truncated), then PIL's luma, so a
+    # frame and the same frame in another dtype (uint8 -> float32 -> float64) give the same gray.
+    channels = frame[..., :3] if frame.dtype.kind in "iub" else np.rint(frame[..., :3])
+    b, g, r = (channels[..., i].astype(np.int64) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)

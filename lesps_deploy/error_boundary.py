@@ -97,6 +97,9 @@ def describe(err: BaseException) -> Outcome:
     found = os_cause(err)
     if found is not None:
         return _os_line(found)
+    for item in _chain(err):  # an OSError without errno: a library's own words about a file or device
+        if isinstance(item, OSError) and str(item):
+            return Outcome(EXIT_OS, str(item))
     detail = str(err).strip().splitlines()
     text = f"{type(err).__name__}: {detail[0]}" if detail else type(err).__name__
     return Outcome(

@@ -40,7 +40,7 @@ from lesps_deploy.apis.run_folder import (
     process_fields,
 )
 from lesps_deploy.data.bit_depth import check_frame_mapping
-from lesps_deploy.errors import ConfigError
+from lesps_deploy.errors import ConfigError, SourceError
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.metrics.rules import check_threshold
 from lesps_deploy.runtime.base import backend_for_path
@@ -399,10 +399,24 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
             except BaseException as err:
                 live.fail(err)
                 raise
+            if stats.frames == 0 and not stats.interrupted:
+                # An input that yields nothing is an error, not an empty success (an empty video, a
+                # folder whose every frame was refused).
+                failure = _nothing_read(cfg.source, source, stats)
+                live.fail(failure)
+                raise failure
             state = "interrupted" if stats.interrupted else "complete"
             summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker, state)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
     return summary
+
+
+def _nothing_read(spec: str, source: FrameSource, stats: PipelineStats) -> SourceError:
+    """The error of a run that processed no frame, naming the first reason when there is one."""
+    reasons = source.stats.errors + stats.errors
+    skipped = source.stats.skipped + stats.rejected
+    why = f": {skipped} skipped, the first: {reasons[0]}" if reasons else " (an empty video or stream?)"
+    return SourceError(f"{spec}: no frame could be read{why}")
 
 
 def summary_table(summary: PredictSummary) -> Table:

@@ -80,6 +80,9 @@ def os_cause(err: BaseException) -> OSError | None:
 
 def _os_line(err: OSError) -> Outcome:
     cause, hint = _CAUSES.get(err.errno or 0, (os.strerror(err.errno or 0).lower(), None))
+    if err.errno == errno.EEXIST and err.filename is not None and os.path.isfile(err.filename):
+        # What mkdir(exist_ok=True) says when a file stands where a folder must go.
+        cause, hint = "a file is there, where a folder is needed", "choose another path"
     paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
     where = " -> ".join(paths) if paths else "(the operating system named no file)"
     return Outcome(EXIT_OS, f"{where}: {cause}", hint)

@@ -52,7 +52,8 @@ def data_synth(
         typer.Option(help="Range (8-bit grey levels) of the least peak rise of a visible target."),
     ] = SYNTH.contrast,
     overwrite: Annotated[
-        bool, typer.Option(help="Write into a folder that already holds images.")
+        bool,
+        typer.Option(help="Write into a folder that holds images lesps data synth did not make there."),
     ] = SYNTH.overwrite,
     threads: ThreadsOpt = None,
 ) -> None:

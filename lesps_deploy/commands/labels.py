@@ -18,10 +18,12 @@ from lesps_deploy.commands.common import (
 __all__ = ["labels"]
 
 
-def _labels_from_points(dataset_dir: Path, points: Path, kind: str, json_out: Path | None) -> None:
+def _labels_from_points(
+    dataset_dir: Path, points: Path, kind: str, json_out: Path | None, force: bool
+) -> None:
     from lesps_deploy.training import labels_from_points, point_import_table
 
-    report = labels_from_points(dataset_dir, points, kind, progress=True)
+    report = labels_from_points(dataset_dir, points, kind, progress=True, force=force)
     for line in report.errors:
         make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
     for line in report.duplicates:
@@ -56,6 +58,14 @@ def labels(
     ] = None,
     json_out: JsonOpt = None,
     threads: ThreadsOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite label files lesps did not write (e.g. a dataset's released labels); without it, "
+            "only lesps's own earlier output (listed in the folder's .lesps-written.json) is replaced.",
+        ),
+    ] = False,
 ) -> None:
     """Make single-point labels (masks_centroid/ or masks_coarse/) from the full masks or a point file,
     or LCM pseudo-masks (masks_tophat/, masks_mpcm/) from point labels."""
@@ -64,13 +74,13 @@ def labels(
 
     use_threads(threads)
     if from_points is not None:
-        return _labels_from_points(dataset_dir, from_points, type_, json_out)
+        return _labels_from_points(dataset_dir, from_points, type_, json_out, force)
     if type_.startswith("lcm-"):
         from lesps_deploy.training.pseudo_masks import make_pseudo_masks
 
-        report = make_pseudo_masks(dataset_dir, type_[4:], points=points, progress=True)
+        report = make_pseudo_masks(dataset_dir, type_[4:], points=points, progress=True, force=force)
     else:
-        report = make_point_labels(dataset_dir, type_, seed=seed, progress=True)
+        report = make_point_labels(dataset_dir, type_, seed=seed, progress=True, force=force)
     # Errors were each said once in the log as they were skipped.
     results_console(json_out).print(
         f"wrote {report.written} {type_} labels ({report.targets} targets) to {report.out_dir}"

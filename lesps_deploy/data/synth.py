@@ -230,12 +230,27 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 
 def _check_out_dir(root: Path, overwrite: bool) -> None:
-    images = root / "images"
-    if images.is_dir() and any(images.iterdir()) and not overwrite:
-        raise DataError(
-            f"{root}: already holds a dataset (images/ is not empty)",
-            hint="choose an empty folder or pass --overwrite",
-        )
+    """Before any work: the output is a folder (or can be one), and holds no one else's dataset.
+
+    A folder this command filled before (its `synth.json` is there) is written over; any other
+    non-empty images/, masks/ or masks_centroid/ only with `overwrite`.
+    """
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: a file is there, where the dataset folder is needed")
+    for parent in root.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(f"{root}: {parent} is a file, not a folder")
+            break
+    if overwrite or (root / "synth.json").is_file():
+        return
+    for sub in ("images", "masks", "masks_centroid"):
+        folder = root / sub
+        if folder.is_dir() and any(folder.iterdir()):
+            raise DataError(
+                f"{root}: already holds a dataset that lesps data synth did not make ({sub}/ is not empty)",
+                hint="choose an empty folder or pass --overwrite",
+            )
 
 
 def _train_mask(cfg: SynthConfig) -> np.ndarray:

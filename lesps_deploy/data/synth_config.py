@@ -49,8 +49,9 @@ class SynthConfig:
         min_area, max_area: Range of a target's mask area in pixels (draws outside it are redrawn).
         contrast: Range (8-bit grey levels) from which the floor under a visible target's peak rise is
             drawn; dim targets (`hard_fraction`) ignore it.
-        overwrite: Allow writing into a folder whose images/ is not empty (same-named files are replaced;
-            extra files of an earlier, larger run stay but are in no list).
+        overwrite: Allow writing into a folder whose images/, masks/ or masks_centroid/ is not empty and
+            that an earlier `lesps data synth` did not make (its synth.json is not there); same-named
+            files are replaced, extra files of an earlier, larger run stay but are in no list.
     """
 
     images: int = 400

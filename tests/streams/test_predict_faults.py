@@ -3,37 +3,13 @@ strict JSON and says what happened ("failed" with the message), with the rest of
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from cli_run import run_main, strict_json
 from PIL import Image
-
-from lesps_deploy.cli import main
-
-
-def run_main(monkeypatch, capsys, *args: object) -> tuple[int, list[str]]:
-    """`lesps ARGS` through the console entry point: (exit code, non-blank stderr lines)."""
-    monkeypatch.delenv("LESPS_DEBUG", raising=False)
-    monkeypatch.setattr(sys, "argv", ["lesps", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exited:
-        code = int(exited.code or 0)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return code, [line for line in err.splitlines() if line.strip()]
-
-
-def strict_summary(out: Path) -> dict:
-    def refuse(token: str):
-        raise AssertionError(f"summary.json holds {token}: not JSON")
-
-    return json.loads((out / "summary.json").read_text(), parse_constant=refuse)
 
 
 def _frames(folder: Path, sizes: list[tuple[int, int]]) -> Path:
@@ -54,7 +30,7 @@ def test_nan_frame_is_skipped_and_the_batch_goes_on(monkeypatch, capsys, acm_onn
     code, lines = run_main(
         monkeypatch, capsys, "predict", frames, "--weights", acm_onnx, "--out", tmp_path / "o"
     )
-    summary = strict_summary(tmp_path / "o")
+    summary = strict_json(tmp_path / "o" / "summary.json")
     assert code == 0, lines
     assert (summary["state"], summary["frames"], summary["skipped"]) == ("complete", 2, 1)
     assert "f1.tif: 1 of 4096 values are not finite" in summary["errors"][0]
@@ -68,7 +44,7 @@ def test_failure_mid_run_is_one_line_and_a_failed_summary(monkeypatch, capsys, a
         monkeypatch, capsys, "predict", frames, "--weights", acm_onnx, "--out", out, "--save-masks"
     )
     assert code == 1 and lines[-1].startswith("error: ") and "masks/f1.png: is a directory" in lines[-1]
-    summary = strict_summary(out)
+    summary = strict_json(out / "summary.json")
     assert summary["state"] == "failed" and "masks/f1.png: is a directory" in summary["errors"][0]
 
 
@@ -79,7 +55,7 @@ def test_empty_video_is_an_error_not_nan(monkeypatch, capsys, acm_onnx, tmp_path
         monkeypatch, capsys, "predict", video, "--weights", acm_onnx, "--out", tmp_path / "o"
     )
     assert code == 2 and lines[-1] == f"error: {video}: no frame could be read (an empty video or stream?)"
-    summary = strict_summary(tmp_path / "o")
+    summary = strict_json(tmp_path / "o" / "summary.json")
     assert summary["state"] == "failed" and summary["latency_ms"]["total"]["p50"] is None
 
 
@@ -94,7 +70,7 @@ def test_truncated_video_is_one_line(monkeypatch, capsys, acm_onnx, tmp_path) ->
     code, lines = run_main(
         monkeypatch, capsys, "predict", cut, "--weights", acm_onnx, "--out", tmp_path / "o"
     )
-    summary = strict_summary(tmp_path / "o")
+    summary = strict_json(tmp_path / "o" / "summary.json")
     assert code == 0 and summary["frames"] + summary["skipped"] == 20 and summary["skipped"] > 0
     skipped = [line for line in lines if "skipped" in line and "cut.mkv" in line]
     assert len(skipped) == 1 and "truncated or damaged" in skipped[0]

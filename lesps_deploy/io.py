@@ -82,7 +82,7 @@ def find_temp_files(folder: str | os.PathLike[str], recursive: bool = True) -> l
     return sorted(found)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | memoryview) -> Path:
     """Write `data` to `path` atomically and return the path."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data)

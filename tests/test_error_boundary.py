@@ -24,7 +24,7 @@ COMMANDS = {
     "labels": ["labels", "DS"],
     "benchmark": ["benchmark", "-w", "w.pth"],
     "demo": ["demo", "--quick"],
-    "data synth": ["data", "synth", "--out", "DS"],
+    "data synth": ["data", "synth", "DS"],
 }
 OS_ERRORS = {
     errno.ENOSPC: "no space left",

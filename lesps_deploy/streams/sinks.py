@@ -121,9 +121,14 @@ class OverlaySink:
         self._names = _UniqueNames()
 
     def write(self, frame: Frame, result: Result, overlay: np.ndarray | None) -> None:
-        with atomic_path(self.folder / f"{self._names(frame)}.png") as tmp:
-            if not cv2.imwrite(str(tmp), overlay):
-                raise OSError(f"{tmp}: OpenCV could not write the overlay")
+        path = self.folder / f"{self._names(frame)}.png"
+        # Encoded in memory, written as bytes: cv2.imwrite on a full disk only returns False (and libpng
+        # prints to stderr), while a file write raises the OSError that names the file and the cause.
+        ok, data = cv2.imencode(".png", overlay)
+        if not ok:
+            raise OSError(f"{path}: OpenCV could not encode the overlay as PNG")
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data.tobytes())
 
     def close(self) -> None:
         pass

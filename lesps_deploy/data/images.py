@@ -70,14 +70,19 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def check_finite(frame: np.ndarray, name: str = "") -> None:
-    """Raises DataError when a float frame holds NaN or Infinity (integer frames always pass)."""
+    """Raises DataError when a float frame holds NaN or Infinity, or values beyond float32's range
+    (computed in float32, they would become Infinity); integer frames always pass."""
     frame = np.asarray(frame)
     if frame.dtype.kind not in "fc":
         return
-    bad = frame.size - int(np.count_nonzero(np.isfinite(frame)))
+    finite = np.isfinite(frame)
+    if frame.dtype.itemsize > 4:
+        finite &= np.abs(np.where(finite, frame, 0)) <= np.finfo(np.float32).max
+    bad = frame.size - int(np.count_nonzero(finite))
     if bad:
         raise DataError(
-            f"{name or 'frame'}: {bad} of {frame.size} values are not finite (NaN or Infinity); frame refused",
+            f"{name or 'frame'}: {bad} of {frame.size} values are not finite (NaN, Infinity, or beyond "
+            "float32's range); frame refused",
             hint="replace them (e.g. by the frame's median) before detection",
         )
 
@@ -179,6 +184,9 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
         raise DataError(f"unsupported frame shape {frame.shape}")
     # Any dtype: channels as integers (float channels rounded, not truncated), then PIL's luma, so a
     # frame and the same frame in another dtype (uint8 -> float32 -> float64) give the same gray.
-    channels = frame[..., :3] if frame.dtype.kind in "iub" else np.rint(frame[..., :3])
-    b, g, r = (channels[..., i].astype(np.int64) for i in range(3))
-    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)
+    if frame.dtype.kind in "iub":
+        b, g, r = (frame[..., i].astype(np.int64) for i in range(3))
+        return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)
+    # The same formula in float64 (exact for integer values below 2**37, and no int64 overflow).
+    b, g, r = (np.rint(frame[..., i].astype(np.float64)) for i in range(3))
+    return np.floor((r * 19595 + g * 38470 + b * 7471 + 0x8000) / 65536).astype(np.float32)

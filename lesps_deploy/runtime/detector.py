@@ -96,7 +96,7 @@ def check_frames(frames: Any) -> list[np.ndarray]:
             )
         if frame.dtype.kind not in "biuf":
             raise FrameTypeError(
-                f"frame {i}: dtype {frame.dtype} is not a pixel type (use integers or floats)"
+                f"frame {i}: dtype {frame.dtype} is not a pixel type; expected integers or floats"
             )
         channels_ok = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3, 4))
         if not channels_ok or frame.shape[0] < 1 or frame.shape[1] < 1:

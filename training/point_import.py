@@ -208,6 +208,17 @@ def labels_from_points(
                 skipped += len(points)
                 advance(1)
                 continue
+            recorded = parsed.sizes.get(name)
+            if recorded is not None and recorded[:2] != size:
+                # The points were clicked on another version of the image (resized, cropped): placing them
+                # on this one would be a guess, and an empty label would claim "no target".
+                errors.append(
+                    f"{recorded[2]}: records {name} as {recorded[0]}x{recorded[1]}, but "
+                    f"{find_image(root, name)} is {size[0]}x{size[1]}; no label written ({_skipped(len(points))})"
+                )
+                skipped += len(points)
+                advance(1)
+                continue
             before = len(errors) + len(duplicates)
             label = _rasterize(name, size, points, errors, duplicates)
             skipped += len(errors) + len(duplicates) - before

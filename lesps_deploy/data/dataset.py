@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_imag
 from lesps_deploy.errors import DataError
 
 __all__ = ["Sample", "IRSTDDataset", "read_split", "split_file", "find_image"]
+
+log = logging.getLogger(__name__)
 
 
 def split_file(root: str | Path, split: str) -> Path:
@@ -41,13 +44,33 @@ def split_file(root: str | Path, split: str) -> Path:
 
 
 def read_split(root: str | Path, split: str) -> list[str]:
-    """Image names of a split (blank lines dropped, CRLF handled, file suffixes stripped)."""
+    """Image names of a split (blank lines dropped, CRLF handled, file suffixes stripped).
+
+    A name listed twice is kept once, in its first place, and said in one line: counted twice it would
+    weigh double in the metrics and in training.
+    """
     path = split_file(root, split)
     names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
     names = [Path(n).stem if Path(n).suffix.lower() in IMAGE_SUFFIXES else n for n in names if n]
     if not names:
         raise DataError(f"{path}: empty split list")
-    return names
+    unique = list(dict.fromkeys(names))
+    if len(unique) < len(names):
+        _say_duplicates(path, names, unique)
+    return unique
+
+
+_said_duplicates: set[tuple[str, float]] = set()  # (list file, mtime) already said: one line per file
+
+
+def _say_duplicates(path: Path, names: list[str], unique: list[str]) -> None:
+    key = (str(path.resolve()), path.stat().st_mtime)
+    if key in _said_duplicates:
+        return
+    _said_duplicates.add(key)
+    seen: set[str] = set()
+    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    log.warning("%s: %d duplicate name(s) kept once (first: %s)", path, len(names) - len(unique), twice[0])
 
 
 def find_image(root: str | Path, name: str, folder: str = "images") -> Path:

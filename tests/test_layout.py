@@ -19,7 +19,7 @@ PACKAGE = "lesps_deploy"
 
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_lazy", "errors", "io", "metadata", "progress", "timing", "formats", "threads"),
+    ("_lazy", "errors", "error_boundary", "io", "metadata", "progress", "timing", "formats", "threads"),
     ("data",),
     ("sources",),
     ("models",),

@@ -45,11 +45,14 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.",
-        suffix=_TEMP_MARK + (suffix if suffix is not None else "".join(path.suffixes)),
-        dir=path.parent,
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.",
+            suffix=_TEMP_MARK + (suffix if suffix is not None else "".join(path.suffixes)),
+            dir=path.parent,
+        )
+    except OSError as err:  # read-only, no permission, ...: about the file asked for, not our temporary
+        raise OSError(err.errno, err.strerror, str(path)) from err
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -60,8 +63,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
     except OSError as err:
-        if err.errno is not None and err.filename is None:
-            # write() on a full disk names no file: name the one the user asked for.
+        if err.errno is not None and (err.filename is None or str(err.filename) == str(tmp_path)):
+            # write() on a full disk names no file, the rename names our temporary one: name the file
+            # the user asked for.
             raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     finally:

@@ -35,6 +35,7 @@ from scipy import ndimage
 
 from lesps_deploy.data.components import centroid_points, component_stats, label_components
 from lesps_deploy.data.images import write_mask_png
+from lesps_deploy.data.owned import OwnedFiles
 from lesps_deploy.data.synth_backgrounds import (
     Mover,
     Sensor,
@@ -293,17 +294,21 @@ def make_dataset(
     names = [f"synth_{i:0{max(4, len(str(cfg.images - 1)))}d}" for i in range(cfg.images)]
     is_train = _train_mask(cfg)
     records = []
+    # Its point labels are lesps's output: `lesps labels` may write over them later (data.owned).
+    owned = OwnedFiles(folders["masks_centroid"], "lesps data synth", force=True)
     for i, name in enumerate(names):
         rng = np.random.default_rng([cfg.seed, i])
         bit16 = bool(rng.random() < cfg.bit16_fraction)
         frame = _render(rng, cfg.size, mix=cfg.mix)
         _write_sample(folders, name, frame, bit16)
+        owned.wrote(folders["masks_centroid"] / f"{name}.png")
         records.append({
             "name": name, "split": "train" if is_train[i] else "test", "scene": frame.scene,
             "bit_depth": 16 if bit16 else 8, "targets": [asdict(t) for t in frame.targets],
         })  # fmt: skip
         if progress is not None:
             progress(i + 1, cfg.images)
+    owned.save()
     lists = {}
     for split, keep in (("train", is_train), ("test", ~is_train)):
         lists[split] = folders["img_idx"] / f"{split}_{root.resolve().name}.txt"

@@ -140,3 +140,27 @@ def test_train_full_disk_says_so(monkeypatch, capsys, mount, tmp_path) -> None:
     line = _one_os_line(code, lines, FULL, out)
     assert ".pth" in line and "unexpected pos" not in line
     assert find_temp_files(point) == []
+
+
+@pytest.mark.parametrize("command", ["export-triton", "export-onnx", "evaluate-json", "data-synth"])
+def test_output_where_a_file_stands(monkeypatch, capsys, ckpt, tmp_path, command: str) -> None:
+    """An output folder (or a folder on an output's path) that is a file: one line, no traceback."""
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    args = {
+        "export-triton": ["export", ckpt, "--format", "triton", "--out", taken],
+        "export-onnx": ["export", ckpt, "--out", taken / "a.onnx"],
+        "evaluate-json": [
+            "evaluate",
+            ckpt,
+            "--data",
+            write_tiny_dataset(tmp_path / "Tiny"),
+            "--json",
+            taken / "e.json",
+        ],
+        "data-synth": ["data", "synth", taken, "--images", "4", "--size", "64"],
+    }[command]
+    code, lines = run_main(monkeypatch, capsys, *args)
+    errors = [line for line in lines if line.startswith("error:")]
+    assert code in (1, 2) and len(errors) == 1 and str(taken) in errors[0], lines
+    assert taken.read_text() == "mine"

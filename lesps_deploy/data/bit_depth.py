@@ -134,6 +134,7 @@ class FrameMapper:
         self.mapping = mapping or DEFAULT_FRAME_MAPPING
         self.chosen = mapping is not None
         self._said = threading.Event()  # frames may come from several threads (evaluation workers)
+        self._said_unit = threading.Event()
 
     @classmethod
     def for_model(cls, model_bits: int, mapping: str | FrameMapper | None) -> FrameMapper:
@@ -142,13 +143,15 @@ class FrameMapper:
         return mapping if isinstance(mapping, FrameMapper) else cls(model_bits, mapping)
 
     def __getstate__(self) -> dict:  # DataLoader workers may pickle it; an Event does not pickle
-        return {**self.__dict__, "_said": self._said.is_set()}
+        return {**self.__dict__, "_said": self._said.is_set(), "_said_unit": self._said_unit.is_set()}
 
     def __setstate__(self, state: dict) -> None:
-        said = threading.Event()
-        if state.pop("_said"):
-            said.set()
-        self.__dict__.update(state, _said=said)
+        events = {}
+        for key in ("_said", "_said_unit"):
+            events[key] = threading.Event()
+            if state.pop(key, False):
+                events[key].set()
+        self.__dict__.update(state, **events)
 
     def needs_mapping(self, frame: np.ndarray) -> bool:
         return self.mapping != "raw" and frame_bits(frame) != self.model_bits
@@ -161,6 +164,13 @@ class FrameMapper:
         """
         check_finite(frame, name)
         if self.mapping != "raw" and unit_scaled(frame):
+            if not self._said_unit.is_set():
+                self._said_unit.set()
+                log.warning(
+                    "%sfloat frames with values in 0..1: read as scaled to 0..1 (x%d, rounded); "
+                    "--frame-mapping raw keeps them as they are", f"{name}: " if name else "",
+                    2**self.model_bits - 1,
+                )  # fmt: skip
             # Scaled channels first, then luma: the same gray as the unscaled frame gives.
             return to_gray(np.rint(np.asarray(frame, np.float64) * (2**self.model_bits - 1)))
         if not self.needs_mapping(frame):

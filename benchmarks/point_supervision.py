@@ -5,12 +5,25 @@ the same schedule and seed for every row, two runs at a time at one thread each,
 test IoU / nIoU / Pd / Fa, the final labels' IoU against the full masks, the epoch of the first evolution
 round and the training time (epochs and rounds, from the run log); writes the table as JSON and Markdown and an SVG plot of label IoU per round.
 
-Rows:
-    paper       LESPS as published: --start-rule tloss (Tloss 10), points as initial labels, default init
-    default     LESPS with this project's defaults (start rule hits, tophat initial labels, prior 0.01)
-    lcm-tophat  fixed top-hat pseudo-masks grown from the centroid points (no evolution)
-    lcm-mpcm    fixed MPCM pseudo-masks grown from the centroid points (no evolution)
-    full        full masks (the upper bound)
+Rows (centroid points unless the name ends in -coarse):
+    paper        LESPS as published: --start-rule tloss (Tloss 10), points as initial labels, default
+                 init, the paper's update (no envelope)
+    previous     the defaults before the contrast-prior envelope (hits start rule, tophat initial labels,
+                 prior 0.01, the paper's update); its run folder is `default/`, where it was first run
+    default      this project's defaults (previous + the envelope: evolution grows labels only inside
+                 the top-hat prior's support); folder `default-v2/`
+    no-envelope  = previous (the one new default mechanism removed), the same run under its ablation name
+    decay        default + --decay 0.97 (PAL's shrinking of labels the network stops supporting)
+    min-prob     default + --min-prob 0.5
+    pos-crops    default + --pos-crops 0.5 (half the crops hold a labelled target)
+    copy-paste   default + --copy-paste 0.5 (half the crops get one more target of the split)
+    ...-coarse   the same with coarse points (masks_coarse/)
+    lcm-tophat   fixed top-hat pseudo-masks grown from the centroid points (no evolution)
+    lcm-mpcm     fixed MPCM pseudo-masks grown from the centroid points (no evolution)
+    full         full masks (the upper bound)
+
+`--split val` trains on the train split less a carved validation share (`training.data.carve_validation`)
+and tests on that share: the split to choose defaults on. The test split is never used to choose.
 
 Rerunning continues: finished rows are read back from their run folders, unfinished ones resume.
 
@@ -34,13 +47,37 @@ from lesps_deploy.io import json_text
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
 
+_PAPER = ["--start-rule", "tloss", "--init-labels", "points", "--prior", "0", "--envelope", "0"]
+_POINT_ROWS: dict[str, list[str]] = {
+    "paper": _PAPER,
+    "previous": ["--envelope", "0"],
+    "default": [],
+    "no-envelope": ["--envelope", "0"],
+    "decay": ["--decay", "0.97"],
+    "min-prob": ["--min-prob", "0.5"],
+    "pos-crops": ["--pos-crops", "0.5"],
+    "copy-paste": ["--copy-paste", "0.5"],
+}
 ROWS: dict[str, list[str]] = {
-    "paper": ["--labels", "centroid", "--start-rule", "tloss", "--init-labels", "points", "--prior", "0"],
-    "default": ["--labels", "centroid"],
+    **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},
+    **{f"{name}-coarse": ["--labels", "coarse", *flags] for name, flags in _POINT_ROWS.items()},
     "lcm-tophat": ["--labels", "tophat"],
     "lcm-mpcm": ["--labels", "mpcm"],
     "full": ["--labels", "full"],
 }
+# Run folders of rows whose name changed after their runs started (they resume where they are).
+# no-envelope is previous under its ablation name: the same run, not a second one.
+FOLDERS: dict[str, str] = {
+    "previous": "default",
+    "default": "default-v2",
+    "no-envelope": "default",
+    "no-envelope-coarse": "previous-coarse",
+}
+
+
+def folder_of(name: str) -> str:
+    """The run folder of row `name` under --out (rows renamed after their runs started keep theirs)."""
+    return FOLDERS.get(name, name)
 
 
 def _events(run: Path) -> list[dict[str, Any]]:
@@ -59,6 +96,13 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
     rounds = [e for e in events if e["event"] == "evolution"]
     start = next((e for e in events if e["event"] == "labels"), {})
     curve = [start.get("label_iou")] + [r["label_iou"] for r in rounds]
+    # Label IoU per target size and contrast, growth and misses (runs from before these were logged
+    # have none).
+    quality = [
+        {k: v for k, v in e.items() if k not in ("event", "epoch", "round")}
+        for e in events
+        if e["event"] == "label_quality"
+    ]
     return {
         "row": name,
         "IoU": final.get("IoU"),
@@ -72,16 +116,18 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
         "late_start_warning": any(e["event"] == "late_start" for e in events),
         "seconds": round(seconds, 1),
         "label_iou_per_round": curve,
+        "label_quality_start": quality[0] if quality else None,
+        "label_quality_final": quality[-1] if quality else None,
         "test_per_eval": [{k: e[k] for k in ("epoch", "IoU", "Pd", "Fa")} for e in evals],
         "run": str(run),
     }
 
 
 def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict[str, Any]:
-    run = out / name
+    run = out / folder_of(name)
     done = run / "result.json"
     if done.exists():
-        return json.loads(done.read_text(encoding="utf-8"))
+        return {**json.loads(done.read_text(encoding="utf-8")), "row": name}
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     lesps = [sys.executable, "-m", "lesps_deploy.cli"]
     if (run / "checkpoints" / "last.pth.tar").exists():
@@ -94,21 +140,31 @@ def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict
             "--norm", "auto", "--device", "cpu", "--seed", str(args.seed), "--out", str(run),
         ]  # fmt: skip
     run.parent.mkdir(parents=True, exist_ok=True)
-    with open(out / f"{name}.log", "a", encoding="utf-8") as logf:
+    with open(out / f"{folder_of(name)}.log", "a", encoding="utf-8") as logf:
         rc = subprocess.call(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, cwd=ROOT)
     if rc != 0:
-        raise SystemExit(f"{name}: lesps train failed (rc {rc}); see {out / (name + '.log')}")
+        raise SystemExit(f"{name}: lesps train failed (rc {rc}); see {out / (folder_of(name) + '.log')}")
     result = _summarise(name, run, args.epochs)
     done.write_text(json_text(result, indent=2), encoding="utf-8")
     return result
 
 
-def _prepare(src: Path, out: Path) -> Path:
-    """A private copy of the dataset with the LCM pseudo-masks (../shared is never written)."""
-    data = out / "data" / src.name
+def _prepare(src: Path, out: Path, split: str = "test") -> Path:
+    """A private copy of the dataset with the LCM pseudo-masks (../shared is never written); with
+    `split` 'val', its train split is the carved train share and its test split the validation share."""
+    data = out / ("data" if split == "test" else "data-val") / src.name
     if not (data / "masks_mpcm").is_dir():
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(src, data)
+        if split == "val":
+            sys.path.insert(0, str(ROOT))
+            from training.data import carve_validation
+
+            index = data / "img_idx"
+            names = (index / f"train_{src.name}.txt").read_text(encoding="utf-8").split()
+            train, val = carve_validation(names)
+            (index / f"train_{src.name}.txt").write_text("".join(names[i] + "\n" for i in train))
+            (index / f"test_{src.name}.txt").write_text("".join(names[i] + "\n" for i in val))
         for method in ("tophat", "mpcm"):
             subprocess.check_call(
                 [sys.executable, "-m", "lesps_deploy.cli", "labels", str(data), "--type", f"lcm-{method}"],
@@ -179,7 +235,8 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=SHARED / "datasets" / "NUAA-SIRST")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "point_supervision")
-    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--rows", default="paper,previous,default,full")
+    parser.add_argument("--split", default="test", choices=("test", "val"), help="val: carved from train")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
@@ -193,11 +250,16 @@ def main() -> None:
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: dataset folder not found")
     args.out.mkdir(parents=True, exist_ok=True)
-    data = _prepare(args.data, args.out)
+    data = _prepare(args.data, args.out, args.split)
+    # One run per folder (two row names may share a run); each row reads its folder's result.
+    first = {folder_of(n): n for n in reversed(names)}
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        rows = list(pool.map(lambda n: _run_row(n, args, data, args.out), names))
+        done = dict(
+            zip(first, pool.map(lambda n: _run_row(n, args, data, args.out), first.values()), strict=True)
+        )
+    rows = [{**done[folder_of(n)], "row": n} for n in names]
     header = (
-        f"ACM on {args.data.name} train alone ({args.epochs} epochs, milestones {args.epochs // 2}/"
+        f"ACM on {args.data.name} train alone{' less a validation share, tested on it' if args.split == 'val' else ''} ({args.epochs} epochs, milestones {args.epochs // 2}/"
         f"{3 * args.epochs // 4}, seed {args.seed}, CPU, {args.parallel} runs at a time at 1 thread); "
         "test split metrics in %, Fa in 1e-6"
     )

@@ -9,17 +9,30 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lesps_deploy.data.bit_depth import check_frame_mapping
-from lesps_deploy.errors import ConfigError, DataError, LespsError
+from lesps_deploy.errors import ConfigError, LespsError
 from lesps_deploy.formats import (
     CHECKPOINT,
     CHECKPOINT_SUFFIXES,
     OPTION_FLAGS,
     ArtifactFormat,
+    export_format_names,
     format_for_path,
+    formats_help,
     get_export_format,
 )
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.options import (
+    Role,
+    check_paths,
+    force_option,
+    json_option,
+    name_of,
+    option,
+    say,
+    threads_option,
+    validate,
+)
+from lesps_deploy.runtime import options as shared
 
 from .triton import model_name
 
@@ -66,36 +79,70 @@ FORMAT_DEFAULTS: dict[str, tuple[tuple[int, int], int]] = {
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Options of `lesps export`, one to one (None: the format's default)."""
+    """Options of `lesps export`: each field declares its flag, help and domain (None: the format's default).
 
-    weights: Path
-    format: str = "onnx"
-    out: Path | None = None
-    model: str | None = None
-    norm: str | None = None
-    imgsz: tuple[int, int] | None = None
-    batch: int | None = None
-    dynamic: bool | None = None
-    half: bool = False
-    int8: bool = False
-    calib_data: Path | None = None
-    calib_images: int = 300
-    calib_method: str = DEFAULT_CALIB_METHOD
-    calib_percentile: float = 99.999
-    calib_split: str = "train"
-    int8_budget: float = DEFAULT_INT8_BUDGET
-    threshold: float | None = None
-    opset: int = 17
-    simplify: bool = False
-    workspace: float | None = None
-    verify: Path | None = None
-    instances: int = 1
-    device: str | None = None
-    force: bool = False
-    trust_pickle: bool = False
-    frame_mapping: str | None = None
-    max_drop: float = DEFAULT_MAX_DROP
-    keep_degraded: bool = False
+    Built means checked: the domains, then the rules between options and the format's row.
+    """
+
+    weights: Path = shared.weights_option(argument=True)
+    format: str = option(
+        "onnx", formats_help(), flag="--format", short="-f", choices=tuple(export_format_names())
+    )
+    out: Path | None = option(
+        None, "Output file (Triton: repository folder).", flag="--out", short="-o", role=Role.OUTPUT
+    )
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    imgsz: tuple[int, int] | None = option(
+        None, "H W, multiples of 32 (trace / profile opt size).", gt=0, multiple_of=32
+    )
+    batch: int | None = shared.batch_option(None, "Batch (engine profile max; Triton max_batch_size).")
+    dynamic: bool | None = option(None, "Dynamic batch/H/W (default).", negative="--static")
+    half: bool = option(False, "FP16 (ONNX: FP16 graph, float32 input/output; engine: GPU).")
+    int8: bool = option(False, "INT8 (ONNX: QDQ graph; engine), calibrated on --calib-data.")
+    calib_data: Path | None = option(
+        None, "Dataset folder of INT8 calibration images.", role=Role.INPUT_DIR, noun="dataset folder"
+    )
+    calib_images: int = option(300, "Calibration images (>= 300 recommended).", ge=1)
+    calib_method: str = option(
+        DEFAULT_CALIB_METHOD,
+        "minmax, percentile or entropy (entropy clips small targets).",
+        choices=CALIB_METHODS,
+    )
+    calib_percentile: float = option(
+        99.999, "Percentile of |activation| kept by --calib-method percentile.", gt=50.0, le=100.0
+    )
+    calib_split: str = option("train", "Split of --calib-data to calibrate on (never the evaluated one).")
+    int8_budget: float = option(
+        DEFAULT_INT8_BUDGET,
+        "INT8: keep the most sensitive Convs in float until IoU and Pd on the calibration frames "
+        "are within this many points of FP32 (0: all INT8).",
+        ge=0,
+    )
+    threshold: float | None = shared.threshold_option(
+        help="Probability threshold recorded in the artifact (default: the source's, else 0.5)."
+    )
+    opset: int = option(17, "ONNX opset (>= 17).", ge=17)
+    simplify: bool = option(False, "Simplify with onnxslim (extra 'simplify'), parity re-checked.")
+    workspace: float | None = option(None, "TensorRT workspace limit in GiB.", gt=0)
+    verify: Path | None = option(
+        None, "Dataset: parity on real images and split counts.", role=Role.INPUT_DIR, noun="dataset folder"
+    )
+    instances: int = option(1, "Triton instances per device.", ge=1)
+    device: str | None = shared.device_option(None, "cpu or cuda[:N] (default: per format).")
+    force: bool = force_option("Overwrite an existing output.")
+    trust_pickle: bool = shared.trust_pickle_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
+    max_drop: float = option(
+        DEFAULT_MAX_DROP, "FP16/INT8: refuse the artifact when IoU or Pd drops more (points).", ge=0
+    )
+    keep_degraded: bool = option(False, "Write an FP16/INT8 artifact even beyond --max-drop.")
+    json_out: Path | None = json_option()
+    threads: int | None = threads_option()
+
+    def __post_init__(self) -> None:
+        validate(self)
+        _check_relations(self)
 
     @property
     def precision(self) -> str:
@@ -133,92 +180,56 @@ def _given(cfg: ExportConfig) -> list[str]:
     return [f.name for f in fields(cfg) if f.name in OPTION_FLAGS and getattr(cfg, f.name) != f.default]
 
 
-def _check_ranges(cfg: ExportConfig) -> None:
-    from lesps_deploy.metrics.rules import check_threshold
-
-    check_threshold(cfg.threshold)
-    if cfg.imgsz is not None and (len(cfg.imgsz) != 2 or any(s <= 0 or s % 32 for s in cfg.imgsz)):
-        raise ConfigError(f"--imgsz {cfg.imgsz}: height and width must be positive multiples of 32")
-    checks = (
-        (cfg.batch is not None and cfg.batch < 1, f"--batch {cfg.batch}: must be >= 1"),
-        (cfg.opset < 17, f"--opset {cfg.opset}: must be >= 17"),
-        (cfg.calib_images < 1, f"--calib-images {cfg.calib_images}: must be >= 1"),
-        (
-            cfg.calib_method not in CALIB_METHODS,
-            f"--calib-method {cfg.calib_method}: use {', '.join(CALIB_METHODS)}",
-        ),
-        (
-            not 50.0 < cfg.calib_percentile <= 100.0,
-            f"--calib-percentile {cfg.calib_percentile}: use a percentile in (50, 100]",
-        ),
-        (cfg.max_drop < 0, f"--max-drop {cfg.max_drop}: must be >= 0 points"),
-        (cfg.int8_budget < 0, f"--int8-budget {cfg.int8_budget}: must be >= 0 points (0: no float fallback)"),
-        (cfg.workspace is not None and cfg.workspace <= 0, f"--workspace {cfg.workspace}: must be > 0 GiB"),
-        (cfg.instances < 1, f"--instances {cfg.instances}: must be >= 1"),
-    )
-    for bad, message in checks:
-        if bad:
-            raise ConfigError(message)
-
-
-def validate_config(cfg: ExportConfig) -> ArtifactFormat:
-    """Check `cfg` against its format row; returns the row.
-
-    Raises:
-        ConfigError: an option the format does not take, contradicting options, or out-of-range values.
-    """
+def _check_relations(cfg: ExportConfig) -> None:
+    """The rules between options and the format's row (each value's own domain is declared)."""
     fmt = get_export_format(cfg.format)
+    on = f"{say('format', fmt.name)}"
     for name in _given(cfg):
         if not fmt.accepts(name):
-            raise ConfigError(f"{OPTION_FLAGS[name]} does not apply to --format {fmt.name}")
-    _check_ranges(cfg)
-    check_frame_mapping(cfg.frame_mapping)
+            raise ConfigError(f"{say(name, getattr(cfg, name))} does not apply to {on}")
     device = export_device(cfg, fmt)
+    half, int8 = say("half", True), say("int8", True)
     if cfg.half and cfg.int8:
-        raise ConfigError("--half and --int8 are exclusive (INT8 engines already fall back to FP16 layers)")
+        raise ConfigError(f"{half} and {int8} are exclusive (INT8 engines already fall back to FP16 layers)")
     if cfg.int8 and cfg.calib_data is None:
-        raise ConfigError(
-            "--int8 needs calibration images", hint="add --calib-data DATASET_DIR (300+ images)"
-        )
-    calib_options = {
+        hint = f"add {name_of('calib_data')} DATASET_DIR (300+ images)"
+        raise ConfigError(f"{int8} needs calibration images", hint=hint)
+    calib_options = (
         "calib_data",
         "calib_images",
         "calib_method",
         "calib_percentile",
         "calib_split",
         "int8_budget",
-    }
-    if not cfg.int8 and calib_options & set(_given(cfg)):
-        raise ConfigError("--calib-data/--calib-*/--int8-budget only apply with --int8")
+    )
+    if not cfg.int8 and set(calib_options) & set(_given(cfg)):
+        raise ConfigError(f"{', '.join(name_of(n) for n in calib_options)} only apply with {int8}")
     if cfg.half and not device.startswith("cuda") and not fmt.cpu:
-        raise ConfigError(f"--half needs a GPU; --device {device} cannot build an FP16 {fmt.name}")
+        raise ConfigError(f"{half} needs a GPU; {say('device', device)} cannot build an FP16 {fmt.name}")
     _check_calibration_split(cfg)
     if device == "cpu" and not fmt.cpu:
-        raise ConfigError(f"--format {fmt.name} is built on a GPU; use --device cuda")
+        raise ConfigError(f"{on} is built on a GPU; use {say('device', 'cuda')}")
     suffix = source_kind(cfg.weights)
     if suffix != CHECKPOINT and fmt.name == "onnx":
         raise ConfigError(
-            f"{cfg.weights}: --format onnx needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
+            f"{cfg.weights}: {on} needs a PyTorch checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})"
         )
     if suffix == "engine" and fmt.name != "triton":
-        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with --format triton")
-    return fmt
+        raise ConfigError(f"{cfg.weights}: an engine can only be packaged with {say('format', 'triton')}")
+
+
+def validate_config(cfg: ExportConfig) -> ArtifactFormat:
+    """The format row of a config (built configs are checked: see `ExportConfig`)."""
+    return get_export_format(cfg.format)
 
 
 def check_inputs(cfg: ExportConfig) -> None:
-    """Files and --norm, checked in milliseconds before the model loads (an export takes seconds)."""
+    """Files, checked in milliseconds before the model loads (an export takes seconds)."""
     from lesps_deploy.data.dataset import read_split
-    from lesps_deploy.data.norm import resolve_norm
 
-    if not Path(cfg.weights).exists():
-        raise DataError(f"{cfg.weights}: no such weights file")
-    for flag, folder in (("--verify", cfg.verify), ("--calib-data", cfg.calib_data)):
-        if folder is not None and not Path(folder).is_dir():
-            raise DataError(f"{flag} {folder}: no such dataset folder")
+    check_paths(cfg)
     if cfg.verify is not None:
         read_split(cfg.verify, "test")  # the split --verify evaluates
-    if cfg.norm is not None and cfg.norm.strip().lower() != "auto":
-        resolve_norm(cfg.norm)  # parse only; bit depth is checked against the model later
 
 
 def _check_calibration_split(cfg: ExportConfig) -> None:
@@ -228,8 +239,8 @@ def _check_calibration_split(cfg: ExportConfig) -> None:
     same_dir = Path(cfg.calib_data).resolve() == Path(cfg.verify).resolve()
     if same_dir and cfg.calib_split == "test":
         raise ConfigError(
-            f"{cfg.calib_data}: --calib-split test is the split --verify evaluates",
-            hint="calibrate on another split (--calib-split train, the default)",
+            f"{cfg.calib_data}: {say('calib_split', 'test')} is the split {name_of('verify')} evaluates",
+            hint=f"calibrate on another split ({say('calib_split', 'train')}, the default)",
         )
 
 

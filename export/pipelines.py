@@ -249,17 +249,22 @@ def export_engine_format(job: Job, tmp: Path) -> Outcome:
     return move_into_place(engine, job.out), parity, details
 
 
-def _triton_model(job: Job, platform: str, shape: list[Any], params: dict[str, str]) -> Any:
-    from .triton import TritonModel, model_name
+def _network(job: Job, platform: str, shape: list[Any], params: dict[str, str]) -> Any:
+    """The bare network's Triton model: dims from the ONNX graph or engine profile."""
+    from .triton import network_model, network_name
 
     dynamic_batch = isinstance(shape[0], str) or platform == "tensorrt_plan" and shape[0] == -1
     dims = tuple(d if isinstance(d, int) else -1 for d in (shape[1:] if dynamic_batch else shape))
     kind = "KIND_GPU" if platform == "tensorrt_plan" or job.device.startswith("cuda") else "KIND_CPU"
-    return TritonModel(
-        name=model_name(job.cfg.weights), platform=platform, input_name=job.meta.input_name,
-        output_name=job.meta.output_name, dims=dims, max_batch_size=job.batch if dynamic_batch else 0,
-        instances=job.cfg.instances, kind=kind, parameters=params,
-    )  # fmt: skip
+    name = network_name(model_name_of(job))
+    batch = job.batch if dynamic_batch else 0
+    return network_model(name, platform, job.meta, dims, batch, job.cfg.instances, kind, params)
+
+
+def model_name_of(job: Job) -> str:
+    from .triton import model_name
+
+    return model_name(job.cfg.weights)
 
 
 def _engine_shape(header: Any) -> list[int]:
@@ -270,12 +275,24 @@ def _engine_shape(header: Any) -> list[int]:
 
 
 def export_triton_format(job: Job, tmp: Path) -> Outcome:
+    """`<name>` (Python backend + ONNX Runtime), `<name>_net` (the bare network) and `<name>_pipeline`
+    (frames in, the network called on `<name>_net`); an engine source gives the last two."""
     from lesps_deploy.runtime.engine_header import read_engine
+    from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
+    from lesps_deploy.runtime.triton_protocol import ServeParams
 
     from .onnx import onnx_io_shapes
-    from .triton import meta_parameters, write_model_repository
+    from .triton import (
+        MODEL_PY,
+        PLATFORM_FILES,
+        frames_model,
+        meta_parameters,
+        pipeline_name,
+        write_model_repository,
+    )
 
     prepare(job)
+    onnx_bytes = None
     if job.source == "engine":
         header, payload = read_engine(job.cfg.weights)
         shape, parity, platform = _engine_shape(header), [], "tensorrt_plan"
@@ -286,10 +303,29 @@ def export_triton_format(job: Job, tmp: Path) -> Outcome:
     else:
         onnx_path, parity = _onnx_file(job, tmp)
         shape, platform = onnx_io_shapes(onnx_path)[job.meta.input_name], "onnxruntime_onnx"
-        payload, params = onnx_path.read_bytes(), meta_parameters(job.meta)
-    model = _triton_model(job, platform, shape, params)
-    folder = write_model_repository(job.out, model, payload, force=job.cfg.force)
-    return folder, parity, {"platform": platform, "max_batch_size": model.max_batch_size}
+        payload = onnx_bytes = onnx_path.read_bytes()
+        params = meta_parameters(job.meta)
+    net = _network(job, platform, shape, params)
+    serve = ServeParams(
+        patch_size=DEFAULT_PATCH_SIZE, frame_mapping=job.mapper.mapping, batch_size=max(net.max_batch_size, 1)
+    )
+    batch = max(net.max_batch_size, 1)
+    code = MODEL_PY.encode()
+    models = [(net, {f"1/{PLATFORM_FILES[platform]}": payload})]
+    pipeline_params = {**params, **dataclasses.replace(serve, network=net.name).to_parameters()}
+    models.append(
+        (frames_model(pipeline_name(model_name_of(job)), batch, 1, pipeline_params), {"1/model.py": code})
+    )
+    if onnx_bytes is not None:
+        own = frames_model(model_name_of(job), batch, job.cfg.instances, {**params, **serve.to_parameters()})
+        models.insert(0, (own, {"1/model.py": code, "1/model.onnx": onnx_bytes}))
+    folders = write_model_repository(job.out, models, force=job.cfg.force)
+    details = {
+        "platform": platform,
+        "max_batch_size": net.max_batch_size,
+        "models": [f.name for f in folders],
+    }
+    return folders[0] if onnx_bytes is not None else folders[-1], parity, details
 
 
 PIPELINES: dict[str, Callable[[Job, Path], Outcome]] = {

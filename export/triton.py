@@ -1,10 +1,19 @@
-"""Triton Inference Server model repository: `<repo>/<name>/config.pbtxt` + `<repo>/<name>/1/model.*`.
+"""Triton Inference Server model repository: `<repo>/<model>/config.pbtxt` + `<repo>/<model>/1/...`.
 
-The config names the platform (onnxruntime_onnx or tensorrt_plan), the input/output tensors with
-their dims (-1 where dynamic), max_batch_size, dynamic batching and the instance group, and carries
-the lesps-deploy metadata as string parameters so clients can normalize and threshold alike.
-A TensorRT model gets the bare plan (Triton deserializes `model.plan` directly, so our header is
-stripped and its content moves to the parameters).
+One export writes up to three models that serve the same network:
+
+- `<name>`: the Python backend running ONNX Runtime on `1/model.onnx` with the library's own pre and
+  post processing (`lesps_deploy.serving`); it runs on the server `pip install 'lesps-deploy[serve]'`
+  brings (Python backend only) and on CPU-only hosts. Clients send raw uint8/uint16 frames and get
+  probabilities and targets back (`lesps_deploy.runtime.triton_protocol`).
+- `<name>_net`: the bare network on Triton's `onnxruntime` or `tensorrt` backend (normalized, padded
+  float32 in, probabilities out), for NVIDIA's containers and GPUs.
+- `<name>_pipeline`: the same frames-in interface as `<name>`, a Python model that calls `<name>_net`
+  for the network (Triton's business logic scripting), so the network runs on the GPU backend.
+
+Every config carries the artifact's metadata as `lesps.<key>` string parameters and the serving
+settings as `serve.<key>` ones. A TensorRT network gets the bare plan (Triton deserializes
+`model.plan` directly, so our header is stripped and its content moves to the parameters).
 """
 
 from __future__ import annotations
@@ -21,17 +30,48 @@ from lesps_deploy.formats import strip_suffix
 from lesps_deploy.metadata import ModelMeta
 
 __all__ = [
+    "TensorSpec",
     "TritonModel",
     "PLATFORM_FILES",
+    "MODEL_PY",
     "model_name",
+    "network_name",
+    "pipeline_name",
     "config_pbtxt",
+    "network_model",
+    "frames_model",
     "write_model_repository",
     "meta_parameters",
 ]
 
 # platform -> file name Triton expects inside the version folder
 PLATFORM_FILES: dict[str, str] = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
+BACKENDS = ("python",)
 _NAME_OK = re.compile(r"[^A-Za-z0-9_.-]+")
+
+# The Python-backend model file: the library's class, so the server runs the library's own processing.
+MODEL_PY = '''"""Served lesps model (written by `lesps export --format triton`); needs lesps-deploy in the server's Python."""
+
+import os
+import sys
+
+# Triton's Python backend stub starts its interpreter without reading PYTHONPATH; honour it as Python would.
+for _entry in reversed(os.environ.get("PYTHONPATH", "").split(os.pathsep)):
+    if _entry and _entry not in sys.path:
+        sys.path.insert(0, _entry)
+
+from lesps_deploy.serving.python_model import TritonPythonModel  # noqa: E402, F401
+'''
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output: name, Triton data type (TYPE_FP32, TYPE_UINT8, ...), per-sample dims."""
+
+    name: str
+    data_type: str
+    dims: tuple[int, ...]
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,22 +80,23 @@ class TritonModel:
 
     Attributes:
         name: model (and folder) name.
-        platform: onnxruntime_onnx or tensorrt_plan.
-        input_name, output_name: tensor names.
-        dims: per-sample dims (without the batch axis when max_batch_size > 0), -1 = dynamic.
+        inputs, outputs: tensors; dims exclude the batch axis when max_batch_size > 0 (-1 = dynamic).
         max_batch_size: 0 when the batch axis is fixed (then dims include it).
+        platform: onnxruntime_onnx or tensorrt_plan ('' for a backend model).
+        backend: python ('' for a platform model).
         instances: model instances per device; kind: KIND_CPU or KIND_GPU.
-        parameters: string parameters (the artifact's metadata).
+        max_queue_delay_us: how long dynamic batching waits to fill a batch.
+        parameters: string parameters (the artifact's metadata, the serving settings).
     """
 
     name: str
-    platform: str
-    input_name: str
-    output_name: str
-    dims: tuple[int, ...]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
     max_batch_size: int
+    platform: str = ""
+    backend: str = ""
     instances: int = 1
-    kind: str = "KIND_GPU"
+    kind: str = "KIND_CPU"
     max_queue_delay_us: int = 100
     parameters: dict[str, str] = field(default_factory=dict)
 
@@ -66,28 +107,77 @@ def model_name(weights: str | os.PathLike[str]) -> str:
     return _NAME_OK.sub("_", name).strip("_") or "lesps_model"
 
 
+def network_name(name: str) -> str:
+    return f"{name}_net"
+
+
+def pipeline_name(name: str) -> str:
+    return f"{name}_pipeline"
+
+
+def network_model(
+    name: str, platform: str, meta: ModelMeta, dims: tuple[int, ...], max_batch_size: int,
+    instances: int, kind: str, parameters: dict[str, str],
+) -> TritonModel:  # fmt: skip
+    """The bare network: normalized padded float32 in, probabilities out, same dims."""
+    return TritonModel(
+        name, (TensorSpec(meta.input_name, "TYPE_FP32", dims),), (TensorSpec(meta.output_name, "TYPE_FP32", dims),),
+        max_batch_size, platform=platform, instances=instances, kind=kind, parameters=parameters,
+    )  # fmt: skip
+
+
+def frames_model(name: str, max_batch_size: int, instances: int, parameters: dict[str, str]) -> TritonModel:
+    """A Python-backend model with the frames-in interface of `lesps_deploy.runtime.triton_protocol`."""
+    from lesps_deploy.runtime.triton_protocol import MAX_TARGETS, TARGET_COLUMNS
+
+    inputs = (
+        TensorSpec("frames", "TYPE_UINT8", (-1, -1), optional=True),
+        TensorSpec("frames16", "TYPE_UINT16", (-1, -1), optional=True),
+    )
+    outputs = (
+        TensorSpec("prob", "TYPE_FP32", (-1, -1)),
+        TensorSpec("targets", "TYPE_FP32", (MAX_TARGETS, len(TARGET_COLUMNS))),
+        TensorSpec("count", "TYPE_INT32", (1,)),
+    )
+    return TritonModel(
+        name, inputs, outputs, max_batch_size, backend="python", instances=instances, kind="KIND_CPU",
+        parameters=parameters,
+    )  # fmt: skip
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _tensor(section: str, name: str, dims: tuple[int, ...]) -> list[str]:
-    return [f"{section} [", "  {", f"    name: {_quote(name)}", "    data_type: TYPE_FP32",
-            f"    dims: [ {', '.join(str(d) for d in dims)} ]", "  }", "]"]  # fmt: skip
+def _tensors(section: str, tensors: tuple[TensorSpec, ...]) -> list[str]:
+    lines = [f"{section} ["]
+    for i, t in enumerate(tensors):
+        lines += ["  {", f"    name: {_quote(t.name)}", f"    data_type: {t.data_type}",
+                  f"    dims: [ {', '.join(str(d) for d in t.dims)} ]"]  # fmt: skip
+        lines += ["    optional: true"] if t.optional else []
+        lines += ["  }," if i < len(tensors) - 1 else "  }"]
+    return [*lines, "]"]
 
 
 def config_pbtxt(model: TritonModel) -> str:
-    """The protobuf text of Triton's ModelConfig for `model`."""
-    if model.platform not in PLATFORM_FILES:
-        raise ConfigError(
-            f"unknown Triton platform '{model.platform}'; use one of {', '.join(PLATFORM_FILES)}"
-        )
-    lines = [
-        f"name: {_quote(model.name)}",
-        f"platform: {_quote(model.platform)}",
-        f"max_batch_size: {model.max_batch_size}",
-    ]
-    lines += _tensor("input", model.input_name, model.dims)
-    lines += _tensor("output", model.output_name, model.dims)
+    """The protobuf text of Triton's ModelConfig for `model`.
+
+    Raises:
+        ConfigError: neither a known platform nor a known backend.
+    """
+    if model.platform:
+        if model.platform not in PLATFORM_FILES:
+            raise ConfigError(
+                f"unknown Triton platform '{model.platform}'; use one of {', '.join(PLATFORM_FILES)}"
+            )
+        lines = [f"name: {_quote(model.name)}", f"platform: {_quote(model.platform)}"]
+    elif model.backend in BACKENDS:
+        lines = [f"name: {_quote(model.name)}", f"backend: {_quote(model.backend)}"]
+    else:
+        raise ConfigError(f"Triton model '{model.name}': give a platform or one of the backends {BACKENDS}")
+    lines.append(f"max_batch_size: {model.max_batch_size}")
+    lines += _tensors("input", model.inputs)
+    lines += _tensors("output", model.outputs)
     if model.max_batch_size > 0:
         lines += ["dynamic_batching {", f"  max_queue_delay_microseconds: {model.max_queue_delay_us}", "}"]
     lines += [
@@ -108,23 +198,31 @@ def config_pbtxt(model: TritonModel) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_model_repository(repo: Path, model: TritonModel, payload: bytes, force: bool = False) -> Path:
-    """Write `<repo>/<name>/` (config.pbtxt, 1/model.*) and return that folder.
+def write_model_repository(
+    repo: Path, models: list[tuple[TritonModel, dict[str, bytes]]], force: bool = False
+) -> list[Path]:
+    """Write `<repo>/<name>/` (config.pbtxt and `files`, paths relative to the folder) for each model.
 
-    The folder is assembled beside its final place and renamed in, so a failed export never
-    leaves a half-written model that Triton would try to load.
+    Each folder is assembled beside its final place and renamed in, so a failed export never leaves
+    a half-written model that Triton would try to load; every folder is checked before any is written.
 
     Raises:
-        ExportError: the model folder exists and `force` is False.
+        ExportError: a model folder exists and `force` is False.
     """
-    target = repo / model.name
-    if target.exists() and not force:
-        raise ExportError(f"{target}: already exists", hint="pass --force to replace it")
+    for model, _ in models:
+        if (repo / model.name).exists() and not force:
+            raise ExportError(f"{repo / model.name}: already exists", hint="pass --force to replace it")
     repo.mkdir(parents=True, exist_ok=True)
+    return [_write_folder(repo, model, files) for model, files in models]
+
+
+def _write_folder(repo: Path, model: TritonModel, files: dict[str, bytes]) -> Path:
+    target = repo / model.name
     staging = Path(tempfile.mkdtemp(prefix=f".{model.name}.", dir=repo))
     try:
-        (staging / "1").mkdir()
-        (staging / "1" / PLATFORM_FILES[model.platform]).write_bytes(payload)
+        for rel, data in files.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).write_bytes(data)
         (staging / "config.pbtxt").write_text(config_pbtxt(model), encoding="utf-8")
         if target.exists():
             old = target.with_name(f".{model.name}.old")

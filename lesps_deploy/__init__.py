@@ -8,8 +8,17 @@ Example:
     >>> report.summary["IoU"], report.summary["Pd"]
 """
 
+from pathlib import Path as _Path
+
 from lesps_deploy._lazy import lazy_face
 from lesps_deploy.metadata import __version__
+
+# `lesps_deploy.training` and `lesps_deploy.export` live in the repository's top-level training/ and
+# export/ folders. An install maps them into this package (pyproject.toml, package-dir); a checkout
+# run without installing (PYTHONPATH=., `python -m pytest`) finds them through the top level here.
+_TOP = _Path(__file__).resolve().parent.parent
+if (_TOP / "pyproject.toml").is_file() and (_TOP / "training" / "__init__.py").is_file():
+    __path__.append(str(_TOP))  # noqa: F821 - a package's __path__ is defined by the import system
 
 _LAZY = """
     lesps_deploy.runtime.detector: Detector

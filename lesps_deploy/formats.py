@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lesps_deploy.errors import BackendError, ConfigError
+from lesps_deploy.urls import is_server_url
 
 __all__ = [
     "ArtifactFormat",
     "FORMATS",
     "EXPORT_FORMATS",
     "CHECKPOINT",
+    "SERVED",
     "CHECKPOINT_SUFFIXES",
     "OPTION_FLAGS",
     "get_export_format",
@@ -106,6 +108,7 @@ class ArtifactFormat:
 
 
 CHECKPOINT = "checkpoint"
+SERVED = "served"
 
 FORMATS: tuple[ArtifactFormat, ...] = (
     ArtifactFormat(
@@ -125,7 +128,12 @@ FORMATS: tuple[ArtifactFormat, ...] = (
     ),
     ArtifactFormat(
         "triton", (), "", "", _BASE_OPTIONS | {"instances"}, cpu=True, gpu=True, extra="",
-        description="Triton model repository (<out>/<name>/config.pbtxt + 1/model.onnx or model.plan)",
+        description="Triton model repository: <name> (Python backend + ONNX Runtime, raw frames in), "
+        "<name>_net (the network on the onnxruntime/tensorrt backend), <name>_pipeline (frames in, via <name>_net)",
+    ),
+    ArtifactFormat(
+        SERVED, (), "triton", "lesps_deploy.runtime.triton_backend:TritonBackend", None, cpu=True, gpu=True,
+        extra="serve", description="a model served by Triton: http://HOST:PORT/MODEL or grpc://HOST:PORT/MODEL",
     ),
 )  # fmt: skip
 
@@ -155,11 +163,14 @@ def formats_help() -> str:
 
 
 def format_for_path(path: str | Path) -> ArtifactFormat:
-    """The row whose suffix `path` has (by suffix only; longest suffixes such as .pth.tar first).
+    """The row whose suffix `path` has (by suffix only; longest suffixes such as .pth.tar first), or the
+    served-model row for an http:// or grpc:// URL.
 
     Raises:
         BackendError: no row has the suffix; the message lists the known ones.
     """
+    if is_server_url(path):  # a served model has a URL, not a suffix
+        return next(row for row in FORMATS if row.name == SERVED)
     name = Path(path).name.lower()
     for row in FORMATS:
         if row.backend and name.endswith(row.suffixes):
@@ -181,7 +192,8 @@ def format_for_backend(backend: str) -> ArtifactFormat:
 
 
 def backend_names() -> list[str]:
-    return [row.backend for row in FORMATS if row.backend]
+    """Backends that open files (a served model is reached by its URL, not chosen by name)."""
+    return [row.backend for row in FORMATS if row.backend and row.suffixes]
 
 
 def strip_suffix(filename: str) -> str:

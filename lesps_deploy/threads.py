@@ -10,8 +10,8 @@ so sessions with several threads do not spin; PyTorch's OpenMP workers with the 
 (`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
 a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
 
-Cores another process is already using are not offered to PyTorch and ONNX Runtime either
-(`busy_neighbours`; OpenCV keeps them, see `use_threads`): two synchronised
+Cores another process is keeping busy (measured over a short window, `busy_neighbours`) are not
+offered to PyTorch and ONNX Runtime either (OpenCV keeps them, see `use_threads`): two synchronised
 threads on two cores, one of them taken, wait on each other at every barrier, so on this machine a
 training step with a spinning neighbour took 2.07x its quiet time at 2 threads (see the README's
 contention table for the figure with this rule).
@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from typing import Any
 from lesps_deploy.errors import ConfigError
 
 __all__ = [
-    "cgroup_cpu_limit", "available_cores", "busy_neighbours", "default_threads", "resolve_threads",
+    "cgroup_cpu_limit", "available_cores", "busy_neighbours", "cpu_times", "own_ticks", "neighbours_between",
+    "default_threads", "resolve_threads",
     "use_threads", "current_threads", "requested_threads",
     "process_env", "ort_thread_options", "quiet_onnxruntime",
 ]  # fmt: skip
@@ -101,26 +103,86 @@ def _env_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def busy_neighbours(loadavg: Path = Path("/proc/loadavg"), host_cores: int | None = None) -> float:
-    """Cores of ours other processes are running on right now: 0.0 when unknown.
+# /proc/stat per-CPU columns: user nice system idle iowait irq softirq steal; busy is all but idle and
+# iowait. Niced time counts too: with the scheduler's autogroups (the default on desktop and server
+# kernels alike) a niced task of another session still gets its session's full share of a core.
+_BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
+SAMPLE_SECONDS = 0.15  # window over which the neighbours' CPU use is measured
+TAKEN_SHARE = 0.7  # share of a core neighbours must keep busy for it to count as taken
 
-    The kernel's count of runnable tasks (the 4th field of /proc/loadavg, "running/total", host-wide)
-    minus this process, scaled to our share of the host's cores (a 2-CPU container on a 64-core host
-    sees 2/64 of the host's other runnable tasks).
-    """
-    text = _read(loadavg)
-    try:
-        running = int(text.split()[3].split("/")[0]) if text else 0
-    except (IndexError, ValueError):
+
+def cpu_times(stat: Path = Path("/proc/stat")) -> dict[int, tuple[int, int]]:
+    """Per-CPU (busy, total) clock ticks since boot from /proc/stat; {} when unreadable."""
+    text = _read(stat) or ""
+    out: dict[int, tuple[int, int]] = {}
+    for line in text.splitlines():
+        name, *values = line.split()
+        if not name.startswith("cpu") or name == "cpu" or not name[3:].isdigit():
+            continue
+        try:
+            ticks = [int(v) for v in values[:8]]
+        except ValueError:
+            return {}
+        out[int(name[3:])] = (sum(ticks[i] for i in _BUSY_COLUMNS if i < len(ticks)), sum(ticks))
+    return out
+
+
+def own_ticks(self_stat: Path = Path("/proc/self/stat")) -> int:
+    """CPU clock ticks (user + system) this process used so far, all its threads; 0 when unknown."""
+    text = _read(self_stat) or ""
+    try:  # the command name (field 2) may hold spaces: count fields after its closing parenthesis
+        fields = text[text.rindex(")") + 2 :].split()
+        return int(fields[11]) + int(fields[12])
+    except (ValueError, IndexError):
+        return 0
+
+
+def neighbours_between(
+    before: dict[int, tuple[int, int]],
+    after: dict[int, tuple[int, int]],
+    own: int,
+    cpus: set[int] | None = None,
+) -> float:
+    """Cores other processes kept busy between two `cpu_times` samples, less our own `own` ticks."""
+    shared = [c for c in after if c in before and (cpus is None or c in cpus)]
+    busy = sum(after[c][0] - before[c][0] for c in shared)
+    total = sum(after[c][1] - before[c][1] for c in shared)
+    if total <= 0 or not shared:
         return 0.0
-    host = host_cores or os.cpu_count() or 1
-    return max(0, running - 1) * min(1.0, available_cores() / host)
+    # Ticks are per CPU: `total` spans len(shared) CPUs over the window.
+    return max(0.0, busy - own) / total * len(shared)
+
+
+def busy_neighbours(
+    stat: Path = Path("/proc/stat"),
+    self_stat: Path = Path("/proc/self/stat"),
+    seconds: float = SAMPLE_SECONDS,
+) -> float:
+    """Cores of ours other processes are keeping busy right now: 0.0 when unknown.
+
+    Measured, not guessed from a snapshot: the CPUs this process may run on are sampled twice
+    `seconds` apart (/proc/stat), our own process's time over the window is taken out
+    (/proc/self/stat), and the result is scaled to our share of those CPUs (a 2-CPU cgroup quota on a
+    64-core host). The count of runnable tasks (/proc/loadavg) is not used: at any instant it includes
+    passing tasks and this process's own threads, and on a quiet 2-core machine (load average 0.8) it
+    left one of the two cores unused, which made training epochs 1.5x slower (issue 26).
+    """
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    before, own_before = cpu_times(stat), own_ticks(self_stat)
+    if not before:
+        return 0.0
+    time.sleep(seconds)
+    after, own_after = cpu_times(stat), own_ticks(self_stat)
+    busy = neighbours_between(before, after, own_after - own_before, cpus)
+    ours = len([c for c in after if cpus is None or c in cpus]) or 1
+    return busy * min(1.0, available_cores() / ours)
 
 
 def default_threads() -> int:
     """The default thread count: the cores this process may use, less those a neighbour is busy on."""
     cores = available_cores()
-    taken = min(cores - 1, round(busy_neighbours()))
+    # A core counts as taken when neighbours keep it at least 70 % busy (passing tasks do not).
+    taken = min(cores - 1, int(busy_neighbours() + 1 - TAKEN_SHARE))
     global _said
     if taken > 0 and _said != (cores, taken):  # once per situation, not at every call
         logger.info("threads: %d of %d cores (another process is running on %d)", cores - taken, cores, taken)

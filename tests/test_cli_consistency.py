@@ -95,7 +95,7 @@ def test_evaluate_checks_paths_and_norm_before_loading(files: dict[str, Path], t
     ckpt = str(files["ckpt"])
     with pytest.raises(DataError, match="no such dataset folder"):
         CliRunner().invoke(app, ["evaluate", ckpt, "--data", str(tmp_path / "nope")], catch_exceptions=False)
-    with pytest.raises(ConfigError, match="--norm 'bogus'"):
+    with pytest.raises(ConfigError, match="--norm bogus"):
         args = ["evaluate", ckpt, "--data", str(files["data"]), "--norm", "bogus"]
         CliRunner().invoke(app, args, catch_exceptions=False)
 
@@ -125,7 +125,7 @@ def test_options_checked_before_the_weights_are_read(files: dict[str, Path], tmp
     garbage.write_bytes(b"not a checkpoint")
     data, video = str(files["data"]), str(files["video"])
     cases = [
-        (["evaluate", str(garbage), "--data", data, "--norm", "bogus"], ConfigError, "--norm 'bogus'"),
+        (["evaluate", str(garbage), "--data", data, "--norm", "bogus"], ConfigError, "--norm bogus"),
         (["predict", video, "-w", str(garbage), "--norm", "bogus", "--out", str(tmp_path / "p")], ConfigError, "--norm"),
         (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--norm", "bogus"], ConfigError, "--norm"),
         (["export", str(garbage), "--out", str(tmp_path / "a.onnx"), "--verify", str(tmp_path / "no")], DataError,
@@ -162,3 +162,38 @@ def test_a_skipped_image_is_said_once(files: dict[str, Path], tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert said.count("unreadable image") == 1 and "skipped" in said
+
+
+def test_tile_size_off_the_models_multiple_is_one_line_after_load(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    onnx, data, video = str(files["onnx"]), str(files["data"]), str(files["video"])
+    for args in (
+        ["evaluate", onnx, "--data", data],
+        ["predict", video, "-w", onnx, "--out", str(tmp_path / "p")],
+    ):
+        result = CliRunner().invoke(app, [*args, "--tile-size", "33"])
+        assert isinstance(result.exception, ConfigError), (args, result.exception)
+        assert str(result.exception).startswith("--tile-size 33: must be a multiple of 32"), result.exception
+
+
+def test_unwritable_json_fails_before_the_evaluation(files: dict[str, Path], tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("this user writes in read-only folders (root)")
+        args = [
+            "evaluate",
+            str(files["ckpt"]),
+            "--data",
+            str(files["data"]),
+            "--json",
+            str(locked / "r.json"),
+        ]
+        result = CliRunner().invoke(app, args)
+        assert isinstance(result.exception, ConfigError) and "cannot write in" in str(result.exception)
+        assert "evaluating" not in result.output
+    finally:
+        locked.chmod(0o755)

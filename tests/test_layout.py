@@ -19,7 +19,19 @@ PACKAGE = "lesps_deploy"
 
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_lazy", "errors", "error_boundary", "io", "metadata", "progress", "timing", "formats", "threads"),
+    (
+        "_lazy",
+        "errors",
+        "error_boundary",
+        "io",
+        "metadata",
+        "progress",
+        "timing",
+        "urls",
+        "formats",
+        "threads",
+        "options",
+    ),
     ("data",),
     ("sources",),
     ("models",),
@@ -28,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tracking",),
     ("streams", "training"),
     ("export",),
+    ("serving",),
     ("benchmark",),
     ("apis",),
     ("demo",),
@@ -36,19 +49,29 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+# Top-level folders installed as subpackages (pyproject.toml, package-dir).
+MAPPED = {"training": ROOT.parent / "training", "export": ROOT.parent / "export"}
+
+
+def _module_name(path: Path, top: Path, prefix: tuple[str, ...] = ()) -> str:
+    parts = [*prefix, *path.relative_to(top).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join([PACKAGE, *parts])
 
 
 def _modules() -> dict[str, ast.Module]:
-    """Every module of the source tree (the links to training/, export/ and cli.py followed)."""
-    files = [
-        Path(d, f) for d, _, names in os.walk(ROOT, followlinks=True) for f in names if f.endswith(".py")
-    ]
-    return {_module_name(p): ast.parse(p.read_text(encoding="utf-8"), str(p)) for p in files}
+    """Every module of the package, training/ and export/ under the names they install as."""
+    tops = [(ROOT, ())] + [(folder, (name,)) for name, folder in MAPPED.items()]
+    return {
+        _module_name(Path(d, f), top, prefix): ast.parse(
+            Path(d, f).read_text(encoding="utf-8"), str(Path(d, f))
+        )
+        for top, prefix in tops
+        for d, _, names in os.walk(top)
+        for f in names
+        if f.endswith(".py")
+    }
 
 
 def _absolute(module: str, is_package: bool, level: int, name: str | None) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -104,15 +107,48 @@ def test_every_command_takes_threads() -> None:
     assert "--threads" in result.stdout
 
 
-def test_default_leaves_out_the_cores_a_neighbour_runs_on(tmp_path: Path, monkeypatch) -> None:
-    loadavg = tmp_path / "loadavg"
-    loadavg.write_text("1.00 0.80 0.50 3/85 1234\n")  # us and two other runnable tasks
-    monkeypatch.setattr(threads, "available_cores", lambda: 4)
-    assert threads.busy_neighbours(loadavg, host_cores=4) == 2.0
-    assert threads.busy_neighbours(loadavg, host_cores=64) == 2 * 4 / 64  # a 4-CPU slice of a big host
-    loadavg.write_text("garbage")
-    assert threads.busy_neighbours(loadavg) == 0.0
+def _stat(path: Path, rows: list[list[int]]) -> Path:
+    """A /proc/stat with an aggregate line and one line per CPU (user nice system idle ...)."""
+    agg = [sum(col) for col in zip(*rows, strict=True)]
+    lines = ["cpu  " + " ".join(map(str, agg))]
+    lines += [f"cpu{i} " + " ".join(map(str, row)) for i, row in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\nintr 1 2 3\n")
+    return path
+
+
+def test_neighbours_are_measured_without_our_own_time(tmp_path: Path) -> None:
+    before = threads.cpu_times(_stat(tmp_path / "a", [[100, 0, 10, 900, 0, 0, 0, 0]] * 2))
+    # cpu0: 100 ticks busy (user), cpu1: 50 ticks of niced work, 50 idle; 100 ticks per CPU elapsed.
+    after = threads.cpu_times(
+        _stat(tmp_path / "b", [[200, 0, 10, 900, 0, 0, 0, 0], [100, 50, 10, 950, 0, 0, 0, 0]])
+    )
+    assert threads.neighbours_between(before, after, own=0) == 1.5
+    assert threads.neighbours_between(before, after, own=60) == pytest.approx(0.9)  # 60 ticks were ours
+    assert threads.neighbours_between(before, after, own=0, cpus={1}) == 0.5
+    assert threads.neighbours_between(before, before, own=0) == 0.0  # no time elapsed
+    assert threads.cpu_times(tmp_path / "missing") == {}
+    (tmp_path / "self").write_text("42 (a b) c) R 1 1 1 0 -1 4194560 1 0 0 0 7 5 0 0 20 0 3 0\n")
+    assert threads.own_ticks(tmp_path / "self") == 12  # utime + stime, after a name with spaces
+    assert threads.own_ticks(tmp_path / "missing") == 0
+
+
+def test_busy_neighbours_reads_the_machine(tmp_path: Path) -> None:
     assert threads.busy_neighbours(tmp_path / "missing") == 0.0
+    # Real: a spinning process at normal priority shows as (most of) a core; nothing is asserted for
+    # a quiet machine, since the test machine may be shared.
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert threads.busy_neighbours(seconds=0.5) >= 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def test_default_leaves_out_the_cores_a_neighbour_runs_on(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads, "busy_neighbours", lambda: 0.6)  # passing tasks: no core taken
+    assert threads.default_threads() == 4
     monkeypatch.setattr(threads, "busy_neighbours", lambda: 1.2)
     assert threads.default_threads() == 3
     monkeypatch.setattr(threads, "busy_neighbours", lambda: 9.0)  # never below one thread

@@ -14,7 +14,8 @@ _LAZY = """
     .loss:         focal_loss_map lesps_loss
     .point_files:  PointFile PointRecord read_point_file
     .point_import: POINT_FILE_KINDS PointImportReport labels_from_points point_import_table
-    .trainer:      EpochRecord EvalRecord EvolutionRound TrainingError TrainResult train
+    .records:      EpochRecord EvalRecord EvolutionRound TrainingError TrainResult
+    .trainer:      train
 """
 
 __getattr__, __dir__, __all__ = lazy_face(__name__, _LAZY)

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
+from lesps_deploy.options import Role, force_option, json_option, name_of, option, threads_option, validate
+from lesps_deploy.runtime import options as shared
 
 __all__ = [
     "TrainConfig",
@@ -19,6 +20,8 @@ __all__ = [
     "INIT_LABELS",
     "PAPER_MODE",
     "RESUME_OVERRIDABLE",
+    "LabelsConfig",
+    "LEGACY",
 ]
 
 LabelType = Literal["centroid", "coarse", "full", "tophat", "mpcm"]
@@ -31,8 +34,23 @@ START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 # else comes from the run's own config.json so the run continues as it started.
 # The paper's own settings (LESPS train.py), for reproducing it on SIRST3: `TrainConfig(**PAPER_MODE)`,
 # or on the command line `--start-rule tloss --init-labels points --prior 0`.
-PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None}
-RESUME_OVERRIDABLE = ("epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp")
+PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None}
+# Options added after runs were first written: a run's config.json without them continues with the
+# behaviour it started with (these values), not with today's defaults.
+LEGACY: dict[str, Any] = {"envelope": None, "amp": False, "channels_last": False}
+RESUME_OVERRIDABLE = (
+    "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
+)  # fmt: skip
+
+
+def _check_envelope(envelope: float | None) -> None:
+    if envelope is not None and envelope != 0 and not 0 < envelope < 1:
+        raise ValueError("expected a share in (0, 1), or 0 for none")
+
+
+def _check_prior(prior: float) -> None:
+    if prior != 0 and not 0 < prior < 1:
+        raise ValueError("expected a probability in (0, 1), or 0 for none")
 
 
 @dataclass(frozen=True)
@@ -52,8 +70,24 @@ class TrainConfig:
         init_labels: what evolution starts from: 'points' (the paper) or the 'tophat' (default) or
             'mpcm' pseudo-mask grown around each point (`training.pseudo_masks`).
         tb, k: evolution threshold parameters. evolve_every: evolution period in epochs.
+        envelope: evolution grows a label only where the contrast prior (the `init_labels` method's
+            map, top-hat when it is 'points') is above this share of its peak near the point
+            (`pseudo_masks.prior_envelopes`, no dilation); None or 0: anywhere (the paper). Measured
+            with `benchmarks/label_quality.py`: the paper's update grows labels past the targets' edges
+            (the network's blobs are wider than small targets), this keeps them to the targets.
+        decay: each round, label pixels that are not candidates are multiplied by this (1: the paper,
+            labels only grow; PAL uses 0.97). min_prob: a candidate pixel needs a probability of at
+            least this (0: the paper's relative threshold only).
         norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
-        device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on CPU).
+        device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on
+            CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
+        prefetch: prepare the next batch in a background thread while the current one trains.
+        compile: `torch.compile` the network for the training steps (evolution and evaluation stay
+            eager). Off by default: measured 1.38x per CPU step (ACM, batch 4, 1 thread) but the first
+            compile took 18 min on 2 busy cores (inductor caches it for later runs).
+        pos_crops: share of crops drawn to hold a labelled pixel (balanced positive crops; 0: uniform
+            crops, the paper). copy_paste: share of crops given one more labelled target of the split
+            (its contrast added at a random place, `training.copy_paste`; 0: none, the paper).
         seed: seed of initialisation, shuffling and crops.
         out: run folder (default runs/<model>_<labels>_<time>). resume: run folder to continue.
         eval_every: test-split metrics every N epochs (0: only at the end); eval_limit: first N test images.
@@ -71,73 +105,97 @@ class TrainConfig:
             checkpoint records the depth (`ModelMeta.input_bits`). See `lesps_deploy.data.bit_depth`.
     """
 
-    model: str = "DNANet"
-    data: Path | None = None
-    labels: str = "centroid"
-    epochs: int = 400
-    batch_size: int = 16
-    patch_size: int = 256
-    lr: float = 5e-4
-    milestones: tuple[int, ...] = (200, 300)
-    gamma: float = 0.1
-    start_rule: str = "hits"
-    tloss: float = 10.0
-    start_hits: float = 0.5
-    init_labels: str = "tophat"
-    tb: float = 0.5
-    k: float = 0.5
-    evolve_every: int = 5
-    norm: str = "auto"
-    device: str = "auto"
-    amp: bool = False
-    seed: int = 42
-    out: Path | None = None
-    resume: Path | None = None
-    eval_every: int = 10
-    eval_limit: int | None = None
-    eval_batch_size: int = 8
-    num_workers: int = 0
-    limit: int | None = None
-    threshold: float = 0.5
-    save_every: int = 1
-    prior: float | None = 0.01
-    fa_rule: FaRule = DEFAULT_FA_RULE
-    strict_masks: bool = False
-    frame_mapping: str | None = None
+    model: str = option("DNANet", "ACM, ALCNet or DNANet.")
+    data: Path | None = shared.data_option(help="Dataset folder (images/, masks*/, img_idx/).")
+    labels: str = option(
+        "centroid",
+        "Supervision: centroid, coarse (LESPS), full masks, or tophat / mpcm LCM pseudo-masks "
+        "(fixed; make them with lesps labels --type lcm-<method>).",
+        choices=LABEL_TYPES,
+    )
+    epochs: int = option(400, "Training epochs.", ge=1)
+    batch_size: int = shared.batch_option(
+        16, "Batch size (split over torchrun processes).", renamed=("--batch-size",)
+    )
+    patch_size: int = option(256, "Random crop size.", ge=1)
+    lr: float = option(5e-4, "Adam learning rate.", gt=0)
+    milestones: tuple[int, ...] = option((200, 300), "MultiStepLR epochs, comma separated.", ge=1)
+    gamma: float = option(0.1, "MultiStepLR factor.", gt=0)
+    start_rule: str = option(
+        "hits",
+        "When evolution starts: hits (the network ranks --start-hits of the labelled pixels above the "
+        "background's top 0.1 %, works at any dataset size; or loss < --tloss) or tloss (the paper: loss only).",
+        choices=START_RULES,
+    )
+    tloss: float = option(
+        10.0, "The paper's rule: evolution starts after an epoch with mean loss below this."
+    )
+    start_hits: float = option(0.5, "hits rule: share of labelled pixels the network must hit.", gt=0, le=1)
+    init_labels: str = option(
+        "tophat",
+        "What evolution starts from: points (the paper), or the tophat / mpcm LCM pseudo-mask "
+        "grown around each point.",
+        choices=INIT_LABELS,
+    )
+    tb: float = option(0.5, "Evolution threshold Tb.", gt=0, le=1)
+    k: float = option(0.5, "Evolution threshold k.", ge=0)
+    evolve_every: int = option(5, "Evolution period in epochs.", ge=1)
+    envelope: float | None = option(
+        0.35,
+        "Evolution grows labels only where the contrast prior is above this share of its peak near the "
+        "point (0: anywhere, the paper).",
+        check=_check_envelope, invalid=1.5,
+    )  # fmt: skip
+    decay: float = option(
+        1.0, "Each round, label pixels that are not candidates are multiplied by this (1: the paper).",
+        gt=0, le=1,
+    )  # fmt: skip
+    min_prob: float = option(
+        0.0, "Evolution candidates need at least this probability (0: the paper).", ge=0, lt=1
+    )
+    norm: str = shared.norm_option("auto")
+    device: str = shared.device_option("auto", "auto, cpu, cuda or cuda:N.", auto=True)
+    amp: bool | None = option(None, "Mixed precision (default: on for CUDA, off on the CPU).")
+    channels_last: bool | None = option(None, "NHWC memory layout (default: on).")
+    prefetch: bool = option(True, "Prepare the next batch while the current one trains.")
+    pos_crops: float = option(
+        0.0, "Share of crops drawn to hold a labelled target (0: uniform, the paper).", ge=0, le=1
+    )
+    copy_paste: float = option(
+        0.0, "Share of crops given one more labelled target of the split (0: none).", ge=0, le=1
+    )
+    compile: bool = option(False, "torch.compile the network (minutes to compile, then cached).")
+    seed: int = option(42, "Seed of initialisation, shuffling and crops.")
+    out: Path | None = option(
+        None, "Run folder (default runs/<model>_<labels>_<time>).", role=Role.OUTPUT_DIR
+    )
+    resume: Path | None = option(
+        None, "Continue the run in this folder.", role=Role.INPUT_DIR, noun="run folder"
+    )
+    eval_every: int = option(10, "Test metrics every N epochs (0: at the end only).", ge=0)
+    eval_limit: int | None = option(None, "Test metrics on the first N test images only.", ge=1, cli=False)
+    eval_batch_size: int = option(8, "Images per forward pass of the test metrics.", ge=1, cli=False)
+    num_workers: int = option(0, "DataLoader workers.", ge=0)
+    limit: int | None = option(None, "Train on the first N train images only.", ge=1)
+    threshold: float = shared.threshold_option(
+        0.5, "Probability threshold of the test metrics and label IoU (kept in checkpoints)."
+    )
+    save_every: int = option(1, "Write the resumable checkpoint every N epochs.", ge=1, cli=False)
+    prior: float | None = option(
+        0.01, "Init output biases to logit(P) (not in the paper: 0 for its init; faster starts).",
+        check=_check_prior, invalid=1.5,
+    )  # fmt: skip
+    fa_rule: FaRule = fa_rule_option()
+    strict_masks: bool = strict_masks_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
+    threads: int | None = threads_option()
 
     def __post_init__(self) -> None:
-        check_fa_rule(self.fa_rule)
-        check_frame_mapping(self.frame_mapping)
-        if self.prior == 0:
+        validate(self)
+        if self.prior == 0:  # the paper's init
             object.__setattr__(self, "prior", None)
-        if self.start_rule not in START_RULES:
-            raise ConfigError(f"--start-rule {self.start_rule!r}: expected one of {', '.join(START_RULES)}")
-        if self.init_labels not in INIT_LABELS:
-            raise ConfigError(f"--init-labels {self.init_labels!r}: expected one of {', '.join(INIT_LABELS)}")
-        if not 0 < self.start_hits <= 1:
-            raise ConfigError(f"--start-hits {self.start_hits}: expected a share in (0, 1]")
-        if self.prior is not None and not 0 < self.prior < 1:
-            raise ConfigError(f"--prior {self.prior}: expected a probability in (0, 1), or 0 for none")
-        check_threshold(self.threshold)
-        if self.labels not in LABEL_TYPES:
-            raise ConfigError(f"--labels {self.labels!r}: expected one of {', '.join(LABEL_TYPES)}")
-        positive = {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "patch_size": self.patch_size,
-            "evolve_every": self.evolve_every,
-            "save_every": self.save_every,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.lr <= 0 or not 0 < self.tb <= 1 or self.k < 0:
-            raise ConfigError(f"out of range: lr={self.lr}, tb={self.tb} (0..1], k={self.k} (>= 0)")
-        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
-        for name in ("data", "out", "resume"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
+        if self.envelope == 0:  # the paper: growth anywhere in the window
+            object.__setattr__(self, "envelope", None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
@@ -158,7 +216,7 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown training options: {', '.join(unknown)}", hint=f"valid: {', '.join(sorted(known))}"
             )
-        kwargs = dict(data)
+        kwargs = {**LEGACY, **data}
         if "milestones" in kwargs:
             kwargs["milestones"] = tuple(kwargs["milestones"])
         return cls(**kwargs)
@@ -175,10 +233,54 @@ class TrainConfig:
 
     def resumed_from(self, saved: TrainConfig) -> TrainConfig:
         """The config of a resumed run: `saved`, with overridable options changed in `self` applied."""
-        default = TrainConfig()
+        default = {f.name: f.default for f in fields(TrainConfig)}
         changes = {
             name: getattr(self, name)
             for name in RESUME_OVERRIDABLE
-            if getattr(self, name) != getattr(default, name) and getattr(self, name) != getattr(saved, name)
+            if getattr(self, name) != default[name] and getattr(self, name) != getattr(saved, name)
         }
         return replace(saved, resume=self.resume, **changes)
+
+
+POINT_KINDS: tuple[str, ...] = ("centroid", "coarse")
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """Options of `lesps labels`: each field declares its flag, help and domain (`lesps_deploy.options`)."""
+
+    dataset_dir: Path = option(
+        help="Dataset folder with masks/ (and images/, img_idx/).", argument=True, role=Role.INPUT_DIR,
+        noun="dataset folder",
+    )  # fmt: skip
+    type: str = option(
+        "centroid",
+        "centroid or coarse points, or lcm-tophat / lcm-mpcm pseudo-masks grown from the --points "
+        "labels (written to masks_<method>/).",
+        choices=(*POINT_KINDS, "lcm-tophat", "lcm-mpcm"),
+    )
+    points: str = option(
+        "centroid",
+        "With --type lcm-<method>: the point labels to grow (centroid or coarse).",
+        choices=POINT_KINDS,
+    )
+    seed: int = option(0, "Seed of the coarse point offsets.")
+    from_points: Path | None = option(
+        None,
+        "Make the labels from clicked points instead of masks: a CSV (image,x,y), a COCO keypoints "
+        "JSON, a LabelMe JSON or a folder of them (x = column, y = row; pixel = floor).",
+        role=Role.INPUT, noun="point file or folder",
+    )  # fmt: skip
+    json_out: Path | None = json_option()
+    force: bool = force_option(
+        "Replace an existing --json file, and label files lesps did not write (e.g. a dataset's released "
+        "labels); without it only lesps's own earlier output (in the folder's .lesps-written.json) is replaced."
+    )
+    threads: int | None = threads_option()
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.from_points is not None and self.type not in POINT_KINDS:
+            raise ConfigError(
+                f"{name_of('from_points')} makes point labels: {name_of('type')} centroid or coarse"
+            )

@@ -9,6 +9,8 @@ transpose, each with probability 1/2. Every sample draws from its own generator 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,9 +31,22 @@ from lesps_deploy.data import (
 )
 from lesps_deploy.errors import DataError
 
+from .copy_paste import TargetBank, paste_target
 from .labels import label_folder
 
-__all__ = ["TrainData", "load_train_data", "CropDataset", "random_crop", "augment", "label_iou"]
+__all__ = [
+    "prefetched_batches",
+    "TrainData",
+    "load_train_data",
+    "CropDataset",
+    "random_crop",
+    "augment",
+    "label_iou",
+    "carve_validation",
+    "VALIDATION_SHARE",
+]
+
+VALIDATION_SHARE = 0.2  # share of the train split held out to choose defaults on (never the test split)
 
 log = logging.getLogger(__name__)
 
@@ -173,17 +188,39 @@ def label_iou(
     return inter / union if union else 0.0
 
 
+def carve_validation(
+    names: list[str], share: float = VALIDATION_SHARE, seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """(train, validation) indices: a seeded `share` of the train split held out, both in split order.
+
+    Keyed by the names (a sorted list shuffled by `seed`), so the same names give the same split
+    whatever order the split file lists them in."""
+    order = np.random.default_rng(seed).permutation(sorted(names)).tolist()
+    held = set(order[: max(1, round(share * len(names)))])
+    val = [i for i, n in enumerate(names) if n in held]
+    return [i for i, n in enumerate(names) if n not in held], val
+
+
 def random_crop(
-    image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator
+    image: np.ndarray,
+    label: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    fill: float = 0.0,
+    anchor: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A `size` x `size` patch; sides smaller than `size` are zero-padded bottom/right first."""
+    """A `size` x `size` patch; sides smaller than `size` are padded bottom/right first (the image
+    with `fill`, the label with 0). With `anchor` (row, col) the patch is drawn among those holding it."""
     h, w = image.shape
     if h < size or w < size:
         pad = ((0, max(h, size) - h), (0, max(w, size) - w))
-        image, label = np.pad(image, pad), np.pad(label, pad)
+        image, label = np.pad(image, pad, constant_values=fill), np.pad(label, pad)
         h, w = image.shape
-    top = int(rng.integers(0, h - size + 1))
-    left = int(rng.integers(0, w - size + 1))
+    r, c = anchor if anchor is not None else (None, None)
+    top_lo, top_hi = (0, h - size) if r is None else (max(0, r - size + 1), min(h - size, r))
+    left_lo, left_hi = (0, w - size) if c is None else (max(0, c - size + 1), min(w - size, c))
+    top = int(rng.integers(top_lo, top_hi + 1))
+    left = int(rng.integers(left_lo, left_hi + 1))
     return image[top : top + size, left : left + size], label[top : top + size, left : left + size]
 
 
@@ -206,22 +243,70 @@ class CropDataset(Dataset):
     labels are used from the next DataLoader iteration on (workers are not persistent).
     """
 
-    def __init__(self, data: TrainData, norm: Norm, patch_size: int, seed: int) -> None:
+    def __init__(
+        self,
+        data: TrainData,
+        norm: Norm,
+        patch_size: int,
+        seed: int,
+        pos_crops: float = 0.0,
+        copy_paste: float = 0.0,
+    ) -> None:
         self.data = data
         self.norm = norm
         self.patch_size = patch_size
         self.seed = seed
+        self.pos_crops = pos_crops  # share of crops drawn to hold a labelled pixel (0: uniform, the paper)
+        self.copy_paste = copy_paste  # share of crops given one more target of the split (0: none)
+        # The targets of the current labels (the dataset is made anew each epoch, after evolution).
+        self.bank = TargetBank(data.images, data.labels) if copy_paste > 0 else None
         self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.data.names)
 
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples `indices` stacked into (N,1,P,P) images and labels."""
+        images, labels = zip(*(self[i] for i in indices), strict=True)
+        return torch.stack(images), torch.stack(labels)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        image = normalize(self.data.images[index], self.norm)
-        image, label = random_crop(image, self.data.labels[index], self.patch_size, rng)
+        # Crop first, then normalize the patch only: padding with the mean (cast to the frame's float32)
+        # normalizes to exactly the 0 the reference pads its normalized image with: the same patch.
+        label = self.data.labels[index]
+        anchor = None
+        if self.pos_crops > 0 and rng.random() < self.pos_crops:  # draws nothing extra at 0
+            on = np.flatnonzero(label >= 0.5)
+            if on.size:
+                anchor = divmod(int(on[rng.integers(on.size)]), label.shape[1])
+        image, label = random_crop(
+            self.data.images[index], label, self.patch_size, rng, float(self.norm.mean), anchor
+        )
+        if self.bank is not None and len(self.bank) and rng.random() < self.copy_paste:
+            image, label = paste_target(image, label, self.bank.pick(rng), rng)
+        image = normalize(image, self.norm)
         image, label = augment(image, label, rng)
         return (
             torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None],
             torch.from_numpy(np.ascontiguousarray(label, dtype=np.float32))[None],
         )
+
+
+def prefetched_batches(
+    dataset: CropDataset, batches: list[list[int]]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The batches of `dataset`, each prepared in a background thread while the previous one trains.
+
+    Cropping and normalizing run in numpy, which releases the GIL, so they overlap the model's step
+    instead of adding to it; the order and content of the batches are those of the plain loop.
+    """
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lesps-batches") as pool:
+        pending = pool.submit(dataset.batch, batches[0])
+        for nxt in batches[1:]:
+            ready = pending.result()
+            pending = pool.submit(dataset.batch, nxt)
+            yield ready
+        yield pending.result()

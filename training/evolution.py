@@ -54,14 +54,33 @@ _PER_WINDOW[1] = True
 ArrayT = TypeVar("ArrayT")
 
 
-def evolve_labels(pred: ArrayT, label: ArrayT, tb: float = 0.5, k: float = 0.5) -> ArrayT:
+def evolve_labels(
+    pred: ArrayT,
+    label: ArrayT,
+    tb: float = 0.5,
+    k: float = 0.5,
+    *,
+    decay: float = 1.0,
+    min_prob: float = 0.0,
+    envelope: np.ndarray | None = None,
+) -> ArrayT:
     """Apply one LESPS label update to one image.
+
+    The defaults are the paper's update (checked against the authors' golden file). The keyword
+    options are this project's changes against over-growth into clutter, each off at its default:
 
     Args:
         pred: network probabilities, HxW float (numpy array or torch tensor, any device).
         label: current label, HxW float in [0, 1] (points are 1).
         tb: Tb, the threshold's share of the window maximum at zero area.
         k: k, how fast the threshold rises towards the maximum as the region grows.
+        decay: every label pixel that is not a candidate of this round is multiplied by `decay`
+            (1: the paper, a label only ever grows; PAL uses 0.97), so growth the network no longer
+            supports fades instead of staying forever. The points stay 1.
+        min_prob: a candidate pixel must also have `pred >= min_prob` (0: the paper's relative
+            threshold alone, which a weak peak in clutter passes as easily as a target).
+        envelope: HxW booleans a candidate must lie in (e.g. the contrast prior's support,
+            `training.pseudo_masks.prior_envelope`); None: anywhere in the window.
 
     Returns:
         The evolved label, float32, of the same kind as `label` (numpy, or a torch tensor on
@@ -78,11 +97,19 @@ def evolve_labels(pred: ArrayT, label: ArrayT, tb: float = 0.5, k: float = 0.5) 
         pred_np = torch.as_tensor(pred).detach().to("cpu", torch.float32).numpy()
         label_np = label.detach().to("cpu", torch.float32).numpy()
         # Same float32 math on the host for every device: a few 33x33 windows, cheaper than kernels.
-        return torch.from_numpy(_evolve(pred_np, label_np, tb, k)).to(device)
-    return _evolve(np.asarray(pred), np.asarray(label), tb, k)
+        return torch.from_numpy(_evolve(pred_np, label_np, tb, k, decay, min_prob, envelope)).to(device)
+    return _evolve(np.asarray(pred), np.asarray(label), tb, k, decay, min_prob, envelope)
 
 
-def _evolve(pred: np.ndarray, label: np.ndarray, tb: float, k: float) -> np.ndarray:
+def _evolve(
+    pred: np.ndarray,
+    label: np.ndarray,
+    tb: float,
+    k: float,
+    decay: float = 1.0,
+    min_prob: float = 0.0,
+    envelope: np.ndarray | None = None,
+) -> np.ndarray:
     pred = np.ascontiguousarray(pred, dtype=np.float32)
     label = np.ascontiguousarray(label, dtype=np.float32)
     if pred.ndim != 2 or pred.shape != label.shape:
@@ -96,10 +123,19 @@ def _evolve(pred: np.ndarray, label: np.ndarray, tb: float, k: float) -> np.ndar
         rows, cols, inside = _window_grid(centers, label.shape)
         windows = np.where(inside, pred[rows, cols], np.float32(0))
         thresholds = _thresholds(windows, areas, label.shape, tb, k)
-        candidates = _drop_false_alarms(windows > thresholds[:, None, None])
+        above = windows > thresholds[:, None, None]
+        if min_prob > 0:
+            above &= windows >= np.float32(min_prob)
+        if envelope is not None:
+            above &= np.asarray(envelope, dtype=bool)[rows, cols] & inside
+        candidates = _drop_false_alarms(above)
         # Pixels outside the image are 0 in `windows`, never above a threshold >= 0: all hits are inside.
         hit, times = np.unique((rows * label.shape[1] + cols)[candidates], return_counts=True)
         flat_out, flat_pred = out.reshape(-1), pred.reshape(-1)
+        if decay != 1.0:
+            kept = flat_out[hit]
+            flat_out *= np.float32(decay)
+            flat_out[hit] = kept
         for round_ in range(1, int(times.max(initial=0)) + 1):
             sel = hit[times >= round_]
             flat_out[sel] = (flat_out[sel] + flat_pred[sel]) / np.float32(2)

@@ -25,7 +25,14 @@ from lesps_deploy.progress import ProgressSpec
 
 from .labels import LabelReport, _dataset_names, label_folder, write_labels
 
-__all__ = ["PSEUDO_RATIO", "pseudo_mask", "pseudo_masks_for", "make_pseudo_masks", "check_method"]
+__all__ = [
+    "PSEUDO_RATIO",
+    "pseudo_mask",
+    "pseudo_masks_for",
+    "prior_envelopes",
+    "make_pseudo_masks",
+    "check_method",
+]
 
 PSEUDO_RATIO = 0.5  # share of the local contrast peak a pixel must exceed (half maximum)
 WINDOW = 33  # the LESPS evolution window: the largest extent a pseudo-mask may have
@@ -69,6 +76,20 @@ def pseudo_masks_for(
         pseudo_mask(contrast_map(img, method), pts, ratio).astype(np.float32)
         for img, pts in zip(images, points, strict=True)
     ]
+
+
+def prior_envelopes(
+    images: list[np.ndarray], points: list[np.ndarray], method: str, ratio: float, grow: int = 1
+) -> list[np.ndarray]:
+    """Boolean supports of the contrast prior: each point's region above `ratio` of its local contrast
+    peak (a looser `pseudo_mask`), dilated by `grow` pixels. Evolution may grow a label only inside it
+    (`evolve_labels(envelope=...)`), so the prior stays a constraint after the first round."""
+    check_method(method)
+    out = []
+    for img, pts in zip(images, points, strict=True):
+        mask = pseudo_mask(contrast_map(img, method), pts, ratio)
+        out.append(ndimage.binary_dilation(mask, structure=EIGHT, iterations=grow) if grow > 0 else mask)
+    return out
 
 
 def _one(root: Path, name: str, method: str, points_kind: str) -> np.ndarray:

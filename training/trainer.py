@@ -4,14 +4,14 @@ Follows the paper's `train.py` (XinyiYing/LESPS): Adam, MultiStepLR stepped per 
 augmented crops, the Gaussian focal loss; evolution begins after the first epoch whose mean loss is
 below Tloss and repeats every `evolve_every` epochs. Labels are kept in memory as float (the
 reference's `--cache` mode; its default mode rounds them to 8-bit PNGs between rounds).
+What a run reports lives in `records`, when evolution runs in `schedule`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from lesps_deploy.data import Norm, resolve_norm
-from lesps_deploy.errors import ConfigError, DataError, LespsError
+from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import canonical_name, create_model, save_checkpoint
 from lesps_deploy.progress import ProgressSpec, progress_task
@@ -30,12 +30,22 @@ from lesps_deploy.progress import ProgressSpec, progress_task
 from . import distributed as ddp
 from .batch_rules import check_batches
 from .config import FIXED_LABELS, TrainConfig
-from .data import CropDataset, TrainData, label_iou, load_train_data
+from .data import CropDataset, TrainData, label_iou, load_train_data, prefetched_batches
 from .evolution import evolve_labels
+from .label_quality import LabelQuality
 from .loss import lesps_loss
-from .pseudo_masks import pseudo_masks_for
+from .records import Callback, EpochRecord, EvalRecord, EvolutionRound, TrainingError, TrainResult
 from .runlog import RunLog
-from .start_rules import HitCounts, StartDecision, decide_start
+from .schedule import evolution_rounds_due, start_state
+from .setup import (
+    envelopes_for,
+    init_name,
+    init_output_prior,
+    initial_labels,
+    resolved_amp,
+    resolved_channels_last,
+)
+from .start_rules import HitCounts
 from .state import (
     ScheduleState,
     final_checkpoint_name,
@@ -55,75 +65,13 @@ __all__ = [
     "EvalRecord",
     "TrainingError",
     "evolution_rounds_due",
+    "init_output_prior",
 ]
 
 log = logging.getLogger(__name__)
 
-LATE_START = 0.4  # share of the schedule after which a run whose evolution has not started is warned about
 # Models trained with several supervised heads (their loss is summed over the heads).
 DEEP_SUPERVISION = {"DNANet": True}
-
-
-class TrainingError(LespsError):
-    """Training had to stop (e.g. the loss became NaN); the last good checkpoint is kept."""
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    epoch: int
-    loss: float
-    lr: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class EvolutionRound:
-    """One label evolution round; `label_iou` is against full masks (None without masks/)."""
-
-    index: int
-    epoch: int
-    label_iou: float | None
-    seconds: float
-    labels_file: Path
-
-
-@dataclass(frozen=True)
-class EvalRecord:
-    epoch: int
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Outcome of `train()`: the final checkpoint, per-epoch losses, rounds and final test metrics."""
-
-    run_dir: Path
-    checkpoint: Path
-    epochs: int
-    losses: tuple[float, ...]
-    rounds: tuple[EvolutionRound, ...]
-    metrics: dict[str, Any] | None
-
-
-Callback = Callable[[EpochRecord | EvolutionRound | EvalRecord], None]
-
-
-def evolution_rounds_due(
-    started: bool, loss: float, epoch: int, cfg: TrainConfig, counts: HitCounts | None = None
-) -> tuple[bool, int]:
-    """(started, rounds to run after `epoch`) under the LESPS schedule and `cfg.start_rule`.
-
-    Quirk kept from the reference: the first round and the periodic check are two separate tests, so
-    when the first round falls on a multiple of `evolve_every` two rounds run after that epoch.
-    """
-    if cfg.labels in FIXED_LABELS:
-        return False, 0
-    due = 0
-    if not started and decide_start(cfg.start_rule, loss, cfg.tloss, counts, cfg.start_hits).start:
-        started, due = True, 1
-    if started and epoch % cfg.evolve_every == 0:
-        due += 1
-    return started, due
 
 
 @dataclass
@@ -144,45 +92,19 @@ class _Run:
     callback: Callback | None = None
     no_test_split: bool = False
     evaluated: bool = False  # an evaluation has run (its notes were said)
+    envelopes: list[np.ndarray] | None = None  # where evolution may grow each label (cfg.envelope)
+    amp: bool = False  # cfg.amp resolved for the device
+    quality: LabelQuality | None = None  # label IoU by target size/contrast (with full masks)
+
+    def log_quality(self, epoch: int, round_: int) -> None:
+        """One `label_quality` event: label IoU per target size and contrast, growth and misses."""
+        if self.quality is not None and self.info.is_main and self.cfg.labels not in FIXED_LABELS:
+            figures = {k: round(v, 4) for k, v in self.quality.measure(self.data.labels).items()}
+            self.log.event("label_quality", epoch=epoch, round=round_, **figures)
 
     def emit(self, record: EpochRecord | EvolutionRound | EvalRecord) -> None:
         if self.callback is not None and self.info.is_main:
             self.callback(record)
-
-
-def init_output_prior(net: torch.nn.Module, prior: float) -> int:
-    """Set the bias of every 1-channel output convolution to logit(prior); returns how many were set."""
-    if not 0.0 < prior < 1.0:
-        raise ConfigError(f"--prior {prior}: expected a probability in (0, 1)")
-    heads = [
-        m
-        for m in net.modules()
-        if isinstance(m, torch.nn.Conv2d) and m.out_channels == 1 and m.bias is not None
-    ]
-    with torch.no_grad():
-        for head in heads:
-            head.bias.fill_(math.log(prior / (1.0 - prior)))
-    return len(heads)
-
-
-def _init_name(cfg: TrainConfig) -> str:
-    return cfg.labels if cfg.labels in FIXED_LABELS else cfg.init_labels
-
-
-def _initial_labels(cfg: TrainConfig, data: TrainData) -> float | None:
-    """Grow the points into LCM pseudo-masks when `init_labels` asks; returns the labels' IoU vs masks.
-
-    Deterministic from the frames and points, so a resumed run rebuilds the same start labels.
-    """
-    if cfg.labels not in FIXED_LABELS and cfg.init_labels != "points":
-        data.labels = pseudo_masks_for(data.images, data.labels, cfg.init_labels)
-    iou = label_iou(data.labels, data.masks, cfg.threshold)
-    log.info(
-        "initial labels (%s): label IoU vs full masks %s",
-        _init_name(cfg),
-        "not available" if iou is None else f"{iou:.4f}",
-    )
-    return iou
 
 
 def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
@@ -192,16 +114,21 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
     if cfg.prior is not None and not resuming:
         init_output_prior(net, cfg.prior)
     net.to(info.device).train()
+    if resolved_channels_last(cfg, info.device):
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model = net
     if info.enabled:
         model = DistributedDataParallel(
             net, device_ids=[info.local_rank] if info.device.startswith("cuda") else None
         )
+    if cfg.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(cfg.milestones), gamma=cfg.gamma
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and info.device.startswith("cuda"))
+    amp = resolved_amp(cfg, info.device)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and info.device.startswith("cuda"))
     norm = resolve_norm(cfg.norm, cfg.data, data.mapper)
     meta = ModelMeta(
         model=name,
@@ -217,7 +144,9 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
     if resuming:
         resume_epoch = int(read_resume_state(run_dir).extra["epoch"])
     runlog = RunLog(run_dir, active=info.is_main, resume_epoch=resume_epoch)
-    return _Run(cfg, info, run_dir, data, norm, meta, net, model, optimizer, scheduler, scaler, runlog)
+    run = _Run(cfg, info, run_dir, data, norm, meta, net, model, optimizer, scheduler, scaler, runlog)
+    run.amp = amp
+    return run
 
 
 def _restore(run: _Run) -> None:
@@ -272,13 +201,20 @@ def _epoch_batches(n: int, batch: int, epoch: int, seed: int, info: ddp.DistInfo
 
 def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCounts) -> float:
     cfg, info = run.cfg, run.info
-    dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed)
+    dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed, cfg.pos_crops, cfg.copy_paste)
     dataset.epoch = epoch
     per_process = max(1, cfg.batch_size // info.world_size)
     batches = _epoch_batches(len(dataset), per_process, epoch, cfg.seed, info)
-    loader = DataLoader(
-        dataset, batch_sampler=batches, num_workers=cfg.num_workers, pin_memory=info.device.startswith("cuda")
-    )
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
+    if cfg.num_workers == 0 and cfg.prefetch:
+        loader = prefetched_batches(dataset, batches)
+    else:
+        loader = DataLoader(
+            dataset,
+            batch_sampler=batches,
+            num_workers=cfg.num_workers,
+            pin_memory=info.device.startswith("cuda"),
+        )
     device_type = "cuda" if info.device.startswith("cuda") else "cpu"
     amp_dtype = torch.float16 if device_type == "cuda" else torch.bfloat16
     total, steps = 0.0, 0
@@ -288,7 +224,7 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
     ) as advance:
         for step, (image, label) in enumerate(loader, start=1):
             image, label = image.to(info.device, non_blocking=True), label.to(info.device, non_blocking=True)
-            with torch.autocast(device_type, dtype=amp_dtype, enabled=cfg.amp):
+            with torch.autocast(device_type, dtype=amp_dtype, enabled=run.amp):
                 pred = run.model(image)
             loss = lesps_loss(pred, label)
             counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label)
@@ -339,8 +275,18 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
         batch_size=run.cfg.eval_batch_size,
         patch_size=None,
     )
+    cfg, envelopes = run.cfg, run.envelopes
     local = {
-        i: evolve_labels(p, data.labels[i], run.cfg.tb, run.cfg.k) for i, p in zip(mine, probs, strict=True)
+        i: evolve_labels(
+            p,
+            data.labels[i],
+            cfg.tb,
+            cfg.k,
+            decay=cfg.decay,
+            min_prob=cfg.min_prob,
+            envelope=None if envelopes is None else envelopes[i],
+        )
+        for i, p in zip(mine, probs, strict=True)
     }
     merged = ddp.gather_dict(local, info)
     data.labels = [merged[i] for i in range(len(data.names))]
@@ -356,6 +302,7 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
     run.state.rounds.append({"index": index, "epoch": epoch, "label_iou": iou, "seconds": record.seconds})
     run.state.labels_file = rel
     run.log.event("evolution", epoch=epoch, round=index, label_iou=iou, seconds=round(record.seconds, 3))
+    run.log_quality(epoch, index)
     log.info(
         "evolution round %d after epoch %d: label IoU %s",
         index,
@@ -406,19 +353,11 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, Any] | None:
 
 
 def _start_state(run: _Run, epoch: int, loss: float, counts: HitCounts) -> None:
-    """Log the start rule's state each epoch until evolution starts; warn once when it is late."""
-    cfg, state = run.cfg, run.state
-    if cfg.labels in FIXED_LABELS or state.started:
-        return
-    decision: StartDecision = decide_start(cfg.start_rule, loss, cfg.tloss, counts, cfg.start_hits)
-    run.log.event("start_rule", epoch=epoch, **decision.to_dict())
-    if not decision.start and not state.start_warned and epoch > LATE_START * cfg.epochs:
-        state.start_warned = True
-        log.warning(
-            "label evolution has not started after epoch %d of %d (start rule %s: %s)%s",
-            epoch, cfg.epochs, cfg.start_rule, decision.describe(),
-            "; on a small dataset try --start-rule hits" if cfg.start_rule == "tloss" else "",
-        )  # fmt: skip
+    """Log the start rule's state each epoch until evolution starts (and once when it is late)."""
+    decision, late = start_state(run.cfg, run.state, epoch, loss, counts)
+    if decision is not None:
+        run.log.event("start_rule", epoch=epoch, **decision.to_dict())
+    if late and decision is not None:
         run.log.event("late_start", epoch=epoch, **decision.to_dict())
 
 
@@ -479,7 +418,8 @@ def _train(
         canonical_name(cfg.model)  # an unknown model fails here, before any run folder exists
     cfg, run_dir = ddp.broadcast_object((cfg, run_dir) if info.is_main else None, info)
     data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
-    start_iou = _initial_labels(cfg, data)
+    envelopes = envelopes_for(cfg, data)
+    start_iou = initial_labels(cfg, data)
     per_step = max(1, cfg.batch_size // info.world_size)
     check_batches(cfg.model, -(-len(data.names) // info.world_size), per_step, str(cfg.data))  # no folder yet
     if info.is_main:
@@ -489,11 +429,15 @@ def _train(
     ddp.barrier(info)
     run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
     run.callback = callback
+    run.envelopes = envelopes
+    if data.masks is not None and cfg.labels not in FIXED_LABELS:
+        run.quality = LabelQuality(data.images, data.masks, cfg.threshold)
     if cfg.labels != "full" and data.no_masks is not None and info.is_main:
         log.warning("label IoU not available: %s", data.no_masks)
         run.log.event("label_iou", available=False, reason=data.no_masks)
     if cfg.resume is None:
-        run.log.event("labels", epoch=0, init=_init_name(cfg), label_iou=start_iou)
+        run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
+        run.log_quality(0, 0)
     else:
         _restore(run)
     try:

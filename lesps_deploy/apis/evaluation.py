@@ -16,18 +16,27 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lesps_deploy.data.bit_depth import check_frame_mapping
-from lesps_deploy.errors import CheckpointError, ConfigError, DataError, ModelError
-from lesps_deploy.formats import CHECKPOINT_SUFFIXES
+from lesps_deploy.errors import CheckpointError, ModelError
+from lesps_deploy.formats import CHECKPOINT_SUFFIXES, backend_names
 from lesps_deploy.io import atomic_write_json, atomic_write_text
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
 from lesps_deploy.metrics.segmentation import percent_text
+from lesps_deploy.options import (
+    Role,
+    check_multiple,
+    check_paths,
+    force_option,
+    json_option,
+    option,
+    threads_option,
+    validate,
+)
+from lesps_deploy.runtime import options as shared
 from lesps_deploy.runtime.base import Backend, load_runtime
-from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 from lesps_deploy.threads import current_threads
 
 if TYPE_CHECKING:
@@ -40,52 +49,55 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Options of `lesps evaluate`, one to one."""
+    """Options of `lesps evaluate`: each field declares its flag, help and domain (`lesps_deploy.options`)."""
 
-    weights: Path
-    data: Path
-    split: str = "test"
-    model: str | None = None
-    norm: str | None = None
-    threshold: float | None = None
-    patch_size: int = DEFAULT_PATCH_SIZE
-    mask_threshold: int | None = None
-    fa_rule: FaRule = DEFAULT_FA_RULE
-    device: str = "cpu"
-    batch_size: int = 1
-    backend: str | None = None
-    json_out: Path | None = None
-    per_image: Path | None = None
-    trust_pickle: bool = False
-    strict_masks: bool = False
-    frame_mapping: str | None = None
+    weights: Path = shared.weights_option(
+        "Weights: .pth/.pth.tar/.pt checkpoint, .onnx or .engine file, or a served model's http:// or grpc:// URL.",
+        argument=True,
+        url=True,
+    )
+    data: Path = shared.data_option(MISSING)
+    split: str = option("test", "Split list img_idx/<split>_<name>.txt.")
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
+    patch_size: int = shared.tile_size_option()
+    mask_threshold: int | None = option(
+        None, "Use one rule 'mask value > N' for IoU and Pd/Fa (default: the reference's mixed rule).", ge=0
+    )
+    fa_rule: FaRule = fa_rule_option()
+    device: str = shared.device_option()
+    batch_size: int = shared.batch_option(
+        1, "Images per forward pass (grouped by padded size).", renamed=("--batch-size",)
+    )
+    backend: str | None = option(
+        None,
+        "torch, onnxruntime or tensorrt (default: from the suffix; CPU checkpoints run via ONNX Runtime).",
+        choices=tuple(backend_names()),
+    )
+    json_out: Path | None = json_option()
+    per_image: Path | None = option(None, "Write per-image counts as CSV here.", role=Role.OUTPUT_FILE)
+    force: bool = force_option()
+    strict_masks: bool = strict_masks_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
+    skip_bad: bool = option(False, "Exit 0 even when some images could not be read.")
+    trust_pickle: bool = shared.trust_pickle_option()
+    threads: int | None = threads_option()
 
     def __post_init__(self) -> None:
-        check_fa_rule(self.fa_rule)
-        check_frame_mapping(self.frame_mapping)
-        check_threshold(self.threshold)
+        validate(self)
 
     def validate_inputs(self) -> None:
         """Check the files and options a run needs, in a few ms, before the model loads (or exports).
 
         Raises:
             DataError: the weights file, the dataset folder or its split list is missing.
-            ConfigError: `norm` does not parse, or a number is out of range.
+            ConfigError: an output cannot be written.
         """
         from lesps_deploy.data.dataset import read_split
-        from lesps_deploy.data.norm import resolve_norm
 
-        if not Path(self.weights).exists():
-            raise DataError(f"{self.weights}: no such weights file")
-        if not Path(self.data).is_dir():
-            raise DataError(f"{self.data}: no such dataset folder", hint="expected images/, masks/, img_idx/")
+        check_paths(self)
         read_split(self.data, self.split)
-        if self.norm is not None and self.norm.strip().lower() != "auto":
-            resolve_norm(self.norm)  # parse only; a preset's bit depth is checked against the model later
-        if self.batch_size < 1 or self.patch_size < 1:
-            raise ConfigError(
-                f"--batch-size {self.batch_size} and --patch-size {self.patch_size} must be >= 1"
-            )
 
 
 def _fast_path(cfg: EvalConfig) -> bool:
@@ -137,6 +149,7 @@ def evaluate_weights(cfg: EvalConfig, progress: bool = False) -> EvalReport:
 
     cfg.validate_inputs()
     with _open_backend(cfg) as backend:
+        check_multiple("patch_size", cfg.patch_size, backend.meta.pad_multiple, str(cfg.weights))
         mapper = FrameMapper(backend.meta.input_bits, cfg.frame_mapping)
         norm = model_norm(cfg.norm, backend.meta, cfg.data, cfg.weights, mapper)
         # Single-threaded sessions: one per thread this process was given (`--threads`).

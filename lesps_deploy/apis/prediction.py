@@ -39,12 +39,24 @@ from lesps_deploy.apis.run_folder import (
     next_run_dir,
     process_fields,
 )
-from lesps_deploy.data.bit_depth import check_frame_mapping
 from lesps_deploy.errors import ConfigError, SourceError
+from lesps_deploy.formats import backend_names
 from lesps_deploy.io import atomic_write_json
-from lesps_deploy.metrics.rules import check_threshold
+from lesps_deploy.options import (
+    Role,
+    check_paths,
+    declared,
+    force_option,
+    json_option,
+    name_of,
+    option,
+    refuse,
+    say,
+    threads_option,
+    validate,
+)
+from lesps_deploy.runtime import options as shared
 from lesps_deploy.runtime.base import backend_for_path
-from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE
 from lesps_deploy.threads import available_cores, current_threads, requested_threads
 from lesps_deploy.tracking.config import TrackerConfig
 
@@ -72,100 +84,73 @@ _IMAGE_KINDS = ("image", "folder", "list", "glob")
 
 @dataclass(frozen=True)
 class PredictConfig:
-    """Options of `lesps predict`, one field per CLI flag.
+    """Options of `lesps predict`: each field declares its flag, help and domain (`lesps_deploy.options`).
 
-    Attributes:
-        source: image, folder, glob, list file, video, camera index, rtsp:// or http(s):// URL.
-        weights: .pth/.pth.tar/.pt, .onnx or .engine file.
-        device, backend, model, norm, threshold, frame_mapping: see `Detector`.
-        batch: frames per backend call.
-        out: output folder (None: runs/predict-N, the next free N).
-        save_masks, save_overlay, save_video, jsonl: which outputs to write.
-        video_format: the video's container: avi (MJPEG, a kill loses at most a frame), mkv (mp4v,
-            smaller; a kill loses the last chunk FFmpeg held) or mp4 (written on close).
-        segment_seconds: write the video as files of this many seconds each, closed as they fill
-            (None: one file).
-        vid_stride: keep every N-th input frame.
-        max_frames: stop after N processed frames.
-        drop_frames: drop stale frames when behind; None: live sources only (files never drop).
-        show_stats: draw frame index, target count and latency on overlays and video.
-        patch_size: tile frames whose both sides exceed it.
-        reconnect_timeout_s: how long a lost live connection is retried before ending.
-        half, channels_last: PyTorch backend options (CUDA).
-        threads: CPU threads of ONNX Runtime or PyTorch (0: `lesps_deploy.threads.current_threads()`,
-            the cores this process may use unless `--threads` said otherwise), shared out between
-            `workers` when there are several.
-        workers: inference threads sharing the model (see `PipelineOptions.workers`); 0: two on a
-            multi-core CPU (measured faster than one worker with all cores), one on a GPU.
-        trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
-        track: track targets across frames (IDs, velocities, tracks.csv).
-        tracking: the tracker's options (`--confirm`, `--max-age`, `--gate`, `--low-score`,
-            `--min-speed`, `--gmc`, `--confirmed-only`); they need `track`.
+    `tracking` holds the tracker's options (`TrackerConfig`; its flags need `track`); `threads` is
+    shared out between `workers` when there are several; `workers` 0 means two on a multi-core CPU
+    (measured faster than one worker with all cores), one on a GPU.
     """
 
-    source: str
-    weights: Path
-    device: str = "cpu"
-    backend: str | None = None
-    model: str | None = None
-    norm: str | None = None
-    threshold: float | None = None
-    frame_mapping: str | None = None
-    batch: int = 1
-    out: Path | None = None
-    save_masks: bool = False
-    save_overlay: bool = False
-    save_video: bool = False
-    jsonl: bool = True
-    video_format: str = "avi"
-    segment_seconds: float | None = None
-    vid_stride: int = 1
-    max_frames: int | None = None
-    drop_frames: bool | None = None
-    show_stats: bool = False
-    patch_size: int | None = DEFAULT_PATCH_SIZE
-    reconnect_timeout_s: float = 30.0
-    half: bool = False
-    channels_last: bool = False
-    threads: int = 0
-    workers: int = 0
-    trust_pickle: bool = False
-    track: bool = False
+    source: str = option(
+        help="Image, folder, glob, .txt list, video, camera index, rtsp:// or http(s):// URL.", argument=True
+    )
+    weights: Path = shared.weights_option(
+        "Weights: .pth/.pth.tar/.pt, .onnx or .engine, or a served model's http:// or grpc:// URL.",
+        flag="--weights", short="-w", url=True,
+    )  # fmt: skip
+    device: str = shared.device_option()
+    backend: str | None = option(
+        None, "Force a backend: torch, onnxruntime, tensorrt.", choices=tuple(backend_names())
+    )
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
+    frame_mapping: str | None = shared.frame_mapping_option()
+    batch: int = shared.batch_option()
+    out: Path | None = option(None, "Output folder (default: runs/predict-N).", role=Role.OUTPUT_DIR)
+    save_masks: bool = option(False, "Write masks/<frame>.png.")
+    save_overlay: bool = option(False, "Write overlays/<frame>.png with targets circled.")
+    save_video: bool = option(
+        False, "Write annotated.avi (input fps and frame count; plays even after a kill)."
+    )
+    video_format: str = option(
+        "avi",
+        "Video container: avi (MJPEG; kill -9 loses at most a frame), mkv (mp4v, ~20x smaller; "
+        "kill -9 loses up to the last MiB), mp4 (written on close).",
+        choices=VIDEO_FORMATS,
+    )
+    segment_seconds: float | None = option(
+        None,
+        "Write the video as annotated_NNN.<format> files of this many seconds, each closed as it fills.",
+        gt=0,
+    )
+    jsonl: bool = option(True, "Write detections.jsonl (one line per frame).")
+    vid_stride: int = option(1, "Keep every N-th input frame.", ge=1)
+    max_frames: int | None = option(None, "Stop after N frames.", ge=1)
+    drop_frames: bool | None = option(None, "Drop stale frames when behind (default: live sources only).")
+    show_stats: bool = option(False, "Draw frame index, targets and latency on overlays/video.")
+    patch_size: int | None = shared.tile_size_option()  # None: never tile
+    reconnect_timeout_s: float = option(
+        30.0, "Seconds to retry a lost live connection.", flag="--reconnect-timeout", ge=0
+    )
+    half: bool = option(False, "PyTorch fp16 (CUDA).")
+    channels_last: bool = option(False, "PyTorch channels_last memory format.")
+    threads: int | None = threads_option()
+    workers: int = option(0, "Concurrent inference workers (0: 2 on a multi-core CPU, 1 on GPU).", ge=0)
+    json_out: Path | None = json_option()
+    force: bool = force_option("Replace an existing --json file.")
+    trust_pickle: bool = shared.trust_pickle_option()
+    track: bool = option(False, "Track targets across frames: IDs, velocities, tracks.csv (MOTChallenge).")
     tracking: TrackerConfig = TrackerConfig()
 
-    def validate(self) -> None:
-        """Raises ConfigError for out-of-range numbers and unknown names."""
-        check_frame_mapping(self.frame_mapping)
-        check_threshold(self.threshold)
-        if self.norm is not None and self.norm.strip().lower() != "auto":
-            from lesps_deploy.data.norm import resolve_norm
-
-            resolve_norm(self.norm)  # parse only, before the model loads; bit depth is checked on load
-        checks = (
-            (self.batch >= 1, f"--batch {self.batch} must be >= 1"),
-            (self.workers >= 0, f"--workers {self.workers} must be >= 0 (0: automatic)"),
-            (self.threads >= 0, f"--threads {self.threads} must be >= 0"),
-            (self.vid_stride >= 1, f"--vid-stride {self.vid_stride} must be >= 1"),
-            (self.max_frames is None or self.max_frames >= 1, f"--max-frames {self.max_frames} must be >= 1"),
-            (self.reconnect_timeout_s >= 0, "reconnect timeout must be >= 0"),
-            (not self.segment_seconds or self.segment_seconds > 0, "--segment-seconds must be > 0"),
-            (
-                self.video_format in VIDEO_FORMATS,
-                f"--video-format {self.video_format!r}: use {', '.join(VIDEO_FORMATS)}",
-            ),
-            (
-                self.track or self.tracking == TrackerConfig(),
-                "tracking options (--confirm, --max-age, --gate, --low-score, --min-speed, --gmc, "
-                "--confirmed-only) need --track",
-            ),
-            (
-                not self.track or self.threshold is None or (self.tracking.low_score or 0) < self.threshold,
-                f"--low-score {self.tracking.low_score} must be below --threshold {self.threshold}",
-            ),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+    def __post_init__(self) -> None:
+        validate(self)
+        if not self.track and self.tracking != TrackerConfig():
+            names = ", ".join(name_of(f.name) for f, spec in declared(TrackerConfig) if spec.cli)
+            raise ConfigError(f"tracking options ({names}) need {name_of('track')}")
+        low = self.tracking.low_score
+        if self.track and self.threshold is not None and low is not None and low >= self.threshold:
+            raise refuse("low_score", low, f"must be below {say('threshold', self.threshold)}")
 
 
 @dataclass(frozen=True)
@@ -290,8 +275,8 @@ def _make_tracker(cfg: PredictConfig, det: Detector, kind: str) -> Tracker | Non
 
     low = cfg.tracking.low_score
     if low is not None and low >= det.threshold:
-        raise ConfigError(
-            f"--low-score {low} must be below the detection threshold {det.threshold} of {cfg.weights}"
+        raise refuse(
+            "low_score", low, f"must be below the detection threshold {det.threshold} of {cfg.weights}"
         )
     if kind in _IMAGE_KINDS:
         log.warning(
@@ -341,7 +326,7 @@ def run_predict(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | N
     Raises:
         ConfigError, SourceError, BackendError, CheckpointError: bad options, source or weights.
     """
-    cfg.validate()
+    check_paths(cfg)
     with _torch_threads(cfg):
         return _run(cfg, status)
 
@@ -408,6 +393,8 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
             state = "interrupted" if stats.interrupted else "complete"
             summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker, state)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
+    if cfg.json_out is not None and str(cfg.json_out) != "-":  # '-' (stdout) is the caller's to write
+        atomic_write_json(cfg.json_out, summary.to_dict())
     return summary
 
 

@@ -28,10 +28,13 @@ def train(model: str, data: str | Path, **options: Any) -> TrainResult:
         >>> result = train("ACM", "datasets/NUAA-SIRST", labels="centroid", epochs=400, device="cuda")
         >>> result.checkpoint, result.metrics["IoU"]
     """
+    from lesps_deploy.options import check_paths
     from lesps_deploy.training.config import TrainConfig
     from lesps_deploy.training.trainer import train as run_training
 
-    return run_training(TrainConfig(model=model, data=Path(data), **options))
+    cfg = TrainConfig(model=model, data=Path(data), **options)
+    check_paths(cfg)  # before the data loads: the dataset folder exists, the run folder can be written
+    return run_training(cfg)
 
 
 def export_model(weights: str | Path, format: str = "onnx", **options: Any) -> ExportResult:  # noqa: A002

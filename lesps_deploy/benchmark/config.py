@@ -8,7 +8,9 @@ from pathlib import Path
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.formats import backend_names
 from lesps_deploy.io import cache_dir
-from lesps_deploy.metrics.rules import DEFAULT_FA_RULE, FaRule, check_fa_rule, check_threshold
+from lesps_deploy.metrics.rules import FaRule, fa_rule_option
+from lesps_deploy.options import Role, force_option, json_option, option, threads_option, validate
+from lesps_deploy.runtime import options as shared
 
 __all__ = ["BenchmarkConfig", "PRECISIONS", "default_cache_dir", "parse_list"]
 
@@ -43,6 +45,15 @@ def parse_list(text: str | tuple | list, kind: type = str, option: str = "") -> 
     return tuple(out)
 
 
+def _check_frame_size(text: str) -> None:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError("expected WIDTHxHEIGHT, e.g. 640x512") from None
+    if width < 1 or height < 1:
+        raise ValueError("width and height must be >= 1")
+
+
 @dataclass(frozen=True)
 class BenchmarkConfig:
     """What to measure and where to write it.
@@ -72,57 +83,67 @@ class BenchmarkConfig:
         trust_pickle: allow full unpickling of a checkpoint that safe loading refuses.
     """
 
-    weights: Path
-    backends: tuple[str, ...] = ("torch", "onnxruntime")
-    precisions: tuple[str, ...] = ("fp32",)
-    batches: tuple[int, ...] = (1,)
-    imgsz: tuple[int, ...] = (256,)
-    device: str = "cpu"
-    model: str | None = None
-    norm: str | None = None
-    threshold: float | None = None
-    warmup: int = 20
-    max_warmup_seconds: float = 3.0
-    runs: int = 200
-    min_runs: int = 5
-    max_seconds: float = 10.0
-    min_seconds: float | None = None
-    data: Path | None = None
-    split: str = "test"
-    fa_rule: FaRule = DEFAULT_FA_RULE
-    cache_dir: Path | None = None
-    json_out: Path | None = None
-    markdown_out: Path | None = None
-    plot_out: Path | None = None
-    compare: Path | None = None
-    threads: int = 0
-    seed: int = 0
-    trust_pickle: bool = False
+    weights: Path = shared.weights_option(
+        "PyTorch checkpoint; other artifacts are exported from it. With --clients: also an .onnx, a "
+        "Triton repository or a served model's http:// / grpc:// URL.",
+        flag="--weights", short="-w", role=Role.INPUT, url=True,
+    )  # fmt: skip
+    backends: tuple[str, ...] = option(
+        ("torch", "onnxruntime"), "Comma list: torch, onnxruntime, tensorrt.", choices=tuple(backend_names())
+    )
+    precisions: tuple[str, ...] = option(
+        ("fp32",), "Comma list: fp32, fp16, int8 (unsupported combinations are listed as skipped).",
+        flag="--precision", choices=PRECISIONS,
+    )  # fmt: skip
+    batches: tuple[int, ...] = option((1,), "Comma list of batch sizes.", flag="--batch", ge=1)
+    imgsz: tuple[int, ...] = option(
+        (256,), "Comma list of square frame sides (reference padding: 256 runs as 288).", ge=1
+    )
+    device: str = shared.device_option()
+    model: str | None = shared.model_option()
+    norm: str | None = shared.norm_option()
+    threshold: float | None = shared.threshold_option()
+    warmup: int = option(20, "Warm-up calls per combination (also capped by --max-warmup-seconds).", ge=0)
+    max_warmup_seconds: float = option(3.0, "Warm-up time cap per combination.", ge=0)
+    runs: int = option(200, "Timed calls per combination (capped by --max-seconds).", ge=1)
+    min_runs: int = option(5, "Timed calls per combination at the least.", ge=1, cli=False)
+    max_seconds: float = option(10.0, "Timing cap per combination (at least 5 calls are timed).", gt=0)
+    min_seconds: float | None = option(None, "Time each combination for this long instead of --runs.", gt=0)
+    data: Path | None = shared.data_option(
+        help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs torch fp32."
+    )
+    split: str = option("test", "Split evaluated with --data.")
+    fa_rule: FaRule = fa_rule_option()
+    cache_dir: Path | None = option(
+        None, "Exported artifacts cache (default ~/.cache/lesps-deploy/benchmark).", role=Role.OUTPUT_DIR
+    )
+    json_out: Path | None = json_option()
+    markdown_out: Path | None = option(
+        None, "Write the report as Markdown.", flag="--markdown", role=Role.OUTPUT_FILE
+    )
+    plot_out: Path | None = option(
+        None, "Write a latency vs throughput PNG (needs matplotlib).", flag="--plot", role=Role.OUTPUT_FILE
+    )
+    compare: Path | None = option(
+        None, "An earlier --json report: print the change against it.", role=Role.INPUT_FILE, noun="report"
+    )
+    force: bool = force_option()
+    threads: int | None = threads_option()
+    seed: int = option(0, "Seed of the synthetic frames.", cli=False)
+    clients: int = option(
+        0,
+        "Serving benchmark instead: N concurrent clients of the model on a Triton server against "
+        "in-process ONNX Runtime, --max-seconds each (needs the serve extra).",
+        ge=0,
+    )
+    frame_size: str = option(
+        "640x512", "Serving benchmark frame size WxH.", check=_check_frame_size, invalid="640"
+    )
+    protocol: str = option("grpc", "Serving benchmark protocol: grpc or http.", choices=("grpc", "http"))
+    trust_pickle: bool = shared.trust_pickle_option()
 
     def __post_init__(self) -> None:
-        known = backend_names()
-        checks = (
-            (set(self.backends) - set(known), f"--backends: unknown {sorted(set(self.backends) - set(known))}; choose from {', '.join(known)}"),
-            (set(self.precisions) - set(PRECISIONS), f"--precision: unknown {sorted(set(self.precisions) - set(PRECISIONS))}; choose from {', '.join(PRECISIONS)}"),
-            (any(b < 1 for b in self.batches), f"--batch {list(self.batches)}: sizes must be >= 1"),
-            (any(s < 1 for s in self.imgsz), f"--imgsz {list(self.imgsz)}: sizes must be >= 1"),
-            (self.threads < 0, f"--threads {self.threads}: must be >= 0"),
-            (self.warmup < 0, f"--warmup {self.warmup}: must be >= 0"),
-            (self.runs < 1 or self.min_runs < 1, f"--runs {self.runs}: must be >= 1"),
-            (self.max_seconds <= 0, f"--max-seconds {self.max_seconds}: must be > 0"),
-            (self.min_seconds is not None and self.min_seconds <= 0, f"--min-seconds {self.min_seconds}: must be > 0"),
-            (self.device.split(":")[0] not in ("cpu", "cuda"), f"--device {self.device}: use cpu, cuda or cuda:N"),
-        )  # fmt: skip
-        for bad, message in checks:
-            if bad:
-                raise ConfigError(message)
-        check_fa_rule(self.fa_rule)
-        check_threshold(self.threshold)
-        if self.data is not None and not Path(self.data).is_dir():
-            raise ConfigError(
-                f"{self.data}: dataset folder not found",
-                hint="--data takes a folder with images/, masks/, img_idx/",
-            )
+        validate(self)
 
     @property
     def artifact_cache(self) -> Path:

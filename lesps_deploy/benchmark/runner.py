@@ -26,6 +26,7 @@ from lesps_deploy.errors import BackendError, ConfigError
 from lesps_deploy.export.config import DEFAULT_MAX_DROP
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES
 from lesps_deploy.io import atomic_write_json, atomic_write_text
+from lesps_deploy.options import check_paths
 from lesps_deploy.progress import track
 from lesps_deploy.runtime.base import Backend, load_runtime
 
@@ -174,8 +175,8 @@ def _relate(rows: list[Row]) -> list[Row]:
 
 
 @contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    """Set PyTorch's intra-op threads for the run and restore them after (0: leave as is)."""
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Set PyTorch's intra-op threads for the run and restore them after (None, 0: leave as is)."""
     import torch
 
     before = torch.get_num_threads()
@@ -214,6 +215,7 @@ def run_benchmark(cfg: BenchmarkConfig, progress: bool = False) -> BenchmarkRepo
         BackendError: `--device cuda` without CUDA.
         CheckpointError: the weights cannot be loaded.
     """
+    check_paths(cfg)  # files first: a report that cannot be written fails now, not after the timing
     start = time.perf_counter()
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     old = load_report(cfg.compare) if cfg.compare else None  # fail before the long part

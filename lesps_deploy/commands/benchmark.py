@@ -1,116 +1,45 @@
-"""`lesps benchmark`: latency, throughput, memory and accuracy per artifact."""
+"""`lesps benchmark`: latency, throughput, memory and accuracy per artifact (or of a served model)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from dataclasses import replace
 
 import typer
 
 from lesps_deploy.benchmark.config import BenchmarkConfig
-from lesps_deploy.commands.common import (
-    BENCH,
-    DeviceOpt,
-    FaRuleOpt,
-    JsonOpt,
-    ModelOpt,
-    NormOpt,
-    ThreadsOpt,
-    ThresholdOpt,
-    TrustPickleOpt,
-    csv_default,
-    json_to_stdout,
-    results_console,
-    write_json,
-)
+from lesps_deploy.commands.common import json_to_stdout, results_console, write_json
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["benchmark"]
 
 
-def benchmark(
-    weights: Annotated[
-        Path,
-        typer.Option("--weights", "-w", help="PyTorch checkpoint; other artifacts are exported from it."),
-    ],
-    backends: Annotated[str, typer.Option(help="Comma list: torch, onnxruntime, tensorrt.")] = csv_default(
-        BENCH.backends
-    ),
-    precision: Annotated[
-        str,
-        typer.Option(help="Comma list: fp32, fp16, int8 (unsupported combinations are listed as skipped)."),
-    ] = csv_default(BENCH.precisions),
-    batch: Annotated[str, typer.Option(help="Comma list of batch sizes.")] = csv_default(BENCH.batches),
-    imgsz: Annotated[
-        str, typer.Option(help="Comma list of square frame sides (reference padding: 256 runs as 288).")
-    ] = csv_default(BENCH.imgsz),
-    device: DeviceOpt = BENCH.device,
-    model: ModelOpt = BENCH.model,
-    norm: NormOpt = BENCH.norm,
-    threshold: ThresholdOpt = BENCH.threshold,
-    warmup: Annotated[
-        int, typer.Option(help="Warm-up calls per combination (also capped by --max-warmup-seconds).")
-    ] = BENCH.warmup,
-    max_warmup_seconds: Annotated[
-        float, typer.Option(help="Warm-up time cap per combination.")
-    ] = BENCH.max_warmup_seconds,
-    runs: Annotated[
-        int, typer.Option(help="Timed calls per combination (capped by --max-seconds).")
-    ] = BENCH.runs,
-    max_seconds: Annotated[
-        float, typer.Option(help="Timing cap per combination (at least 5 calls are timed).")
-    ] = BENCH.max_seconds,
-    min_seconds: Annotated[
-        float | None, typer.Option(help="Time each combination for this long instead of --runs.")
-    ] = BENCH.min_seconds,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data", help="Dataset folder: adds IoU/nIoU/Pd/Fa per artifact and the change vs torch fp32."
-        ),
-    ] = BENCH.data,
-    split: Annotated[str, typer.Option(help="Split evaluated with --data.")] = BENCH.split,
-    fa_rule: FaRuleOpt = BENCH.fa_rule,
-    threads: ThreadsOpt = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Exported artifacts cache (default ~/.cache/lesps-deploy/benchmark).")
-    ] = BENCH.cache_dir,
-    json_out: JsonOpt = BENCH.json_out,
-    markdown: Annotated[Path | None, typer.Option(help="Write the report as Markdown.")] = BENCH.markdown_out,
-    plot: Annotated[
-        Path | None, typer.Option(help="Write a latency vs throughput PNG (needs matplotlib).")
-    ] = BENCH.plot_out,
-    compare: Annotated[
-        Path | None, typer.Option(help="An earlier --json report: print the change against it.")
-    ] = BENCH.compare,
-    trust_pickle: TrustPickleOpt = BENCH.trust_pickle,
-) -> None:
-    """Latency, throughput, memory and accuracy of every backend x precision x batch x size that applies here."""
-    from lesps_deploy.benchmark import (
-        benchmark_tables,
-        compare_table,
-        parse_list,
-        run_benchmark,
+def _serving(cfg: BenchmarkConfig) -> None:
+    from lesps_deploy.benchmark.serving import serving_command
+
+    text, data = serving_command(
+        cfg.weights, cfg.clients, cfg.frame_size, cfg.max_seconds, cfg.protocol, cfg.norm
     )
-    from lesps_deploy.threads import use_threads
+    results_console(cfg.json_out).print(text, highlight=False, soft_wrap=True)
+    write_json(cfg.json_out, data)
 
-    threads = use_threads(threads)
 
-    cfg = BenchmarkConfig(
-        weights=weights, backends=parse_list(backends, str, "--backends"),
-        precisions=parse_list(precision, str, "--precision"), batches=parse_list(batch, int, "--batch"),
-        imgsz=parse_list(imgsz, int, "--imgsz"), device=device, model=model, norm=norm, threshold=threshold,
-        warmup=warmup, max_warmup_seconds=max_warmup_seconds, runs=runs, max_seconds=max_seconds,
-        min_seconds=min_seconds, data=data, split=split, fa_rule=fa_rule, cache_dir=cache_dir,
-        json_out=None if json_to_stdout(json_out) else json_out,
-        markdown_out=markdown, plot_out=plot, compare=compare, threads=threads, trust_pickle=trust_pickle,
-    )  # fmt: skip
-    report = run_benchmark(cfg, progress=True)
-    if json_to_stdout(json_out):
-        write_json(json_out, report.to_dict())
-    console = results_console(json_out)
+def _benchmark(cfg: BenchmarkConfig) -> None:
+    """Latency, throughput, memory and accuracy of every backend x precision x batch x size that applies here."""
+    from lesps_deploy.benchmark import benchmark_tables, compare_table, run_benchmark
+
+    if cfg.clients:
+        return _serving(cfg)
+    stdout = json_to_stdout(cfg.json_out)
+    report = run_benchmark(replace(cfg, json_out=None) if stdout else cfg, progress=True)
+    if stdout:
+        write_json(cfg.json_out, report.to_dict())
+    console = results_console(cfg.json_out)
     for table in benchmark_tables(report):
         console.print(table)
     if report.comparison:
         console.print(compare_table(report.comparison))
     if not report.ok_rows:
         raise typer.Exit(1)
+
+
+benchmark = command("benchmark", BenchmarkConfig, _benchmark)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from lesps_deploy.commands.common import (
-    DEMO,
-    ThreadsOpt,
-    make_console,
-)
+from lesps_deploy.commands.common import make_console
 from lesps_deploy.demo.config import DemoConfig
+from lesps_deploy.options.typer_command import command
 
 __all__ = ["demo"]
 
@@ -27,30 +21,13 @@ def _demo_step_panel(number: int, total: int, step) -> None:
     )
 
 
-def demo(
-    out: Annotated[Path, typer.Option("--out", help="Output folder of the demo.")] = DEMO.out,
-    quick: Annotated[bool, typer.Option(help="Tiny sizes: every step in seconds, no accuracy.")] = DEMO.quick,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data and the training.")] = DEMO.seed,
-    force: Annotated[bool, typer.Option(help="Replace an earlier demo's output folder.")] = DEMO.force,
-    device: Annotated[
-        str, typer.Option("--device", help="Training device: cpu, cuda or cuda:N.")
-    ] = DEMO.device,
-    threads: ThreadsOpt = None,
-) -> None:
+def _demo(cfg: DemoConfig) -> None:
     """The whole flow on synthetic data: data, point labels, LESPS training, evaluation, ONNX, benchmark, video."""
     from lesps_deploy.demo.config import DEMO_BAR
     from lesps_deploy.demo.run import run_demo
-    from lesps_deploy.threads import use_threads
-
-    use_threads(threads)
-
-    summary = run_demo(
-        DemoConfig(out=out, quick=quick, seed=seed, force=force, device=device),
-        progress=True,
-        on_step=_demo_step_panel,
-    )
     from lesps_deploy.metrics.segmentation import percent_text
 
+    summary = run_demo(cfg, progress=True, on_step=_demo_step_panel)
     m = summary.metrics
     bar = "meets" if summary.detects else "is below"
     make_console().print(
@@ -64,3 +41,6 @@ def demo(
     )
     if not summary.parity_ok:
         raise typer.Exit(1)
+
+
+demo = command("demo", DemoConfig, _demo)

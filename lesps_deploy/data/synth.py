@@ -316,7 +316,9 @@ def make_dataset(
     video = None
     if cfg.video_frames:
         video = make_video(root / "video.mp4", cfg.video_frames, cfg.size, cfg.seed, cfg.fps, cfg.mix)
-    manifest = atomic_write_json(root / "synth.json", {"config": asdict(cfg), "images": records})
+    # Where it was written and with how many threads do not shape the data: left out.
+    shape = {k: v for k, v in asdict(cfg).items() if k not in ("out_dir", "threads")}
+    manifest = atomic_write_json(root / "synth.json", {"config": shape, "images": records})
     seconds = time.perf_counter() - start
     n_targets = sum(len(r["targets"]) for r in records)
     logger.debug(

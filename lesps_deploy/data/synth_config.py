@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from lesps_deploy.errors import ConfigError
+from lesps_deploy.options import Role, option, refuse, say, threads_option, validate
 
 __all__ = ["MAX_AREA", "VISIBLE_FLOOR", "TargetMix", "SynthConfig", "SynthSummary", "VideoSummary"]
 
@@ -26,6 +26,11 @@ class TargetMix:
     min_area: int = 1
     max_area: int = MAX_AREA
     contrast: tuple[float, float] = VISIBLE_FLOOR
+
+
+def _check_range(pair: tuple[float, float]) -> None:
+    if len(pair) != 2 or pair[0] > pair[1]:
+        raise ValueError("expected LOW HIGH with LOW <= HIGH")
 
 
 @dataclass(frozen=True)
@@ -54,45 +59,51 @@ class SynthConfig:
             files are replaced, extra files of an earlier, larger run stay but are in no list.
     """
 
-    images: int = 400
-    size: int = 256
-    seed: int = 0
-    train_fraction: float = 0.5
-    video_frames: int = 0
-    fps: int = 25
-    bit16_fraction: float = 0.0
+    images: int = option(400, "Number of frames.", ge=2)
+    size: int = option(256, "Side of the square frames in pixels.", ge=32)
+    seed: int = option(0, "Random seed: the same seed writes the same dataset.")
+    train_fraction: float = option(0.5, "Share of frames in the train list.", gt=0, lt=1)
+    video_frames: int = option(
+        0, "Also write video.mp4 with N frames of moving targets.", flag="--video", ge=0
+    )
+    fps: int = option(25, "Frame rate of the video.", gt=0, cli=False)
+    bit16_fraction: float = option(
+        0.0, "Share of frames saved as 16-bit PNG (full 0-65535 range).", flag="--bit16", ge=0, le=1
+    )
     # The target options default to TargetMix's (one source for both).
-    hard_fraction: float = TargetMix.hard_fraction
-    edge_fraction: float = TargetMix.edge_fraction
-    point_fraction: float | None = TargetMix.point_fraction
-    min_area: int = TargetMix.min_area
-    max_area: int = TargetMix.max_area
-    contrast: tuple[float, float] = TargetMix.contrast
-    overwrite: bool = False
+    hard_fraction: float = option(
+        TargetMix.hard_fraction, "Share of dim targets (signal-to-clutter 2-4).", ge=0, le=1
+    )
+    edge_fraction: float = option(
+        TargetMix.edge_fraction, "Share of targets next to strong clutter edges.", ge=0, le=1
+    )
+    point_fraction: float | None = option(
+        TargetMix.point_fraction,
+        "Share of Gaussian point targets (the rest are extended); default: half.",
+        ge=0,
+        le=1,
+    )
+    min_area: int = option(TargetMix.min_area, "Smallest target mask area in pixels.", ge=1)
+    max_area: int = option(TargetMix.max_area, "Largest target mask area in pixels.", ge=1)
+    contrast: tuple[float, float] = option(
+        TargetMix.contrast, "Range (8-bit grey levels) of the least peak rise of a visible target.",
+        gt=0, le=127, check=_check_range, invalid=(30.0, 12.0),
+    )  # fmt: skip
+    overwrite: bool = option(
+        False, "Write into a folder that holds images lesps data synth did not make there."
+    )
+    out_dir: Path | None = option(
+        None,
+        "Dataset folder to write (its name becomes the split-list name).",
+        argument=True,
+        role=Role.OUTPUT_DIR,
+    )
+    threads: int | None = threads_option()
 
     def __post_init__(self) -> None:
-        low, high = self.contrast
-        checks = {
-            "images must be at least 2": self.images >= 2,
-            "size must be at least 32": self.size >= 32,
-            "train_fraction must be in (0, 1)": 0.0 < self.train_fraction < 1.0,
-            "video_frames must be >= 0": self.video_frames >= 0,
-            "fps must be positive": self.fps > 0,
-            "target areas must satisfy 1 <= min_area <= max_area": 1 <= self.min_area <= self.max_area,
-            "contrast must be 0 < low <= high <= 127 grey levels": 0 < low <= high <= 127,
-            "fractions must be in [0, 1]": all(
-                0.0 <= f <= 1.0
-                for f in (
-                    self.bit16_fraction,
-                    self.hard_fraction,
-                    self.edge_fraction,
-                    self.point_fraction or 0.0,
-                )
-            ),
-        }
-        for message, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"synthetic data: {message}")
+        validate(self)
+        if self.min_area > self.max_area:
+            raise refuse("min_area", self.min_area, f"must be <= {say('max_area', self.max_area)}")
 
     @property
     def mix(self) -> TargetMix:

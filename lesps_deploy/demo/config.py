@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from lesps_deploy.data.synth_config import TargetMix
+from lesps_deploy.options import Role, force_option, option, threads_option, validate
+from lesps_deploy.runtime.options import device_option
 
 __all__ = [
     "DATASET_DIR",
@@ -122,14 +124,15 @@ class DemoConfig:
         device: training/evaluation device (the export and ONNX Runtime run on the CPU).
     """
 
-    out: Path = Path("runs/demo")
-    quick: bool = False
-    seed: int = 0
-    force: bool = False
-    device: str = "cpu"
+    out: Path = option(Path("runs/demo"), "Output folder of the demo.", role=Role.OUTPUT_DIR)
+    quick: bool = option(False, "Tiny sizes: every step in seconds, no accuracy.")
+    seed: int = option(0, "Seed of the synthetic data and the training.")
+    force: bool = force_option("Replace an earlier demo's output folder.")
+    device: str = device_option("cpu", "Training device: cpu, cuda or cuda:N.")
+    threads: int | None = threads_option()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
+        validate(self)
 
     @property
     def settings(self) -> DemoSettings:

@@ -5,11 +5,15 @@ Light on purpose (no numpy): config dataclasses and the CLI read these without l
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
+from lesps_deploy.options import option
 
-__all__ = ["MATCH_DISTANCE", "FaRule", "FA_RULES", "DEFAULT_FA_RULE", "check_fa_rule", "check_threshold"]
+__all__ = [
+    "MATCH_DISTANCE", "FaRule", "FA_RULES", "DEFAULT_FA_RULE", "check_fa_rule", "check_threshold",
+    "fa_rule_option", "strict_masks_option",
+]  # fmt: skip
 
 MATCH_DISTANCE = 3.0
 FaRule = Literal["current", "2023"]
@@ -36,3 +40,20 @@ def check_threshold(value: float | None, option: str = "--threshold") -> float |
     if value is not None and not 0.0 < value < 1.0:
         raise ConfigError(f"{option} {value:g}: a probability threshold must lie strictly between 0 and 1")
     return value
+
+
+def fa_rule_option() -> Any:
+    return option(
+        DEFAULT_FA_RULE,
+        "False-alarm rule: 'current' (the authors' code today) or '2023' (to compare with papers "
+        "evaluated with the 2023 LESPS/BasicIRSTD code).",
+        choices=FA_RULES,
+    )
+
+
+def strict_masks_option() -> Any:
+    return option(
+        False,
+        "A mask whose size differs from its image's is an error (default: reported, then cropped / "
+        "zero-padded to the image as the reference does, e.g. NUAA-SIRST Misc_111).",
+    )

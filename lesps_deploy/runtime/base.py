@@ -18,8 +18,9 @@ import numpy as np
 from lesps_deploy.errors import BackendError
 from lesps_deploy.formats import format_for_backend, format_for_path
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.urls import is_server_url
 
-__all__ = ["Backend", "Closeable", "backend_for_path", "load_runtime"]
+__all__ = ["Backend", "FrameBackend", "Closeable", "backend_for_path", "load_runtime"]
 
 
 @runtime_checkable
@@ -39,6 +40,19 @@ class Backend(Protocol):
     def __enter__(self) -> Backend: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@runtime_checkable
+class FrameBackend(Backend, Protocol):
+    """A backend that takes raw frames and pre/postprocesses them itself (a model server).
+
+    `run_frames` (`lesps_deploy.runtime.processing`) hands such a backend the frames as they are, with
+    the client's settings, which it refuses (ConfigError) where they differ from its own.
+    """
+
+    def run_frames(
+        self, frames: Any, norm: Any, batch_size: int, patch_size: int | None, mapper: Any
+    ) -> Any: ...
 
 
 class Closeable:
@@ -65,7 +79,8 @@ def load_runtime(
     """Load `path` with the backend chosen by its suffix (or `backend` by name).
 
     Args:
-        path: .pth/.pth.tar/.pt checkpoint, .onnx model or .engine file.
+        path: .pth/.pth.tar/.pt checkpoint, .onnx model or .engine file, or a served model's URL
+            (http://HOST:PORT/MODEL, grpc://HOST:PORT/MODEL).
         device: "cpu", "cuda" or "cuda:N".
         backend: force a backend by name ("torch", "onnxruntime", "tensorrt").
         **options: backend-specific options (e.g. `model`, `norm` overrides, `half`, `providers`).
@@ -73,6 +88,8 @@ def load_runtime(
     Raises:
         BackendError: unknown suffix/backend; CheckpointError and friends from the backend itself.
     """
+    if is_server_url(path):
+        return format_for_path(path).load_class()(str(path), device=device, **options)
     path = Path(path)
     if not path.exists():
         raise BackendError(f"{path}: file not found")

@@ -26,6 +26,7 @@ from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.data.padding import padded_size
 from lesps_deploy.errors import ConfigError, FrameShapeError, FrameTypeError
 from lesps_deploy.metadata import ModelMeta
+from lesps_deploy.options import check_multiple
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, NUMPY_OPS, ArrayOps, run_frames
 from lesps_deploy.runtime.results import Result, ResultStep, Timings, targets_from_mask
@@ -196,6 +197,7 @@ class Detector(Closeable):
         self.batch_size = int(batch_size)
         self.patch_size = patch_size
         self.multiple = int(meta.pad_multiple)
+        check_multiple("patch_size", patch_size, self.multiple, label)  # the rest of its domain: on load
         on_cuda = str(backend.device).startswith("cuda") and hasattr(backend, "run_tensor")
         self.torch_processing = on_cuda if torch_processing is None else bool(torch_processing)
         if self.torch_processing and not hasattr(backend, "run_tensor"):

@@ -131,6 +131,9 @@ def run_frames(
         ops: numpy (default) or torch array operations (see `ArrayOps`).
         mapper: brings frames of another bit depth to the model's (None: frames are used as they are).
     """
+    served = getattr(run, "run_frames", None)
+    if served is not None:  # a served model (`FrameBackend`): the server does all of this, with its own code
+        return served(frames, norm, batch_size, patch_size, mapper)
     n = len(frames)
     pre_ms, inf_ms = [0.0] * n, [0.0] * n
     inputs, sizes = [], []

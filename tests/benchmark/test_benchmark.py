@@ -38,7 +38,7 @@ def _cfg(work: Path, **kw) -> BenchmarkConfig:
     base = dict(
         weights=work / "acm.pth", backends=("torch", "onnxruntime", "tensorrt"), precisions=("fp32", "fp16", "int8"),
         batches=(1, 2), imgsz=(64,), warmup=1, runs=6, min_runs=3, max_seconds=2.0, data=work / "Tiny", threads=1,
-        cache_dir=work / "cache", json_out=work / "b.json", markdown_out=work / "b.md",
+        cache_dir=work / "cache", json_out=work / "b.json", markdown_out=work / "b.md", force=True,
     )  # fmt: skip
     base.update(kw)
     return BenchmarkConfig(**base)

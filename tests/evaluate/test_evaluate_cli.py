@@ -66,7 +66,7 @@ def test_mask_of_another_size_is_reported_counted_or_refused(tmp_path: Path) -> 
     assert (summary["images"], summary["mask_size_mismatches"]) == (4, 1)
 
     strict = runner.invoke(
-        app, ["evaluate", str(ckpt), "--data", str(data), "--strict-masks", "--json", str(out)]
+        app, ["evaluate", str(ckpt), "--data", str(data), "--strict-masks", "--json", str(out), "--force"]
     )
     assert strict.exit_code == 1 and "f2.png: mask is 70x60 but its image is 64x64" in " ".join(
         strict.output.split()

@@ -21,7 +21,7 @@ from release_names import CHECKPOINTS
 from typer.testing import CliRunner
 
 from lesps_deploy.cli import app
-from lesps_deploy.errors import ExportError
+from lesps_deploy.errors import ConfigError, ExportError
 from lesps_deploy.export import ExportConfig, export_weights, read_onnx_meta
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.models import create_model, save_checkpoint
@@ -57,9 +57,8 @@ def test_half_onnx_records_precision_and_gate(tmp_path):
 
 def test_calibration_split_is_not_the_verified_one(tmp_path):
     ckpt = _checkpoint(tmp_path)
-    cfg = ExportConfig(ckpt, int8=True, calib_data=tmp_path, calib_split="test", verify=tmp_path)
-    with pytest.raises(Exception, match="--calib-split test is the split --verify evaluates"):
-        export_weights(cfg)
+    with pytest.raises(ConfigError, match="calib_split='test' is the split verify evaluates"):
+        ExportConfig(ckpt, int8=True, calib_data=tmp_path, calib_split="test", verify=tmp_path)
 
 
 def _flat_frames(root: Path, n: int = 4) -> Path:

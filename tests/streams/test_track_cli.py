@@ -105,10 +105,10 @@ def test_predict_without_track_is_unchanged(track_video: Path, tiny_onnx: Path, 
     [
         (["--track", "--confirm", "6/5"], "--confirm 6/5: M must be <= N"),
         (["--track", "--confirm", "three"], "expected M/N"),
-        (["--track", "--gate", "-3"], "--gate -3 must be > 0"),
-        (["--track", "--max-age", "-1"], "--max-age -1 must be >= 0"),
+        (["--track", "--gate", "-3"], "--gate -3: must be > 0"),
+        (["--track", "--max-age", "-1"], "--max-age -1: must be >= 0"),
         (["--confirmed-only"], "need --track"),
-        (["--track", "--low-score", "0.6", "--threshold", "0.5"], "--low-score 0.6 must be below"),
+        (["--track", "--low-score", "0.6", "--threshold", "0.5"], "--low-score 0.6: must be below"),
     ],
 )
 def test_bad_tracking_options_fail_before_the_model_loads(

@@ -71,11 +71,11 @@ def test_hit_rate_is_a_rank_against_the_background():
 
 
 def test_bad_rule_options():
-    with pytest.raises(ConfigError, match="start-rule"):
+    with pytest.raises(ConfigError, match="start_rule="):
         TrainConfig(start_rule="never")
-    with pytest.raises(ConfigError, match="init-labels"):
+    with pytest.raises(ConfigError, match="init_labels="):
         TrainConfig(init_labels="boxes")
-    with pytest.raises(ConfigError, match="start-hits"):
+    with pytest.raises(ConfigError, match="start_hits="):
         TrainConfig(start_hits=0)
     assert TrainConfig(prior=0).prior is None
 

@@ -21,11 +21,12 @@ from lesps_deploy.training import evolve_labels
 def test_two_process_gloo_epoch(tiny_dataset, tmp_path):
     lesps = shutil.which("lesps") or str(Path(sys.executable).parent / "lesps")
     run = tmp_path / "run"
+    # The paper's update (--envelope 0): compared below with a one-process evolution.
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", lesps,
         "train", "--model", "ACM", "--data", str(tiny_dataset), "--labels", "centroid", "--epochs", "1",
         "--batch-size", "4", "--patch-size", "64", "--tloss", "1e9", "--device", "cpu", "--out", str(run),
-        "--eval-every", "0", "--start-rule", "tloss", "--init-labels", "points",
+        "--eval-every", "0", "--start-rule", "tloss", "--init-labels", "points", "--envelope", "0",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
@@ -33,7 +34,8 @@ def test_two_process_gloo_epoch(tiny_dataset, tmp_path):
 
     events = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     kinds = [e["event"] for e in events]
-    assert kinds == ["labels", "epoch", "start_rule", "evolution", "eval"]  # written once, by rank 0
+    # written once, by rank 0
+    assert kinds == ["labels", "label_quality", "epoch", "start_rule", "evolution", "label_quality", "eval"]
     ckpt = load_checkpoint(run / "ACM_LESPS_centroid.pth.tar")
     assert ckpt.extra["epoch"] == 1
 

@@ -13,13 +13,16 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
-import torch
 
 from lesps_deploy.errors import ExportError, MissingDependencyError
 from lesps_deploy.io import atomic_path
 from lesps_deploy.metadata import ModelMeta, __version__
+
+if TYPE_CHECKING:  # torch loads only to export from PyTorch: reading and editing ONNX files needs none
+    import torch
 
 __all__ = [
     "MIN_OPSET",
@@ -38,6 +41,8 @@ MIN_OPSET = 17
 
 def _stamp(meta: ModelMeta) -> ModelMeta:
     """Meta with the writer's versions filled in."""
+    import torch
+
     return dataclasses.replace(
         meta, lesps_deploy_version=__version__, torch_version=torch.__version__.split("+")[0]
     )
@@ -82,6 +87,8 @@ def _fix_static_dims(
     proto: onnx.ModelProto, model: torch.nn.Module, dummy: torch.Tensor, dynamic: bool
 ) -> None:
     """Write the traced output's non-dynamic dims (channels) as numbers instead of symbols."""
+    import torch
+
     with torch.no_grad():
         shape = model(dummy).shape
     for k, dim in enumerate(proto.graph.output[0].type.tensor_type.shape.dim):
@@ -120,6 +127,8 @@ def export_onnx(
         raise ExportError(
             f"--imgsz {imgsz[0]} {imgsz[1]} must be positive multiples of {mult} (the runtime pads frames)"
         )
+    import torch
+
     meta = _stamp(meta)
     model = model.eval()
     dummy = torch.zeros(batch, 1, *imgsz, dtype=torch.float32)

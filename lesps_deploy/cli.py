@@ -18,6 +18,7 @@ from lesps_deploy.commands.benchmark import benchmark
 from lesps_deploy.commands.common import make_console
 from lesps_deploy.commands.data import data_synth
 from lesps_deploy.commands.demo import demo
+from lesps_deploy.commands.doctor import doctor
 from lesps_deploy.commands.evaluate import evaluate
 from lesps_deploy.commands.export import export_cmd
 from lesps_deploy.commands.labels import labels
@@ -60,9 +61,22 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
     _setup_logging(verbose)
 
 
-for command in (evaluate, labels, train, export_cmd, predict, benchmark, serve, demo):
+for command in (evaluate, labels, train, export_cmd, predict, benchmark, serve, demo, doctor):
     app.command(command.__name__)(command)
 data_app.command("synth")(data_synth)
+
+
+def _run_app() -> None:
+    """The app, with an optional dependency that a command reached but is not installed named by its extra."""
+    from lesps_deploy.errors import missing_extra
+
+    try:
+        app(standalone_mode=True)
+    except ModuleNotFoundError as err:
+        missing = missing_extra(err)
+        if missing is None:
+            raise
+        raise missing from err
 
 
 def main() -> None:
@@ -75,7 +89,7 @@ def main() -> None:
     from lesps_deploy.error_boundary import EXIT_USER, debug_enabled, describe
 
     try:
-        app(standalone_mode=True)
+        _run_app()
     except Exception as err:
         if debug_enabled():
             raise

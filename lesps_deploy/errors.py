@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 __all__ = [
     "LespsError",
     "DataError",
@@ -17,6 +19,9 @@ __all__ = [
     "SourceError",
     "MissingDependencyError",
     "ConfigError",
+    "OPTIONAL_MODULES",
+    "missing_extra",
+    "require_optional",
 ]
 
 
@@ -77,3 +82,34 @@ class MissingDependencyError(LespsError):
         )
         self.package = package
         self.extra = extra
+
+
+# Optional top-level modules -> (the extra that installs them, what needs them). The base install runs
+# artifacts without any of them; a command that reaches one that is not installed stops with one line
+# naming the extra (`missing_extra`, applied by the CLI's error boundary).
+OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
+    "torch": ("train", "training, .pth checkpoints and export from PyTorch"),
+    "onnxruntime": ("cpu", "ONNX models ('lesps-deploy[gpu]' on a CUDA machine)"),
+    "tensorrt": ("tensorrt", "TensorRT engines (on Jetson TensorRT comes with JetPack)"),
+    "onnxslim": ("simplify", "--simplify"),
+    "matplotlib": ("plot", "benchmark plots"),
+    "motmetrics": ("bench", "MOT metrics"),
+    "tritonclient": ("serve", "Triton serving"),
+    "pytriton": ("serve", "Triton serving"),
+}
+
+
+def missing_extra(err: ImportError) -> MissingDependencyError | None:
+    """The one-line error for an optional module that is not installed; None for any other import error."""
+    package = (err.name or "").partition(".")[0]
+    if not isinstance(err, ModuleNotFoundError) or package not in OPTIONAL_MODULES:
+        return None
+    extra, purpose = OPTIONAL_MODULES[package]
+    return MissingDependencyError(package, extra, purpose)
+
+
+def require_optional(package: str) -> None:
+    """Before a command writes anything: raise the one-line `missing_extra` error when `package` is absent."""
+    if importlib.util.find_spec(package) is None:
+        missing = missing_extra(ModuleNotFoundError(f"No module named {package!r}", name=package))
+        raise missing or MissingDependencyError(package, package, "this command")

@@ -113,6 +113,20 @@ def write_tiny_dataset(root: Path, n: int = 4, size: int = 64) -> Path:
     return root
 
 
+def write_video(path: Path, frames: int = 6, size: int = 64) -> Path:
+    """An mp4 of `frames` noisy `size`x`size` frames with one bright 3x3 target moving down a row a frame."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size, size))
+    rng = np.random.default_rng(0)
+    for i in range(frames):
+        img = rng.integers(60, 90, (size, size), dtype=np.uint8)
+        img[20 + i : 23 + i, 30:33] = 250
+        writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return path
+
+
 @pytest.fixture
 def make_tiny_dataset() -> Callable[..., Path]:
     """Fixture form of `write_tiny_dataset`."""

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import write_tiny_dataset
+from conftest import write_tiny_dataset, write_video
 
 from lesps_deploy.export.onnx_cache import cached_onnx
 from lesps_deploy.metadata import ModelMeta
@@ -26,16 +26,6 @@ from lesps_deploy.training.labels import make_point_labels
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
 SHRINK = {'epochs=400, device="cuda"': 'epochs=1, device="cpu", patch_size=64, batch_size=2, out="runs/t"'}
-
-
-def _video(path: Path, frames: int = 6, size: int = 64) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size, size))
-    rng = np.random.default_rng(0)
-    for i in range(frames):
-        img = rng.integers(60, 90, (size, size), dtype=np.uint8)
-        img[20 + i : 23 + i, 30:33] = 250
-        writer.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
-    writer.release()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = write_tiny_dataset(root / "datasets" / "NUAA-SIRST")
     shutil.copy(data / "img_idx" / "test_NUAA-SIRST.txt", data / "img_idx" / "train_NUAA-SIRST.txt")
     make_point_labels(data, "centroid")
-    _video(root / "video.mp4")
+    write_video(root / "video.mp4")
     (root / "frames").mkdir()
     for i in range(3):
         cv2.imwrite(str(root / "frames" / f"{i:03d}.png"), np.full((64, 64), 70 + i, np.uint8))

@@ -8,6 +8,7 @@ from a machine without a GPU or without TensorRT is still a report.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import logging
 import os
 import platform
@@ -17,7 +18,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["environment", "busy_warning", "package_version", "jetson_power_mode", "cpu_name"]
+__all__ = [
+    "environment",
+    "busy_warning",
+    "package_version",
+    "jetson_power_mode",
+    "cpu_name",
+    "gpu_block",
+    "onnxruntime_providers",
+    "torch_module",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +114,27 @@ def jetson_power_mode(
     return str(mode_id)
 
 
-def _gpu_block(device: str) -> dict[str, Any]:
+def torch_module() -> Any | None:
+    """torch when installed (imported), else None: a runtime install has no torch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
     import torch
 
+    return torch
+
+
+def _nvidia_smi_block() -> dict[str, Any]:
+    """GPU name and driver from nvidia-smi, for an install without torch."""
+    out = _run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"])
+    name, _, driver = out.splitlines()[0].partition(", ") if out else ("", "", "")
+    return {"cuda_available": None, "cuda": None, "gpu": name or None, "driver": driver or None}
+
+
+def gpu_block(device: str) -> dict[str, Any]:
+    """CUDA and GPU facts: through torch when installed, else what nvidia-smi says."""
+    torch = torch_module()
+    if torch is None:
+        return _nvidia_smi_block()
     block: dict[str, Any] = {"cuda_available": torch.cuda.is_available(), "cuda": torch.version.cuda}
     if not torch.cuda.is_available():
         return block
@@ -122,7 +150,8 @@ def _gpu_block(device: str) -> dict[str, Any]:
     return block
 
 
-def _onnxruntime_providers() -> list[str] | None:
+def onnxruntime_providers() -> list[str] | None:
+    """ONNX Runtime's available execution providers, None when it is not installed."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -151,8 +180,7 @@ def busy_warning(env: dict[str, Any]) -> str | None:
 
 def environment(device: str = "cpu") -> dict[str, Any]:
     """The report's environment block (JSON-ready)."""
-    import torch
-
+    torch = torch_module()
     jetson = Path("/etc/nv_tegra_release").exists()
     return {
         "host": platform.node(),
@@ -161,11 +189,11 @@ def environment(device: str = "cpu") -> dict[str, Any]:
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "load_average": _load_average(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
         "device": device,
-        **_gpu_block(device),
+        **gpu_block(device),
         "versions": {name: package_version(*dists) for name, dists in _PACKAGES.items()},
-        "onnxruntime_providers": _onnxruntime_providers(),
+        "onnxruntime_providers": onnxruntime_providers(),
         "jetson": jetson,
         "power_mode": jetson_power_mode() if jetson or _NVPMODEL_CONF.exists() else None,
     }

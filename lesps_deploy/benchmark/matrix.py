@@ -33,8 +33,8 @@ REFERENCE = ("torch", "fp32")  # PyTorch eager FP32: the speed-up and accuracy r
 _PRECISION_OPTION: dict[str, str | None] = {"fp32": None, "fp16": "half", "int8": "int8"}
 # backend -> (import name, install hint)
 _BACKEND_PACKAGES: dict[str, tuple[str, str]] = {
-    "torch": ("torch", "pip install lesps-deploy"),
-    "onnxruntime": ("onnxruntime", "pip install onnxruntime (or 'lesps-deploy[gpu]')"),
+    "torch": ("torch", "pip install 'lesps-deploy[train]'"),
+    "onnxruntime": ("onnxruntime", "pip install 'lesps-deploy[cpu]', or 'lesps-deploy[gpu]' on CUDA"),
     "tensorrt": ("tensorrt", "pip install 'lesps-deploy[tensorrt]' (on Jetson it comes with JetPack)"),
 }
 _TORCH_PRECISIONS = {
@@ -118,7 +118,7 @@ def _device(backend: str, precision: str, ctx: Context) -> str | None:
     if fmt is not None and not ctx.cuda and not fmt.cpu:
         return f"{fmt.name} artifacts ({backend}) need a CUDA GPU; use --device cuda"
     if backend == "onnxruntime" and ctx.cuda and "CUDAExecutionProvider" not in ctx.ort_providers:
-        return "onnxruntime has no CUDAExecutionProvider here (pip install 'lesps-deploy[gpu]')"
+        return "onnxruntime has no CUDAExecutionProvider here (pip uninstall -y onnxruntime && pip install 'lesps-deploy[gpu]')"
     return None
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from lesps_deploy.errors import ConfigError
+from lesps_deploy.errors import ConfigError, require_optional
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.metrics.segmentation import percent_text
 
@@ -351,6 +351,7 @@ def run_demo(
         ConfigError: `cfg.out` is not empty (and not an earlier demo replaced with `force`).
         LespsError: whatever a step's library call raises.
     """
+    require_optional("torch")  # the demo trains: say so before its folder is made
     start = time.perf_counter()
     _prepare_out(cfg)
     run = _Run(cfg, cfg.settings, progress)

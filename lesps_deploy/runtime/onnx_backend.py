@@ -68,6 +68,9 @@ class OnnxRuntimeBackend(Closeable):
     ) -> None:
         import onnxruntime as ort
 
+        from lesps_deploy.runtime.ort_install import warn_once
+
+        warn_once()  # onnxruntime beside onnxruntime-gpu: one line, whichever owns the files now
         if opts:
             logger.debug("onnxruntime backend ignores options: %s", ", ".join(sorted(opts)))
         self.path = Path(path)
@@ -79,7 +82,8 @@ class OnnxRuntimeBackend(Closeable):
         if missing:
             raise MissingDependencyError(
                 "onnxruntime-gpu", "gpu", f"{', '.join(missing)} (device '{device}')",
-                hint=f"installed providers: {', '.join(ort.get_available_providers())}",
+                hint=f"installed providers: {', '.join(ort.get_available_providers())}; the CPU flavour goes "
+                "first (pip uninstall -y onnxruntime): the two ship the same package",
             )  # fmt: skip
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lesps_deploy.io import json_text
+
 WORKLOADS = ("train", "evaluate", "predict")
 # Variables the settings control; removed from the child's environment so the caller's (the test
 # suite pins OMP_NUM_THREADS=1) do not leak into either setting.
@@ -52,7 +54,7 @@ def _prepare(work: Path) -> None:
     ckpt = save_checkpoint(work / "acm.pth", create_model("ACM"), ModelMeta(model="ACM", mean=90.0, std=30.0))
     onnx_path = cached_onnx(ckpt, root=work / "onnx")
     (work / "paths.json").write_text(
-        json.dumps({"data": str(summary.root), "video": str(summary.video.path), "onnx": str(onnx_path)})
+        json_text({"data": str(summary.root), "video": str(summary.video.path), "onnx": str(onnx_path)})
     )
 
 
@@ -117,7 +119,7 @@ def _worker(workload: str, setting: str, work: Path) -> None:
         seconds = _evaluate_seconds(paths)
     else:
         seconds = _predict_seconds(paths, Path(tempfile.mkdtemp(dir=work)) / "predict")
-    print(json.dumps({"seconds": seconds}))
+    print(json_text({"seconds": seconds}))
 
 
 def _run_child(workload: str, setting: str, work: Path, busy: bool) -> float:

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from lesps_deploy.apis.evaluation import EvalConfig, evaluate
 from lesps_deploy.data import IRSTDDataset, fit_mask, pad_reference, read_image, read_mask, resolve_norm
+from lesps_deploy.io import json_text
 from lesps_deploy.runtime import load_runtime
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -136,7 +137,7 @@ def main() -> None:
     if args.baseline_process:  # one timed process of `processes`: run the loop, report its first image
         stamp = lambda: print(f"first image evaluated at {time.time():.6f}", flush=True)  # noqa: E731
         counts, _ = baseline(args.weights, args.data, args.norm, on_first=stamp)
-        print(json.dumps(counts))
+        print(json_text(counts))
         return
 
     # A private, empty ONNX cache: the in-process run includes the export, as a first `lesps evaluate` does.

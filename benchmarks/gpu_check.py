@@ -15,7 +15,6 @@ the script cannot rot): FP16 deltas then come from the FP16 ONNX graph on ONNX R
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -27,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lesps_deploy.io import json_text
 from lesps_deploy.timing import latency_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ def _deltas(ref: dict, art: dict) -> dict[str, float]:
     return {
         "IoU": round(100 * (art["IoU"] - ref["IoU"]), 4),
         "nIoU": round(100 * (art["nIoU"] - ref["nIoU"]), 4),
-        "Pd": round(100 * (art["Pd"] - ref["Pd"]), 4),
+        "Pd": round(100 * ((art["Pd"] or 0.0) - (ref["Pd"] or 0.0)), 4),
         "Fa_1e-6": round(1e6 * (art["Fa"] - ref["Fa"]), 4),
     }
 
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesps_deploy.io import atomic_write_json
 
     atomic_write_json(args.out, report)
-    print(json.dumps({k: v["status"] for k, v in report["parts"].items()}))
+    print(json_text({k: v["status"] for k, v in report["parts"].items()}))
     return 1 if any(v["status"] == "failed" for v in report["parts"].values()) else 0
 
 

@@ -42,6 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from lesps_deploy.io import json_text
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
 
@@ -143,7 +145,7 @@ def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict
     if rc != 0:
         raise SystemExit(f"{name}: lesps train failed (rc {rc}); see {out / (folder_of(name) + '.log')}")
     result = _summarise(name, run, args.epochs)
-    done.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    done.write_text(json_text(result, indent=2), encoding="utf-8")
     return result
 
 
@@ -266,7 +268,7 @@ def main() -> None:
     (args.out / "point_supervision.md").write_text(table, encoding="utf-8")
     (args.out / "label_iou.svg").write_text(svg_plot(rows), encoding="utf-8")
     json_out = args.json or args.out / "point_supervision.json"
-    json_out.write_text(json.dumps({"header": header, "rows": rows}, indent=2), encoding="utf-8")
+    json_out.write_text(json_text({"header": header, "rows": rows}, indent=2), encoding="utf-8")
     print(f"wrote {json_out}, {args.out / 'point_supervision.md'}, {args.out / 'label_iou.svg'}")
 
 

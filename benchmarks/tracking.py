@@ -28,7 +28,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from tracking_scenes import SCENES, SIZE, Scene, render_scene, simulate_detections  # noqa: E402
 
+from lesps_deploy.io import json_text  # noqa: E402
 from lesps_deploy.runtime.results import Result, Target  # noqa: E402
 from lesps_deploy.timing import latency_stats  # noqa: E402
 from lesps_deploy.tracking import GlobalMotion, Tracker, TrackerConfig  # noqa: E402
@@ -256,7 +256,7 @@ def main() -> int:
           f"p50 {stress['p50']:.3f}, p99 {stress['p99']:.3f}{ratio}")  # fmt: skip
     report.update(goals=goals, stress_ms=stress, detector_ms=det_ms)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        args.json.write_text(json_text(report, indent=2, default=float) + "\n")
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 

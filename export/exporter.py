@@ -7,10 +7,12 @@ repository) -> parity with PyTorch (synthetic frames, or real frames and split c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,25 @@ def export(weights: ExportConfig | str | Path, format: str = "onnx", **options: 
         cfg=cfg, fmt=fmt, out=out, device=export_device(cfg, fmt), imgsz=tuple(cfg.imgsz or fmt.imgsz),
         batch=cfg.batch or fmt.batch, dynamic=True if cfg.dynamic is None else cfg.dynamic,
     )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=".lesps-export-", dir=_tmp_parent(out)) as tmp:
+    with _as_output_error(out), tempfile.TemporaryDirectory(prefix=_WORK_PREFIX, dir=_tmp_parent(out)) as tmp:
         path, parity, details = fmt.export_pipeline()(job, Path(tmp))
     seconds = round(time.perf_counter() - start, 2)
     return ExportResult(fmt.name, path, job.meta, seconds, tuple(parity), details, job.gate)
+
+
+_WORK_PREFIX = ".lesps-export-"  # the export's working folder, beside the output, removed at the end
+
+
+@contextlib.contextmanager
+def _as_output_error(out: Path) -> Iterator[None]:
+    """An OS error in the export's working folder (disk full, read-only) names the output the user asked
+    for, not the temporary folder beside it."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno is not None and _WORK_PREFIX in str(err.filename or ""):
+            raise OSError(err.errno, err.strerror, str(out)) from err
+        raise
 
 
 def _tmp_parent(out: Path) -> str:

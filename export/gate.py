@@ -16,6 +16,7 @@ from typing import Any
 
 from lesps_deploy.data import FrameMapper, Norm, read_split
 from lesps_deploy.errors import DataError, ExportError
+from lesps_deploy.metrics.segmentation import percent_text
 from lesps_deploy.runtime.base import Backend, load_runtime
 
 from .parity import parity_images, probability_diff
@@ -74,7 +75,11 @@ class DetectionParity:
     @property
     def deltas(self) -> dict[str, float]:
         """Artifact minus reference: points for IoU/nIoU/Pd, 1e-6 for Fa."""
-        return {k: round(_SCALE[k] * (self.artifact[k] - self.reference[k]), 4) for k in GATE_KEYS}
+        # Pd is None on frames without targets: nothing to lose there, so no change.
+        return {
+            k: round(_SCALE[k] * ((self.artifact[k] or 0.0) - (self.reference[k] or 0.0)), 4)
+            for k in GATE_KEYS
+        }
 
     @property
     def passed(self) -> bool:
@@ -92,7 +97,7 @@ class DetectionParity:
         mark = "ok" if self.passed else f"DROP > {self.max_drop:g} points"
         return [
             f"{self.precision} vs fp32 on {self.images} frames of {self.frames}: IoU {100 * ref['IoU']:.2f} -> "
-            f"{100 * art['IoU']:.2f}, Pd {100 * ref['Pd']:.2f} -> {100 * art['Pd']:.2f}: {mark}",
+            f"{100 * art['IoU']:.2f}, Pd {percent_text(ref['Pd'])} -> {percent_text(art['Pd'])}: {mark}",
             self.delta_text(),
         ]
 

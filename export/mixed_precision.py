@@ -67,7 +67,8 @@ def conv_names(path: Path) -> list[str]:
 
 
 def _deltas(reference: dict[str, float], artifact: dict[str, float]) -> dict[str, float]:
-    return {k: round(100.0 * (artifact[k] - reference[k]), 2) for k in ("IoU", "Pd")}
+    # Pd is None on frames without targets: nothing to lose there, so no change.
+    return {k: round(100.0 * ((artifact[k] or 0.0) - (reference[k] or 0.0)), 2) for k in ("IoU", "Pd")}
 
 
 def _within(deltas: dict[str, float], budget: float) -> bool:

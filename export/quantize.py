@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ import onnx
 from lesps_deploy.data import FrameMapper, Norm, read_image
 from lesps_deploy.errors import ExportError
 from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, needs_tiling, preprocess, tile_slices
+from lesps_deploy.threads import quiet_onnxruntime
 
 from .config import CALIB_METHODS
 
@@ -202,13 +205,18 @@ def _quantize_static(
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     _require_calibration_cache(quantize_static)
-    quantize_static(
-        str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
-        op_types_to_quantize=list(_QUANTIZED_OPS),
-        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
-        extra_options=options, calibration_cache_path=cache, calibration_providers=["CPUExecutionProvider"],
-        nodes_to_exclude=float_nodes,
-    )  # fmt: skip
+    quiet_onnxruntime()
+    # The calibrator print()s its progress ("Collecting tensor data ...") to stdout, which carries our
+    # results (`--json -`): to stderr with LESPS_DEBUG=1, else nowhere.
+    sink = sys.stderr if os.environ.get("LESPS_DEBUG") == "1" else io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        quantize_static(
+            str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+            op_types_to_quantize=list(_QUANTIZED_OPS),
+            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+            extra_options=options, calibration_cache_path=cache,
+            calibration_providers=["CPUExecutionProvider"], nodes_to_exclude=float_nodes,
+        )  # fmt: skip
 
 
 def _require_calibration_cache(quantize_static: Callable[..., Any]) -> None:

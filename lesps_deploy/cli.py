@@ -9,7 +9,6 @@ Results go to stdout (tables, JSON); logs and progress go to stderr.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Annotated
 
@@ -81,22 +80,35 @@ def _run_app() -> None:
 
 
 def main() -> None:
-    """Console entry point: maps library errors to one red line plus a hint."""
-    from rich.markup import escape
+    """Console entry point, the one error boundary: each failure is one line and an exit code.
 
-    from lesps_deploy.errors import LespsError
+    The project's errors exit 2 (with their hint), operating-system errors (disk full, read-only,
+    permission denied, ...) exit 1 naming the path, anything else exits 70 as an internal error
+    (`lesps_deploy.error_boundary`). `LESPS_DEBUG=1` shows the traceback instead.
+    """
+    from lesps_deploy.error_boundary import EXIT_USER, debug_enabled, describe
 
     try:
         _run_app()
-    except LespsError as err:
-        if os.environ.get("LESPS_DEBUG") == "1":
+    except Exception as err:
+        if debug_enabled():
             raise
-        console = make_console(stderr=True)
-        # Messages are plain text: escape them so "lesps-deploy[tensorrt]" is not read as rich markup.
-        console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-        if err.hint:
-            console.print(f"[yellow]hint:[/] {escape(err.hint)}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        outcome = describe(err)
+        _print_error(outcome.message, outcome.hint, hint_line=outcome.exit_code == EXIT_USER)
+        sys.exit(outcome.exit_code)
+
+
+def _print_error(message: str, hint: str | None, hint_line: bool) -> None:
+    """A red error line; the hint on a line of its own (the project's errors) or after a semicolon."""
+    from rich.markup import escape
+
+    console = make_console(stderr=True)
+    # Messages are plain text: escape them so "lesps-deploy[tensorrt]" is not read as rich markup.
+    if hint and not hint_line:
+        message, hint = f"{message}; {hint}", None
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if hint:
+        console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import importlib.util
 __all__ = [
     "LespsError",
     "DataError",
+    "FrameTypeError",
+    "FrameShapeError",
     "CheckpointError",
     "ModelError",
     "ExportError",
@@ -36,6 +38,14 @@ class LespsError(Exception):
 
 class DataError(LespsError):
     """A dataset, image, mask or split list is missing, unreadable or inconsistent."""
+
+
+class FrameTypeError(DataError, TypeError):
+    """A frame that is not a numeric array: a `TypeError` to Python callers, a skipped frame in a batch."""
+
+
+class FrameShapeError(DataError, ValueError):
+    """A frame of a shape no model takes: a `ValueError` to Python callers, a skipped frame in a batch."""
 
 
 class CheckpointError(LespsError):

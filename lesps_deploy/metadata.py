@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from lesps_deploy.io import json_text
+
 __all__ = ["ModelMeta", "__version__"]
 
 # The package version (pyproject reads it from here), stamped into every artifact written.
@@ -73,8 +75,8 @@ class ModelMeta:
 
     def to_strings(self) -> dict[str, str]:
         """Flat str->str form for ONNX `metadata_props` (values JSON-encoded)."""
-        out = {k: json.dumps(v) for k, v in self.to_dict().items() if k != "extra" and v is not None}
-        out.update({k: json.dumps(v) for k, v in self.extra.items()})
+        out = {k: json_text(v) for k, v in self.to_dict().items() if k != "extra" and v is not None}
+        out.update({k: json_text(v) for k, v in self.extra.items()})
         return out
 
     @classmethod

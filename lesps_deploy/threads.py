@@ -40,7 +40,7 @@ __all__ = [
     "cgroup_cpu_limit", "available_cores", "busy_neighbours", "cpu_times", "own_ticks", "neighbours_between",
     "default_threads", "resolve_threads",
     "use_threads", "current_threads", "requested_threads",
-    "process_env", "ort_thread_options",
+    "process_env", "ort_thread_options", "quiet_onnxruntime",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -262,8 +262,22 @@ def current_threads() -> int:
     return _applied if _applied is not None else resolve_threads(None)
 
 
+def quiet_onnxruntime() -> None:
+    """ONNX Runtime's own log lines (`[E:onnxruntime:...]`, also from sessions the quantizer opens)
+    stay off unless `LESPS_DEBUG=1`: its failures reach the user as our one-line errors."""
+    if os.environ.get("LESPS_DEBUG") == "1":
+        return
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)  # fatal only
+
+
 def ort_thread_options(so: Any, threads: int) -> None:
-    """Set an ONNX Runtime `SessionOptions`: `threads` intra-op, one inter-op, no spinning when > 1."""
+    """Set an ONNX Runtime `SessionOptions`: `threads` intra-op, one inter-op, no spinning when > 1;
+    ONNX Runtime's log lines off unless `LESPS_DEBUG=1` (`quiet_onnxruntime`)."""
+    if os.environ.get("LESPS_DEBUG") != "1":
+        so.log_severity_level = 4
+        quiet_onnxruntime()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     if threads > 1:

@@ -19,7 +19,19 @@ PACKAGE = "lesps_deploy"
 
 # Lowest first. A module may import its own layer and those below it, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_lazy", "errors", "io", "metadata", "progress", "timing", "urls", "formats", "threads", "options"),
+    (
+        "_lazy",
+        "errors",
+        "error_boundary",
+        "io",
+        "metadata",
+        "progress",
+        "timing",
+        "urls",
+        "formats",
+        "threads",
+        "options",
+    ),
     ("data",),
     ("sources",),
     ("models",),

@@ -272,7 +272,10 @@ class LabelsConfig:
         role=Role.INPUT, noun="point file or folder",
     )  # fmt: skip
     json_out: Path | None = json_option()
-    force: bool = force_option("Replace an existing --json file.")
+    force: bool = force_option(
+        "Replace an existing --json file, and label files lesps did not write (e.g. a dataset's released "
+        "labels); without it only lesps's own earlier output (in the folder's .lesps-written.json) is replaced."
+    )
     threads: int | None = threads_option()
 
     def __post_init__(self) -> None:

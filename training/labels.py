@@ -28,6 +28,7 @@ from scipy import ndimage
 from lesps_deploy.data.components import centroid_points, label_components
 from lesps_deploy.data.dataset import find_image, read_split
 from lesps_deploy.data.images import fit_mask_checked, read_mask, write_mask_png
+from lesps_deploy.data.owned import OwnedFiles
 from lesps_deploy.errors import ConfigError, DataError, LespsError
 from lesps_deploy.progress import ProgressSpec, progress_task
 
@@ -140,23 +141,25 @@ def _point_label(root: Path, name: str, kind: str, seed: int) -> np.ndarray:
 
 
 def make_point_labels(
-    dataset_dir: str | Path, kind: str, seed: int = 0, progress: ProgressSpec = None
+    dataset_dir: str | Path, kind: str, seed: int = 0, progress: ProgressSpec = None, force: bool = False
 ) -> LabelReport:
     """Write point labels of every image of a dataset to `masks_<kind>/` (PNG 0/255, atomic per file).
 
-    `masks/` is only read. Unreadable or missing masks are reported one line each and skipped.
+    `masks/` is only read. Unreadable or missing masks are reported one line each and skipped. Files
+    lesps did not write there are not replaced without `force` (`lesps_deploy.data.owned`).
 
     Args:
         dataset_dir: dataset folder with `masks/` (and `images/`, `img_idx/`).
         kind: "centroid" or "coarse".
         seed: seed of the coarse offsets (each image uses its own stream derived from it).
         progress: True for a progress bar, a callback `fn(description, done, total)`, or None.
+        force: overwrite label files lesps did not write (e.g. a dataset's released labels).
 
     Returns:
         LabelReport with the output folder, counts and one line per skipped file.
 
     Raises:
-        ConfigError: unknown kind. DataError: no dataset there.
+        ConfigError: unknown kind. DataError: no dataset there, or labels lesps did not write in the way.
     """
     if kind not in POINT_LABELERS:
         raise ConfigError(f"unknown point label type {kind!r}; expected one of {', '.join(POINT_LABELERS)}")
@@ -170,7 +173,9 @@ def make_point_labels(
         points = _point_label(root, name, kind, seed)
         return points, int((points > 0).sum())
 
-    return write_labels(_dataset_names(root), root / label_folder(kind), make, f"{kind} labels", progress)
+    return write_labels(
+        _dataset_names(root), root / label_folder(kind), make, f"{kind} labels", progress, force=force
+    )
 
 
 def write_labels(
@@ -179,19 +184,26 @@ def write_labels(
     make: Callable[[str], tuple[np.ndarray, int]],
     description: str,
     progress: ProgressSpec = None,
+    force: bool = False,
 ) -> LabelReport:
     """Write `make(name)`'s label (uint8 0/255) as `out_dir/<name>.png`, atomically, for every name.
 
     `make` returns the label and its number of targets; a LespsError it raises skips that file, said once
-    in the log (the command does not repeat it) and listed in the report.
+    in the log (the command does not repeat it) and listed in the report. Nothing is written when a file
+    lesps did not write would be replaced, unless `force` (`lesps_deploy.data.owned`).
+
+    Raises:
+        DataError: files lesps did not write are in the way (without `force`).
     """
     written = targets = 0
     errors: list[str] = []
-    with progress_task(progress, description, len(names)) as advance:
+    owned = OwnedFiles(out_dir, f"lesps {description}", force)
+    owned.claim(f"{name}.png" for name in names)
+    with owned, progress_task(progress, description, len(names)) as advance:
         for name in names:
             try:
                 label, count = make(name)
-                write_mask_png(out_dir / f"{name}.png", label)
+                owned.wrote(write_mask_png(out_dir / f"{name}.png", label))
                 written, targets = written + 1, targets + count
             except LespsError as err:
                 errors.append(str(err))

@@ -54,11 +54,13 @@ class PointRecord:
 
 @dataclass
 class PointFile:
-    """What a reader found: points, every image the file names (with where), malformed entries."""
+    """What a reader found: points, every image the file names (with where), malformed entries, and
+    the image sizes the file records (LabelMe's imageWidth/imageHeight: (width, height, where))."""
 
     points: list[PointRecord] = field(default_factory=list)
     named: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    sizes: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
     def add(self, image: str, x: Any, y: Any, where: str) -> None:
         """Record a point, or one error line when a coordinate is not a finite number."""
@@ -178,6 +180,9 @@ def _labelme_one(path: Path, doc: Any, out: PointFile) -> None:
         return
     image = doc.get("imagePath") if isinstance(doc.get("imagePath"), str) and doc["imagePath"] else path.stem
     out.name(image, path.name)
+    width, height = doc.get("imageWidth"), doc.get("imageHeight")
+    if isinstance(width, int) and isinstance(height, int) and not isinstance(width, bool):
+        out.sizes[image_key(image)] = (width, height, path.name)
     for index, shape in enumerate(doc["shapes"]):
         where = f"{path.name}: shapes[{index}]"
         if not isinstance(shape, dict) or shape.get("shape_type", "polygon") != "point":

@@ -28,6 +28,7 @@ from PIL import Image
 
 from lesps_deploy.data.dataset import find_image
 from lesps_deploy.data.images import IMAGE_SUFFIXES, write_mask_png
+from lesps_deploy.data.owned import OwnedFiles
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.progress import ProgressSpec, progress_task
 
@@ -140,8 +141,30 @@ def _points_by_image(
     return by_image
 
 
+def _check_yields_points(
+    points_file: str | Path, parsed: PointFile, by_image: dict[str, list[PointRecord]], root: Path
+) -> None:
+    """An input that gives no point to any image of the dataset changes nothing: one line saying why."""
+    if any(by_image.values()):
+        return
+    if not parsed.points:
+        why = f"{len(parsed.errors)} malformed entries" if parsed.errors else "no point in it (no rows)"
+        raise DataError(
+            f"{points_file}: {why}; nothing written", hint=parsed.errors[0] if parsed.errors else None
+        )
+    raise DataError(
+        f"{points_file}: none of the {len(parsed.named)} image name(s) it gives is in {root / 'images'} "
+        f"(e.g. {next(iter(parsed.named), '?')!r}); nothing written",
+        hint="point files name images by file name or stem, as in <dataset>/images/",
+    )
+
+
 def labels_from_points(
-    dataset_dir: str | Path, points_file: str | Path, kind: str = "centroid", progress: ProgressSpec = None
+    dataset_dir: str | Path,
+    points_file: str | Path,
+    kind: str = "centroid",
+    progress: ProgressSpec = None,
+    force: bool = False,
 ) -> PointImportReport:
     """Write `masks_<kind>/` of a dataset from a CSV, COCO or LabelMe point file.
 
@@ -150,12 +173,15 @@ def labels_from_points(
         points_file: CSV (`image,x,y`), COCO keypoints JSON, LabelMe JSON, or a folder of LabelMe JSONs.
         kind: "centroid" or "coarse": the label folder the points are written to.
         progress: True for a progress bar, a callback `fn(description, done, total)`, or None.
+        force: overwrite label files lesps did not write (`lesps_deploy.data.owned`).
 
     Returns:
         PointImportReport with counts and one line per problem.
 
     Raises:
-        ConfigError: unknown kind. DataError: no images, or a point file that cannot be read at all.
+        ConfigError: unknown kind. DataError: no images, a point file that cannot be read at all, one
+        that yields no point for any image of the dataset (nothing is written then), or label files
+        lesps did not write in the way (without `force`).
     """
     if kind not in POINT_FILE_KINDS:
         raise ConfigError(
@@ -166,10 +192,13 @@ def labels_from_points(
     parsed = read_point_file(points_file)
     errors, duplicates = list(parsed.errors), []
     by_image = _points_by_image(parsed, set(names), root, errors)
+    _check_yields_points(points_file, parsed, by_image, root)
     skipped = len(parsed.points) - sum(map(len, by_image.values())) + len(parsed.errors)
     out_dir = root / label_folder(kind)
     written = pixels = empty = 0
-    with progress_task(progress, f"{kind} labels from points", len(names)) as advance:
+    owned = OwnedFiles(out_dir, f"lesps labels --from-points {Path(points_file).name}", force)
+    owned.claim(f"{name}.png" for name in names)
+    with owned, progress_task(progress, f"{kind} labels from points", len(names)) as advance:
         for name in names:
             points = by_image.get(name, [])
             try:
@@ -179,10 +208,21 @@ def labels_from_points(
                 skipped += len(points)
                 advance(1)
                 continue
+            recorded = parsed.sizes.get(name)
+            if recorded is not None and recorded[:2] != size:
+                # The points were clicked on another version of the image (resized, cropped): placing them
+                # on this one would be a guess, and an empty label would claim "no target".
+                errors.append(
+                    f"{recorded[2]}: records {name} as {recorded[0]}x{recorded[1]}, but "
+                    f"{find_image(root, name)} is {size[0]}x{size[1]}; no label written ({_skipped(len(points))})"
+                )
+                skipped += len(points)
+                advance(1)
+                continue
             before = len(errors) + len(duplicates)
             label = _rasterize(name, size, points, errors, duplicates)
             skipped += len(errors) + len(duplicates) - before
-            write_mask_png(out_dir / f"{name}.png", label)
+            owned.wrote(write_mask_png(out_dir / f"{name}.png", label))
             count = int(np.count_nonzero(label))
             written, pixels, empty = written + 1, pixels + count, empty + (count == 0)
             advance(1)

@@ -102,7 +102,11 @@ def _one(root: Path, name: str, method: str, points_kind: str) -> np.ndarray:
 
 
 def make_pseudo_masks(
-    dataset_dir: str | Path, method: str, points: str = "centroid", progress: ProgressSpec = None
+    dataset_dir: str | Path,
+    method: str,
+    points: str = "centroid",
+    progress: ProgressSpec = None,
+    force: bool = False,
 ) -> LabelReport:
     """Write the `method` pseudo-mask of every image to `masks_<method>/` (PNG 0/255, atomic per file).
 
@@ -111,6 +115,7 @@ def make_pseudo_masks(
         method: 'tophat' or 'mpcm' (see `lesps_deploy.data.contrast`).
         points: which point labels to grow: centroid or coarse.
         progress: True for a progress bar, a callback, or None.
+        force: overwrite files in `masks_<method>/` that lesps did not write.
 
     Returns:
         LabelReport (output folder, images written, targets, one line per skipped file).
@@ -134,4 +139,6 @@ def make_pseudo_masks(
         mask = _one(root, name, method, points)
         return mask, int(ndimage.label(mask > 0, structure=EIGHT)[1])
 
-    return write_labels(names, root / label_folder(method), make, f"{method} pseudo-masks", progress)
+    return write_labels(
+        names, root / label_folder(method), make, f"{method} pseudo-masks", progress, force=force
+    )

@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from lesps_deploy.io import json_text
+
 __all__ = ["RunLog", "CSV_COLUMNS"]
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ class RunLog:
         if not self.active:
             return
         with open(self.jsonl, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"event": kind, **fields}) + "\n")
+            f.write(json_text({"event": kind, **fields}) + "\n")
         if self._tb is not None and "epoch" in fields:
             for key, value in fields.items():
                 if isinstance(value, int | float) and not isinstance(value, bool) and key != "epoch":

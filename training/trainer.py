@@ -29,6 +29,7 @@ from lesps_deploy.models import canonical_name, create_model, save_checkpoint, t
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
+from .batch_rules import check_batches
 from .config import FIXED_LABELS, TrainConfig
 from .data import CropDataset, TrainData, label_iou, load_train_data, prefetched_batches
 from .evolution import evolve_labels
@@ -440,6 +441,8 @@ def _train(
     data = load_train_data(cfg.data, cfg.labels, cfg.limit, cfg.strict_masks, cfg.frame_mapping)
     envelopes = envelopes_for(cfg, data)
     start_iou = initial_labels(cfg, data)
+    per_step = max(1, cfg.batch_size // info.world_size)
+    check_batches(cfg.model, -(-len(data.names) // info.world_size), per_step, str(cfg.data))  # no folder yet
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)

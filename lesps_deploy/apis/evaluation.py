@@ -28,6 +28,7 @@ from lesps_deploy.errors import CheckpointError, ConfigError, ModelError
 from lesps_deploy.formats import CHECKPOINT_SUFFIXES, backend_names
 from lesps_deploy.io import atomic_write_json, atomic_write_text
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
+from lesps_deploy.metrics.segmentation import percent_text
 from lesps_deploy.options import (
     Role,
     check_multiple,
@@ -240,7 +241,7 @@ def results_table(rows: list[dict[str, Any]], title: str = "Evaluation"):
             str(r["images"]),
             f"{100 * r['IoU']:.2f}",
             f"{100 * r['nIoU']:.2f}",
-            f"{100 * r['Pd']:.2f}",
+            percent_text(r["Pd"]),
             f"{1e6 * r['Fa']:.2f}",
             f"{r['detected']}/{r['targets']}",
             f"{r['seconds']:.1f}",

@@ -39,7 +39,7 @@ from lesps_deploy.apis.run_folder import (
     next_run_dir,
     process_fields,
 )
-from lesps_deploy.errors import ConfigError
+from lesps_deploy.errors import ConfigError, SourceError
 from lesps_deploy.formats import backend_names
 from lesps_deploy.io import atomic_write_json
 from lesps_deploy.options import (
@@ -387,14 +387,28 @@ def _run(cfg: PredictConfig, status: Callable[[PipelineStatus], None] | None) ->
             try:
                 stats = run_pipeline(det, source, sinks, opts, status, tracker, snapshot=live.write)
             except BaseException as err:
-                live.write(live.last_stats, "failed", f"{type(err).__name__}: {err}")
+                live.fail(err)
                 raise
+            if stats.frames == 0 and not stats.interrupted:
+                # An input that yields nothing is an error, not an empty success (an empty video, a
+                # folder whose every frame was refused).
+                failure = _nothing_read(cfg.source, source, stats)
+                live.fail(failure)
+                raise failure
             state = "interrupted" if stats.interrupted else "complete"
             summary = _summary(cfg, det, source, stats, out_dir, outputs, tracker, state)
     atomic_write_json(out_dir / SUMMARY_NAME, summary.to_dict())
     if cfg.json_out is not None and str(cfg.json_out) != "-":  # '-' (stdout) is the caller's to write
         atomic_write_json(cfg.json_out, summary.to_dict())
     return summary
+
+
+def _nothing_read(spec: str, source: FrameSource, stats: PipelineStats) -> SourceError:
+    """The error of a run that processed no frame, naming the first reason when there is one."""
+    reasons = source.stats.errors + stats.errors
+    skipped = source.stats.skipped + stats.rejected
+    why = f": {skipped} skipped, the first: {reasons[0]}" if reasons else " (an empty video or stream?)"
+    return SourceError(f"{spec}: no frame could be read{why}")
 
 
 def summary_table(summary: PredictSummary) -> Table:

@@ -143,16 +143,27 @@ class LiveSummary:
 
     Args:
         path: the summary file.
-        build: (stats, state) -> the summary dict (stats: the pipeline's live `PipelineStats`).
+        build: (stats, state, error) -> the summary dict (stats: the pipeline's live `PipelineStats`;
+            error: the one-line reason of a failed run, else None).
     """
 
-    def __init__(self, path: Path, build: Callable[[Any, str], dict[str, Any]]) -> None:
+    def __init__(self, path: Path, build: Callable[[Any, str, str | None], dict[str, Any]]) -> None:
         self.path, self.build = path, build
         self.last_stats: Any = None
 
-    def write(self, stats: Any, state: str = "running") -> dict[str, Any]:
-        """Write the summary of `stats` in `state`; returns what was written."""
+    def write(self, stats: Any, state: str = "running", error: str | None = None) -> dict[str, Any]:
+        """Write the summary of `stats` in `state` (with `error` when it failed); returns what was written."""
         self.last_stats = stats
-        data = self.build(stats, state)
+        data = self.build(stats, state, error)
         atomic_write_json(self.path, data)
         return data
+
+    def fail(self, err: BaseException) -> None:
+        """Record a failed run: state "failed" and the error in one line. Never raises: the caller is
+        already handling `err`, and a summary that cannot be written (a full disk) must not hide it."""
+        from lesps_deploy.error_boundary import describe
+
+        try:
+            self.write(self.last_stats, "failed", describe(err).message)
+        except Exception as second:  # e.g. the disk that failed the run is still full
+            log.error("%s: could not record the failure (%s)", self.path, describe(second).message)

@@ -78,7 +78,9 @@ def _metric(key: str, delta: bool) -> Column:
 
     def cell(r: dict[str, Any]) -> str:
         block = r[field]
-        return "-" if block is None else _num(scale * block[key], 2, sign=delta)
+        if block is None:
+            return "-"
+        return "n/a" if block[key] is None else _num(scale * block[key], 2, sign=delta)
 
     return ("Δ" + header if delta else header, cell)
 

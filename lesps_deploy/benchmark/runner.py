@@ -196,7 +196,8 @@ def _relate(rows: list[Row], reference: tuple[str, str] = REFERENCE) -> list[Row
         speedup = round(base.latency_ms["p50"] / row.latency_ms["p50"], 3)
         delta, beyond = None, None
         if row.accuracy is not None and base.accuracy is not None:
-            delta = {k: row.accuracy[k] - base.accuracy[k] for k in ACCURACY_KEYS}
+            # Pd is None on frames without targets: no change there.
+            delta = {k: (row.accuracy[k] or 0.0) - (base.accuracy[k] or 0.0) for k in ACCURACY_KEYS}
             # the export gate's bar: an IoU or Pd drop of more than DEFAULT_MAX_DROP points
             beyond = -100 * min(delta["IoU"], delta["Pd"]) > DEFAULT_MAX_DROP
         out.append(dataclasses.replace(row, speedup=speedup, accuracy_delta=delta, beyond_gate=beyond))

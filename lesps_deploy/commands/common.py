@@ -29,9 +29,9 @@ def write_json(json_out: Path | None, data: Any) -> None:
     if json_out is None:
         return
     if json_to_stdout(json_out):
-        import json
+        from lesps_deploy.io import json_text
 
-        sys.stdout.write(json.dumps(data, default=str) + "\n")
+        sys.stdout.write(json_text(data, default=str) + "\n")
         sys.stdout.flush()
         return
     from lesps_deploy.io import atomic_write_json

@@ -25,13 +25,14 @@ def _demo(cfg: DemoConfig) -> None:
     """The whole flow on synthetic data: data, point labels, LESPS training, evaluation, ONNX, benchmark, video."""
     from lesps_deploy.demo.config import DEMO_BAR
     from lesps_deploy.demo.run import run_demo
+    from lesps_deploy.metrics.segmentation import percent_text
 
     summary = run_demo(cfg, progress=True, on_step=_demo_step_panel)
     m = summary.metrics
     bar = "meets" if summary.detects else "is below"
     make_console().print(
         f"test split ({m['images']} images): IoU {100 * m['IoU']:.1f} %  nIoU {100 * m['nIoU']:.1f} %  "
-        f"Pd {100 * m['Pd']:.1f} % ({m['detected']}/{m['targets']})  Fa {1e6 * m['Fa']:.2f}e-6\n"
+        f"Pd {percent_text(m['Pd'], 1)} % ({m['detected']}/{m['targets']})  Fa {1e6 * m['Fa']:.2f}e-6\n"
         f"the model {bar} the demo bar ({DEMO_BAR})\n"
         f"ONNX parity: max |prob diff| {summary.parity_max_abs_diff:.2g} ({'ok' if summary.parity_ok else 'FAILED'})\n"
         f"demo finished in {summary.seconds:.0f} s; report: {summary.report_md} ({summary.report_html.name} alongside)",

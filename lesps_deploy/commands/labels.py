@@ -14,7 +14,7 @@ __all__ = ["labels"]
 def _labels_from_points(cfg: LabelsConfig) -> None:
     from lesps_deploy.training import labels_from_points, point_import_table
 
-    report = labels_from_points(cfg.dataset_dir, cfg.from_points, cfg.type, progress=True)
+    report = labels_from_points(cfg.dataset_dir, cfg.from_points, cfg.type, progress=True, force=cfg.force)
     for line in report.errors:
         make_console(stderr=True).print(f"[red]skipped[/] {line}", highlight=False)
     for line in report.duplicates:
@@ -35,9 +35,11 @@ def _labels(cfg: LabelsConfig) -> None:
     if cfg.type.startswith("lcm-"):
         from lesps_deploy.training.pseudo_masks import make_pseudo_masks
 
-        report = make_pseudo_masks(cfg.dataset_dir, cfg.type[4:], points=cfg.points, progress=True)
+        report = make_pseudo_masks(
+            cfg.dataset_dir, cfg.type[4:], points=cfg.points, progress=True, force=cfg.force
+        )
     else:
-        report = make_point_labels(cfg.dataset_dir, cfg.type, seed=cfg.seed, progress=True)
+        report = make_point_labels(cfg.dataset_dir, cfg.type, seed=cfg.seed, progress=True, force=cfg.force)
     # Errors were each said once in the log as they were skipped.
     results_console(cfg.json_out).print(
         f"wrote {report.written} {cfg.type} labels ({report.targets} targets) to {report.out_dir}"

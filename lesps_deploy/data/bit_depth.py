@@ -20,6 +20,16 @@ NUAA-SIRST image: IoU 0.375 -> 0.016). `FrameMapper` brings such frames to the m
 - `raw`: values unchanged, for models trained on 16-bit data with 16-bit statistics.
 
 Mapped values are rounded to integers: the model was trained on integer pixel values.
+
+Two rules for the values of float frames, whatever the mapping:
+
+- a float frame whose values all lie in 0..1 (and not all 0) is a frame scaled to 0..1: its values
+  are multiplied by the model's full scale (255) and rounded, so `frame / 255` gives the same input
+  as `frame`. (A 0..255 frame that is black but for pixels of value 1 would read brighter; say
+  `--frame-mapping raw` to keep values as they are.)
+- a frame with a non-finite pixel (NaN, +-Infinity) is refused with a `DataError` naming the frame and
+  how many pixels: no value could stand in for them without inventing data. In a batch (predict,
+  evaluate) that frame is reported and skipped, and the rest goes on.
 Evaluation, the `Detector` (predict, benchmark), INT8 calibration, 'auto' statistics and training
 all map frames through `FrameMapper`, so one frame gets one input everywhere.
 """
@@ -31,7 +41,7 @@ import threading
 
 import numpy as np
 
-from lesps_deploy.data.images import to_gray
+from lesps_deploy.data.images import check_finite, to_gray
 from lesps_deploy.errors import ConfigError
 
 __all__ = [
@@ -42,6 +52,7 @@ __all__ = [
     "frame_bits",
     "map_frame",
     "check_frame_mapping",
+    "unit_scaled",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,6 +82,15 @@ def frame_bits(frame: np.ndarray) -> int:
     if frame.size == 0:
         return 8
     return 8 if float(frame.min()) >= 0.0 and float(frame.max()) <= 255.0 else 16
+
+
+def unit_scaled(frame: np.ndarray) -> bool:
+    """Whether `frame` is a float frame scaled to 0..1 (every value in 0..1, not all 0)."""
+    frame = np.asarray(frame)
+    if frame.dtype.kind != "f" or frame.size == 0:
+        return False
+    top = float(frame.max())
+    return 0.0 < top <= 1.0 and float(frame.min()) >= 0.0
 
 
 def map_frame(gray: np.ndarray, from_bits: int, to_bits: int, mapping: str) -> np.ndarray:
@@ -114,6 +134,7 @@ class FrameMapper:
         self.mapping = mapping or DEFAULT_FRAME_MAPPING
         self.chosen = mapping is not None
         self._said = threading.Event()  # frames may come from several threads (evaluation workers)
+        self._said_unit = threading.Event()
 
     @classmethod
     def for_model(cls, model_bits: int, mapping: str | FrameMapper | None) -> FrameMapper:
@@ -122,19 +143,36 @@ class FrameMapper:
         return mapping if isinstance(mapping, FrameMapper) else cls(model_bits, mapping)
 
     def __getstate__(self) -> dict:  # DataLoader workers may pickle it; an Event does not pickle
-        return {**self.__dict__, "_said": self._said.is_set()}
+        return {**self.__dict__, "_said": self._said.is_set(), "_said_unit": self._said_unit.is_set()}
 
     def __setstate__(self, state: dict) -> None:
-        said = threading.Event()
-        if state.pop("_said"):
-            said.set()
-        self.__dict__.update(state, _said=said)
+        events = {}
+        for key in ("_said", "_said_unit"):
+            events[key] = threading.Event()
+            if state.pop(key, False):
+                events[key].set()
+        self.__dict__.update(state, **events)
 
     def needs_mapping(self, frame: np.ndarray) -> bool:
         return self.mapping != "raw" and frame_bits(frame) != self.model_bits
 
     def __call__(self, frame: np.ndarray, name: str = "") -> np.ndarray:
-        """`frame` itself when its depth is the model's (or under raw), else its mapped gray values."""
+        """`frame` itself when its depth is the model's (or under raw), else its mapped gray values.
+
+        Raises:
+            DataError: the frame holds NaN or Infinity (see the module docstring).
+        """
+        check_finite(frame, name)
+        if self.mapping != "raw" and unit_scaled(frame):
+            if not self._said_unit.is_set():
+                self._said_unit.set()
+                log.warning(
+                    "%sfloat frames with values in 0..1: read as scaled to 0..1 (x%d, rounded); "
+                    "--frame-mapping raw keeps them as they are", f"{name}: " if name else "",
+                    2**self.model_bits - 1,
+                )  # fmt: skip
+            # Scaled channels first, then luma: the same gray as the unscaled frame gives.
+            return to_gray(np.rint(np.asarray(frame, np.float64) * (2**self.model_bits - 1)))
         if not self.needs_mapping(frame):
             return frame
         bits = frame_bits(frame)

@@ -8,16 +8,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_image, read_mask
+from lesps_deploy.data.images import IMAGE_SUFFIXES, fit_mask_checked, read_image, read_mask_noted
 from lesps_deploy.errors import DataError
 
 __all__ = ["Sample", "IRSTDDataset", "read_split", "split_file", "find_image"]
+
+log = logging.getLogger(__name__)
 
 
 def split_file(root: str | Path, split: str) -> Path:
@@ -41,13 +44,33 @@ def split_file(root: str | Path, split: str) -> Path:
 
 
 def read_split(root: str | Path, split: str) -> list[str]:
-    """Image names of a split (blank lines dropped, CRLF handled, file suffixes stripped)."""
+    """Image names of a split (blank lines dropped, CRLF handled, file suffixes stripped).
+
+    A name listed twice is kept once, in its first place, and said in one line: counted twice it would
+    weigh double in the metrics and in training.
+    """
     path = split_file(root, split)
     names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
     names = [Path(n).stem if Path(n).suffix.lower() in IMAGE_SUFFIXES else n for n in names if n]
     if not names:
         raise DataError(f"{path}: empty split list")
-    return names
+    unique = list(dict.fromkeys(names))
+    if len(unique) < len(names):
+        _say_duplicates(path, names, unique)
+    return unique
+
+
+_said_duplicates: set[tuple[str, float]] = set()  # (list file, mtime) already said: one line per file
+
+
+def _say_duplicates(path: Path, names: list[str], unique: list[str]) -> None:
+    key = (str(path.resolve()), path.stat().st_mtime)
+    if key in _said_duplicates:
+        return
+    _said_duplicates.add(key)
+    seen: set[str] = set()
+    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    log.warning("%s: %d duplicate name(s) kept once (first: %s)", path, len(names) - len(unique), twice[0])
 
 
 def find_image(root: str | Path, name: str, folder: str = "images") -> Path:
@@ -62,13 +85,15 @@ def find_image(root: str | Path, name: str, folder: str = "images") -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One frame of a dataset: raw image, uint8 mask fitted to the image (or None), and `note`, the
-    line saying the mask's size differed from the image's (None when it did not)."""
+    """One frame of a dataset: raw image, uint8 mask fitted to the image (or None), `note`, the
+    line saying the mask's size differed from the image's, and `values_note`, the line saying its values
+    were not 0/255 (`data.images.read_mask_noted`); None when there is nothing to say."""
 
     name: str
     image: np.ndarray
     mask: np.ndarray | None
     note: str | None = None
+    values_note: str | None = None
 
 
 class IRSTDDataset:
@@ -124,8 +149,9 @@ class IRSTDDataset:
         if self.mask_folder is None:
             return Sample(name, image, None)
         path = self.mask_path(name)
-        mask, note = fit_mask_checked(read_mask(path), *image.shape[:2], path, self.strict_masks)
-        return Sample(name, image, mask, note)
+        mask, values_note = read_mask_noted(path)
+        mask, note = fit_mask_checked(mask, *image.shape[:2], path, self.strict_masks)
+        return Sample(name, image, mask, note, values_note)
 
     def __getitem__(self, index: int) -> Sample:
         return self.load(self.names[index])

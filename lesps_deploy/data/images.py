@@ -1,7 +1,15 @@
 """Reading infrared frames and masks the way the reference code does.
 
 Images: PIL `convert('I')` semantics (8-bit luma for RGB/RGBA/P, full range for 16-bit PNG/TIFF).
-Masks: the raw 8-bit value v (first channel when the file has several).
+Masks: the raw 8-bit value v (first channel when the file has several), with one rule for masks
+that are not 0/255 (`read_mask`, `mask_values_note`):
+
+- a mask whose values are all 0 or 1 (some public datasets ship them so) is a 0/1 mask: read as 0/255.
+  The reference code divides by 255 and would see no target at all in it.
+- other grey values (IRSTD-1K: 85 of its 1,001 masks) keep the reference's reading: a pixel is
+  labelled from 128 on, and a target pixel only at 255 (`lesps_deploy.metrics.segmentation`).
+
+Either case is said: one line per mask (`read_mask_noted`), summed up in one line per evaluation.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ __all__ = [
     "STRICT_MASKS_HINT",
     "read_image",
     "read_mask",
+    "read_mask_noted",
     "write_mask_png",
     "fit_mask",
     "fit_mask_checked",
     "to_gray",
+    "check_finite",
 ]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -51,24 +61,57 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     img = _open(path)
     if img.mode == "F":
-        return np.asarray(img, dtype=np.float32)
+        frame = np.asarray(img, dtype=np.float32)
+        check_finite(frame, str(path))  # NaN/Infinity: refused here, so a batch skips this file only
+        return frame
     if img.mode.startswith("I;16"):
         return np.asarray(img).astype(np.uint16)  # native byte order, whatever the file's
     return np.asarray(img.convert("I"), dtype=np.float32)
 
 
+def check_finite(frame: np.ndarray, name: str = "") -> None:
+    """Raises DataError when a float frame holds NaN or Infinity, or values beyond float32's range
+    (computed in float32, they would become Infinity); integer frames always pass."""
+    frame = np.asarray(frame)
+    if frame.dtype.kind not in "fc":
+        return
+    finite = np.isfinite(frame)
+    if frame.dtype.itemsize > 4:
+        finite &= np.abs(np.where(finite, frame, 0)) <= np.finfo(np.float32).max
+    bad = frame.size - int(np.count_nonzero(finite))
+    if bad:
+        raise DataError(
+            f"{name or 'frame'}: {bad} of {frame.size} values are not finite (NaN, Infinity, or beyond "
+            "float32's range); frame refused",
+            hint="replace them (e.g. by the frame's median) before detection",
+        )
+
+
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a mask as uint8 HxW: the stored value v, first channel when there are several.
 
-    Like the reference (`np.array(Image.open(p))`), palette images give their indices.
+    Like the reference (`np.array(Image.open(p))`), palette images give their indices. A 0/1 mask
+    (every value 0 or 1, of any type) reads as 0/255 (see the module docstring).
     """
+    return read_mask_noted(path)[0]
+
+
+def read_mask_noted(path: str | os.PathLike[str]) -> tuple[np.ndarray, str | None]:
+    """`read_mask`, plus one line when the file is not 0/255 (a 0/1 mask, or other grey values)."""
     arr = np.asarray(_open(path))
     if arr.ndim > 2:
         arr = arr[..., 0]
+    if arr.size and arr.max() == 1 and arr.min() >= 0:
+        return np.where(arr > 0, 255, 0).astype(np.uint8), f"{path}: a 0/1 mask, read as 0/255"
+    odd = (arr != 0) & (arr != 255)  # cheaper than np.unique over every pixel of every mask
+    grey = np.unique(arr[odd]) if odd.any() else arr[:0]
+    note = None
+    if grey.size:
+        shown = ", ".join(str(v) for v in grey[:4].tolist()) + (", ..." if grey.size > 4 else "")
+        note = f"{path}: grey values ({shown}) besides 0 and 255: labelled from 128, a target only at 255"
     if arr.dtype != np.uint8:
-        # 16-bit or bool masks: keep 0/255 semantics for anything nonzero-binary, else clip.
-        arr = np.where(arr > 0, 255, 0).astype(np.uint8) if arr.max(initial=0) <= 1 else np.clip(arr, 0, 255)
-    return np.ascontiguousarray(arr, dtype=np.uint8)
+        arr = np.clip(arr, 0, 255)  # 16-bit masks
+    return np.ascontiguousarray(arr, dtype=np.uint8), note
 
 
 def fit_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -139,7 +182,11 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
         return frame[..., 0].astype(np.float32, copy=False)
     if frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise DataError(f"unsupported frame shape {frame.shape}")
-    b, g, r = (frame[..., i].astype(np.int64) for i in range(3))
-    if frame.dtype == np.uint8:
+    # Any dtype: channels as integers (float channels rounded, not truncated), then PIL's luma, so a
+    # frame and the same frame in another dtype (uint8 -> float32 -> float64) give the same gray.
+    if frame.dtype.kind in "iub":
+        b, g, r = (frame[..., i].astype(np.int64) for i in range(3))
         return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.float32)
-    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
+    # The same formula in float64 (exact for integer values below 2**37, and no int64 overflow).
+    b, g, r = (np.rint(frame[..., i].astype(np.float64)) for i in range(3))
+    return np.floor((r * 19595 + g * 38470 + b * 7471 + 0x8000) / 65536).astype(np.float32)

@@ -35,6 +35,7 @@ from scipy import ndimage
 
 from lesps_deploy.data.components import centroid_points, component_stats, label_components
 from lesps_deploy.data.images import write_mask_png
+from lesps_deploy.data.owned import OwnedFiles
 from lesps_deploy.data.synth_backgrounds import (
     Mover,
     Sensor,
@@ -230,12 +231,27 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 
 def _check_out_dir(root: Path, overwrite: bool) -> None:
-    images = root / "images"
-    if images.is_dir() and any(images.iterdir()) and not overwrite:
-        raise DataError(
-            f"{root}: already holds a dataset (images/ is not empty)",
-            hint="choose an empty folder or pass --overwrite",
-        )
+    """Before any work: the output is a folder (or can be one), and holds no one else's dataset.
+
+    A folder this command filled before (its `synth.json` is there) is written over; any other
+    non-empty images/, masks/ or masks_centroid/ only with `overwrite`.
+    """
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: a file is there, where the dataset folder is needed")
+    for parent in root.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(f"{root}: {parent} is a file, not a folder")
+            break
+    if overwrite or (root / "synth.json").is_file():
+        return
+    for sub in ("images", "masks", "masks_centroid"):
+        folder = root / sub
+        if folder.is_dir() and any(folder.iterdir()):
+            raise DataError(
+                f"{root}: already holds a dataset that lesps data synth did not make ({sub}/ is not empty)",
+                hint="choose an empty folder or pass --overwrite",
+            )
 
 
 def _train_mask(cfg: SynthConfig) -> np.ndarray:
@@ -278,17 +294,21 @@ def make_dataset(
     names = [f"synth_{i:0{max(4, len(str(cfg.images - 1)))}d}" for i in range(cfg.images)]
     is_train = _train_mask(cfg)
     records = []
+    # Its point labels are lesps's output: `lesps labels` may write over them later (data.owned).
+    owned = OwnedFiles(folders["masks_centroid"], "lesps data synth", force=True)
     for i, name in enumerate(names):
         rng = np.random.default_rng([cfg.seed, i])
         bit16 = bool(rng.random() < cfg.bit16_fraction)
         frame = _render(rng, cfg.size, mix=cfg.mix)
         _write_sample(folders, name, frame, bit16)
+        owned.wrote(folders["masks_centroid"] / f"{name}.png")
         records.append({
             "name": name, "split": "train" if is_train[i] else "test", "scene": frame.scene,
             "bit_depth": 16 if bit16 else 8, "targets": [asdict(t) for t in frame.targets],
         })  # fmt: skip
         if progress is not None:
             progress(i + 1, cfg.images)
+    owned.save()
     lists = {}
     for split, keep in (("train", is_train), ("test", ~is_train)):
         lists[split] = folders["img_idx"] / f"{split}_{root.resolve().name}.txt"

@@ -54,8 +54,9 @@ class SynthConfig:
         min_area, max_area: Range of a target's mask area in pixels (draws outside it are redrawn).
         contrast: Range (8-bit grey levels) from which the floor under a visible target's peak rise is
             drawn; dim targets (`hard_fraction`) ignore it.
-        overwrite: Allow writing into a folder whose images/ is not empty (same-named files are replaced;
-            extra files of an earlier, larger run stay but are in no list).
+        overwrite: Allow writing into a folder whose images/, masks/ or masks_centroid/ is not empty and
+            that an earlier `lesps data synth` did not make (its synth.json is not there); same-named
+            files are replaced, extra files of an earlier, larger run stay but are in no list.
     """
 
     images: int = option(400, "Number of frames.", ge=2)
@@ -88,7 +89,9 @@ class SynthConfig:
         TargetMix.contrast, "Range (8-bit grey levels) of the least peak rise of a visible target.",
         gt=0, le=127, check=_check_range, invalid=(30.0, 12.0),
     )  # fmt: skip
-    overwrite: bool = option(False, "Write into a folder that already holds images.")
+    overwrite: bool = option(
+        False, "Write into a folder that holds images lesps data synth did not make there."
+    )
     out_dir: Path | None = option(
         None,
         "Dataset folder to write (its name becomes the split-list name).",

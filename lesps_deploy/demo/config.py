@@ -31,7 +31,7 @@ class DemoBar:
     iou: float
 
     def met(self, metrics: dict[str, Any]) -> bool:
-        return bool(metrics["Pd"] >= self.pd and metrics["IoU"] >= self.iou)
+        return bool((metrics["Pd"] or 0.0) >= self.pd and metrics["IoU"] >= self.iou)
 
     def __str__(self) -> str:
         return f"Pd >= {100 * self.pd:g} %, IoU >= {100 * self.iou:g} %"

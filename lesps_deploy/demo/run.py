@@ -32,6 +32,7 @@ import numpy as np
 
 from lesps_deploy.errors import ConfigError, require_optional
 from lesps_deploy.io import atomic_write_json
+from lesps_deploy.metrics.segmentation import percent_text
 
 from .config import DATASET_DIR, MARKER, TRAIN_SEED, DemoConfig, DemoSettings, DemoSummary
 
@@ -146,8 +147,9 @@ def _step_evaluate(run: _Run) -> None:
     )  # fmt: skip
     report = evaluate(cfg, progress=run.progress)
     log.info(
-        "test split: IoU %.1f %%  nIoU %.1f %%  Pd %.1f %% (%d/%d targets)  Fa %.2f x 1e-6",
-        100 * report.iou, 100 * report.niou, 100 * report.pd, report.detected, report.targets, 1e6 * report.fa,
+        "test split: IoU %.1f %%  nIoU %.1f %%  Pd %s %% (%d/%d targets)  Fa %.2f x 1e-6",
+        100 * report.iou, 100 * report.niou, percent_text(report.pd, 1), report.detected, report.targets,
+        1e6 * report.fa,
     )  # fmt: skip
     run.results["metrics"] = report.to_dict()
     run.add(eval_json=cfg.json_out, eval_per_image=cfg.per_image)

@@ -15,6 +15,9 @@ Reference quirks reproduced by default (`mask_threshold=None`), because they cha
   published at CVPR 2023); it counts a few per cent fewer false-alarm pixels on datasets with many
   same-sized components (IRSTD-1K) and agrees with the current rule on NUAA-SIRST.
 `mask_threshold=N` switches to one consistent rule `v > N` for every count.
+
+Pd over masks that hold no target is not a number: `summary()` gives None (JSON null; tables print
+"n/a"), so an evaluation with nothing to detect never reads as "detected nothing".
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ __all__ = [
     "ImageCounts",
     "SegmentationMetrics",
     "image_counts",
+    "percent_text",
 ]
+
+
+def percent_text(value: float | None, digits: int = 2) -> str:
+    """A fraction as percent with `digits` decimals, "n/a" for None (Pd without targets)."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}"
 
 
 @dataclass(slots=True)
@@ -53,13 +62,13 @@ class MetricCounts:
     def __add__(self, other: MetricCounts) -> MetricCounts:
         return MetricCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
-    def summary(self) -> dict[str, float | int]:
-        """IoU, nIoU, Pd as fractions, Fa per pixel, plus the raw counts."""
+    def summary(self) -> dict[str, float | int | None]:
+        """IoU, nIoU, Pd as fractions (Pd None when the masks hold no target), Fa per pixel, raw counts."""
         eps = np.spacing(1)
         return {
             "IoU": float(self.intersection / (eps + self.union)),
             "nIoU": float(self.niou_sum / self.images) if self.images else 0.0,
-            "Pd": self.detected / self.targets if self.targets else 0.0,
+            "Pd": self.detected / self.targets if self.targets else None,
             "Fa": self.false_alarm_pixels / self.pixels if self.pixels else 0.0,
             "intersection": int(self.intersection),
             "union": int(self.union),
@@ -189,5 +198,5 @@ class SegmentationMetrics:
     def merge(self, other: SegmentationMetrics) -> None:
         self.counts = self.counts + other.counts
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | None]:
         return self.counts.summary()

@@ -11,6 +11,7 @@ other globals is unpickled in full (which can run code from the file) only when 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, LespsError
-from ..io import atomic_path, sha256_file
+from ..io import atomic_write_bytes, sha256_file
 from ..metadata import ModelMeta, __version__
 from ._registry import (
     canonical_name,
@@ -242,7 +243,11 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelM
     )
     weights = {_REFERENCE_PREFIX + k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {WEIGHTS_KEY: weights, META_KEY: meta.to_dict(), **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    # Serialised in memory, then written as plain bytes: torch.save straight to a file on a full disk
+    # fails with "RuntimeError: unexpected pos ...", while a file write raises the OSError (ENOSPC,
+    # naming the file) that the CLI reports as such. The rename leaves no half-written checkpoint.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
     logger.debug("saved %s checkpoint to %s", name, path)
     return Path(path)

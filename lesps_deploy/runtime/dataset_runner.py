@@ -61,8 +61,29 @@ def _prefetch(
         q.put(None)
 
     threading.Thread(target=work, daemon=True, name="eval-decode").start()
+    values_notes: list[str] = []
     while (sample := q.get()) is not None:
+        if sample.values_note:
+            values_notes.append(sample.values_note)
+            logger.debug("%s", sample.values_note)
         yield sample
+    _say_values_notes(values_notes)
+
+
+def _say_values_notes(notes: list[str]) -> None:
+    """One line for the masks that were not 0/255 (`data.images.read_mask_noted`), however many."""
+    binary = [n for n in notes if "0/1 mask" in n]
+    grey = len(notes) - len(binary)
+    if binary:
+        logger.warning(
+            "%d mask(s) stored as 0/1 read as 0/255 (first: %s)", len(binary), binary[0].split(": ")[0]
+        )
+    if grey:
+        first = next(n for n in notes if "0/1 mask" not in n)
+        logger.warning(
+            "%d mask(s) hold grey values besides 0 and 255: labelled from 128, a target pixel only at 255, "
+            "as the reference counts them (first: %s)", grey, first,
+        )  # fmt: skip
 
 
 def _chunks(samples: Iterator[Sample], size: int) -> Iterator[list[Sample]]:

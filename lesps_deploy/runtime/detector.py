@@ -24,7 +24,7 @@ from lesps_deploy.data.bit_depth import FrameMapper
 from lesps_deploy.data.images import to_gray
 from lesps_deploy.data.norm import Norm, model_norm
 from lesps_deploy.data.padding import padded_size
-from lesps_deploy.errors import ConfigError
+from lesps_deploy.errors import ConfigError, FrameShapeError, FrameTypeError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.options import check_multiple
 from lesps_deploy.runtime.base import Backend, Closeable, load_runtime
@@ -32,7 +32,7 @@ from lesps_deploy.runtime.processing import DEFAULT_PATCH_SIZE, NUMPY_OPS, Array
 from lesps_deploy.runtime.results import Result, ResultStep, Timings, detect_targets
 from lesps_deploy.timing import Stopwatch
 
-__all__ = ["Detector", "FrameInfo", "torch_ops"]
+__all__ = ["Detector", "FrameInfo", "check_frames", "torch_ops"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,33 @@ def _gray_tensor(frame: np.ndarray, device: str) -> Any:
         luma = (t[..., 2] * 19595 + t[..., 1] * 38470 + t[..., 0] * 7471 + 0x8000) >> 16
         return luma.to(torch.float32)
     return torch.from_numpy(np.ascontiguousarray(to_gray(frame), dtype=np.float32)).to(device)
+
+
+def check_frames(frames: Any) -> list[np.ndarray]:
+    """`frames` as a list of arrays, or a TypeError / ValueError saying what `predict` expects."""
+    if isinstance(frames, np.ndarray) or not isinstance(frames, Sequence) or isinstance(frames, str | bytes):
+        shape = f" of shape {frames.shape}" if isinstance(frames, np.ndarray) else ""
+        raise TypeError(
+            f"Detector.predict takes a list of frames, got {type(frames).__name__}{shape}; "
+            "for one frame, pass [frame]"
+        )
+    out = []
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, np.ndarray):
+            raise FrameTypeError(
+                f"frame {i}: expected a numpy array (HxW or HxWx3 BGR), got {type(frame).__name__}"
+            )
+        if frame.dtype.kind not in "biuf":
+            raise FrameTypeError(
+                f"frame {i}: dtype {frame.dtype} is not a pixel type; expected integers or floats"
+            )
+        channels_ok = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3, 4))
+        if not channels_ok or frame.shape[0] < 1 or frame.shape[1] < 1:
+            raise FrameShapeError(
+                f"frame {i}: shape {frame.shape}; expected HxW gray or HxWx1/3/4 (BGR, BGRA) with H, W >= 1"
+            )
+        out.append(frame)
+    return out
 
 
 class Detector(Closeable):
@@ -198,12 +225,20 @@ class Detector(Closeable):
         """Detect targets in frames of any sizes (grouped by padded size into backend batches).
 
         Args:
-            frames: HxW gray (uint8/uint16/float32) or HxWx3/4 BGR(A) OpenCV frames.
+            frames: a list of HxW gray or HxWx3/4 BGR(A) frames (OpenCV's layout) of any integer or
+                float dtype; float frames scaled to 0..1 are taken as such (`data.bit_depth`).
             infos: optional (index, timestamp, name) per frame for the results.
 
         Returns:
             One `Result` per frame, in order.
+
+        Raises:
+            TypeError: `frames` is not a list of arrays (one array alone: pass `[frame]`), or an
+                array of a non-numeric dtype.
+            ValueError: a frame of another shape than HxW or HxWx1/3/4, or with no pixel.
+            DataError: a frame holds NaN or Infinity.
         """
+        frames = check_frames(frames)
         if not frames:
             return []
         infos = infos or [(i, time.time(), "") for i in range(len(frames))]

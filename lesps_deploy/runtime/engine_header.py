@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lesps_deploy.errors import BackendError
-from lesps_deploy.io import atomic_path
+from lesps_deploy.io import atomic_path, json_text
 from lesps_deploy.metadata import ModelMeta
 
 __all__ = [
@@ -62,7 +62,7 @@ class EngineHeader:
         return ModelMeta.from_strings(self.meta)
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
+        return json_text(asdict(self), sort_keys=True).encode("utf-8")
 
     @classmethod
     def from_json(cls, raw: bytes, path: str | os.PathLike[str] = "<engine>") -> EngineHeader:

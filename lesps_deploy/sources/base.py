@@ -49,7 +49,11 @@ class SourceStats:
 
     def skip(self, message: str) -> None:
         """Record an unreadable frame; it is reported and the source goes on."""
-        self.skipped += 1
+        self.skip_many(1, message)
+
+    def skip_many(self, count: int, message: str) -> None:
+        """Record `count` unreadable frames said in one line (the tail of a truncated video)."""
+        self.skipped += count
         if len(self.errors) < 1000:  # bounded: a broken live stream must not grow memory forever
             self.errors.append(message)
         log.warning("skipped %s", message)

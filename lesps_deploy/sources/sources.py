@@ -77,7 +77,9 @@ class VideoFileSource(FrameSource):
         self.frame_count = count if count > 0 else None
 
     def _frames(self) -> Iterator[Frame]:
-        index, bad_run = 0, 0
+        index = 0
+        bad: list[int] = []  # wanted frames of the current run of undecodable ones
+        bad_run = 0
         while self._cap is not None and not self.stopped:
             wanted = index % self.stride == 0
             # grab() skips strided frames without the colour conversion and copy of retrieve()
@@ -85,16 +87,36 @@ class VideoFileSource(FrameSource):
             image = self._cap.retrieve()[1] if ok and wanted else None
             if not ok or (wanted and image is None):
                 if self.frame_count is None or index >= self.frame_count or bad_run >= _MAX_BAD_RUN:
-                    return
+                    break
                 bad_run += 1
                 if wanted:
-                    self.stats.skip(f"{self.path} frame {index}: undecodable frame")
+                    bad.append(index)
                 index += 1
                 continue
-            bad_run = 0
+            for lost in bad:  # frames the video recovered from: each was a corrupt frame of its own
+                self.stats.skip(f"{self.path} frame {lost}: undecodable frame")
+            bad, bad_run = [], 0
             if wanted:
                 yield Frame(image, index, time.time(), f"{self.name}_{index:06d}")
             index += 1
+        self._say_truncated(bad, index)
+
+    def _say_truncated(self, bad: list[int], index: int) -> None:
+        """One line for the frames the header promised past the last decodable one (a truncated file)."""
+        if self.stopped:
+            return
+        missing = (
+            len(range(bad[0] if bad else index, self.frame_count or 0, self.stride))
+            if self.frame_count
+            else 0
+        )
+        if missing:
+            first = bad[0] if bad else index
+            self.stats.skip_many(
+                missing,
+                f"{self.path}: truncated or damaged after frame {first - 1}: {missing} of the "
+                f"{self.frame_count} frames its header lists could not be decoded",
+            )
 
     def close(self) -> None:
         if self._cap is not None:

@@ -22,12 +22,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,17 +34,17 @@ from lesps_deploy.errors import LespsError
 from lesps_deploy.runtime.detector import Detector
 from lesps_deploy.runtime.results import Result, ResultStep
 from lesps_deploy.sources.base import Frame, FrameSource
+from lesps_deploy.streams.signals import Stopped, finish_despite_ctrl_c, signals_as_ctrl_c
 from lesps_deploy.streams.sinks import Sink
+from lesps_deploy.streams.stats import KEEP_SAMPLES, STAGES, PipelineStats, PipelineStatus
 from lesps_deploy.streams.viz import draw_result
-from lesps_deploy.timing import Stopwatch, latency_stats
+from lesps_deploy.timing import Stopwatch
 
 __all__ = ["PipelineOptions", "PipelineStatus", "PipelineStats", "STAGES", "Stopped", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("preprocess", "inference", "postprocess", "total", "write", "latency")
 _END = object()  # sentinel closing a queue
-_KEEP = 100_000  # per-stage samples kept for percentiles (a long live run must not grow forever)
 
 
 @dataclass(frozen=True)
@@ -75,63 +74,6 @@ class PipelineOptions:
     workers: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class PipelineStatus:
-    """Live figures passed to the status callback."""
-
-    frames: int
-    dropped: int
-    skipped: int
-    fps: float
-    latency_ms: float
-    elapsed_s: float
-
-
-@dataclass
-class PipelineStats:
-    """What a run did: counts, wall time, and per-frame stage times in ms (`STAGES`).
-
-    Attributes:
-        frames: frames written to the sinks.
-        decoded: frames taken from the source (frames read ahead past `max_frames` do not count).
-        dropped: decoded frames not written: stale ones on live sources, and those still in flight
-            when the run was interrupted or failed.
-        rejected: decoded frames the detector refused (each reported in `errors`).
-        skipped: `rejected` plus the source's undecodable frames (set when the run ends).
-        in_flight_dropped: the part of `dropped` lost to the interruption.
-        stopped_by: the signal's name when `interrupted`.
-    """
-
-    frames: int = 0
-    decoded: int = 0
-    dropped: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    interrupted: bool = False
-    stopped_by: str | None = None  # the signal that ended an interrupted run: SIGINT, SIGTERM or SIGHUP
-    in_flight_dropped: int = 0
-    wall_s: float = 0.0
-    started: float = 0.0  # time.perf_counter() at the start (0: not started)
-    errors: list[str] = field(default_factory=list)
-    times: dict[str, deque] = field(default_factory=lambda: {s: deque(maxlen=_KEEP) for s in STAGES})
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
-
-    def elapsed_s(self) -> float:
-        """Seconds since the start: `wall_s` once the run ended, the time so far while it runs."""
-        if self.wall_s or not self.started:
-            return self.wall_s
-        return time.perf_counter() - self.started
-
-    def percentiles(self, qs: Sequence[float] = (50, 90, 99)) -> dict[str, dict[str, float]]:
-        """{stage: {"p50": ms, ...}} over the processed frames."""
-        # list() copies the deque in one step: the writer thread may be appending (snapshots).
-        keys = [f"p{q:g}" for q in qs]
-        return {stage: latency_stats(list(values), keys, 3) for stage, values in list(self.times.items())}
-
-
 class _Run:
     """State shared by the stages of one run (decode thread, inference workers, writer thread)."""
 
@@ -150,7 +92,7 @@ class _Run:
         self.out_q: queue.Queue = queue.Queue(maxsize=max(2, opts.queue_size))
         self.stats = PipelineStats()
         if track is not None:
-            self.stats.times["track"] = deque(maxlen=_KEEP)
+            self.stats.times["track"] = deque(maxlen=KEEP_SAMPLES)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.sinks_open = list(sinks)  # closed (and removed) one by one at shutdown
@@ -392,13 +334,15 @@ def run_pipeline(
         for i in range(1, max(1, run.opts.workers))
     ]
     snapper = _Snapshots(run, snapshot) if snapshot is not None else None
+    if snapper is not None:
+        snapper.take()  # the first one at once: the caller then holds the run's live stats
     start = run.stats.started = time.perf_counter()
     for t in threads:
         t.start()
     if snapper is not None:
         snapper.start()
     # The handlers stay while the files are closed: a second SIGTERM then is noted, not obeyed.
-    with _signals_as_ctrl_c():
+    with signals_as_ctrl_c():
         try:
             run.work(status)  # worker 0 runs here, where Ctrl-C lands
         except KeyboardInterrupt as err:
@@ -409,44 +353,10 @@ def run_pipeline(
             run.failure = run.failure or err
             raise
         finally:
-            _finish_despite_ctrl_c(lambda: _shutdown(run, threads, start, snapper))
+            finish_despite_ctrl_c(lambda: _shutdown(run, threads, start, snapper))
     if run.failure is not None and not isinstance(run.failure, KeyboardInterrupt):
         raise run.failure
     return run.stats
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so the run ends as it does for Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.signal_name = signal.Signals(signum).name
-
-
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _signals_as_ctrl_c() -> Iterator[None]:
-    """While the run's main loop runs, SIGTERM/SIGHUP raise `Stopped` (a KeyboardInterrupt) there.
-
-    Handlers can only be set from the main thread; elsewhere (a caller's worker thread) the run keeps
-    the process's handlers. The previous handlers are restored afterwards.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        raise Stopped(signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 class _Snapshots(threading.Thread):
@@ -459,20 +369,14 @@ class _Snapshots(threading.Thread):
 
     def run(self) -> None:  # noqa: D102 - threading.Thread API
         while not self.done.wait(self.pipeline.opts.snapshot_interval_s):
-            try:
-                self.snapshot(self.pipeline.stats)
-            except Exception as err:  # a full disk must not stop detection; the next try may work
-                log.warning("snapshot failed: %s", err)
+            self.take()
 
-
-def _finish_despite_ctrl_c(finish: Callable[[], None]) -> None:
-    """Run `finish`; a second Ctrl-C while it runs is noted, not obeyed (files are being closed)."""
-    while True:
+    def take(self) -> None:
+        """One snapshot; a failure is logged, not raised."""
         try:
-            finish()
-            return
-        except KeyboardInterrupt:
-            log.warning("still closing the output files; they would be left incomplete otherwise")
+            self.snapshot(self.pipeline.stats)
+        except Exception as err:  # a full disk must not stop detection; the next try may work
+            log.warning("snapshot failed: %s", err)
 
 
 def _shutdown(run: _Run, threads: list[threading.Thread], start: float, snapper: _Snapshots | None) -> None:

@@ -25,7 +25,6 @@ survives it:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 
 from lesps_deploy.data import write_mask_png
 from lesps_deploy.errors import ConfigError
-from lesps_deploy.io import atomic_path
+from lesps_deploy.io import atomic_path, json_text
 from lesps_deploy.runtime.results import Result
 from lesps_deploy.sources.base import Frame
 from lesps_deploy.streams.avi import MjpegAviWriter
@@ -47,6 +46,7 @@ __all__ = [
     "MaskSink",
     "OverlaySink",
     "VideoSink",
+    "letterbox",
     "JsonlSink",
     "TracksSink",
     "DEFAULT_VIDEO_FPS",
@@ -121,18 +121,38 @@ class OverlaySink:
         self._names = _UniqueNames()
 
     def write(self, frame: Frame, result: Result, overlay: np.ndarray | None) -> None:
-        with atomic_path(self.folder / f"{self._names(frame)}.png") as tmp:
-            if not cv2.imwrite(str(tmp), overlay):
-                raise OSError(f"{tmp}: OpenCV could not write the overlay")
+        path = self.folder / f"{self._names(frame)}.png"
+        # Encoded in memory, written as bytes: cv2.imwrite on a full disk only returns False (and libpng
+        # prints to stderr), while a file write raises the OSError that names the file and the cause.
+        ok, data = cv2.imencode(".png", overlay)
+        if not ok:
+            raise OSError(f"{path}: OpenCV could not encode the overlay as PNG")
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data.tobytes())
 
     def close(self) -> None:
         pass
 
 
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` scaled by one factor to fit `size` (width, height), centred on black."""
+    width, height = size
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    out = np.zeros((height, width, *image.shape[2:]), image.dtype)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = scaled.reshape(new_h, new_w, *image.shape[2:])
+    return out
+
+
 class VideoSink:
     """Annotated video, opened on the first frame (its size); see the module docstring for kills.
 
-    Frames of another size (a folder of mixed images) are resized to the first frame's size.
+    Frames of another size (a folder of mixed images) are letterboxed into the first frame's size:
+    scaled by one factor to fit, centred, the margins black, so no frame is distorted; said once.
 
     Args:
         path: output video (.avi -> MJPG, .mkv -> mp4v: streamable; .mp4/.mov/.m4v -> mp4v, renamed
@@ -162,6 +182,7 @@ class VideoSink:
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
         self._in_file = 0
+        self._said_letterbox = False
 
     def file_path(self, index: int) -> Path:
         """The file of segment `index` (`path` itself for the first file without segments)."""
@@ -191,7 +212,14 @@ class VideoSink:
         if self._writer is None:
             self._open()
         if (overlay.shape[1], overlay.shape[0]) != self._size:
-            overlay = cv2.resize(overlay, self._size, interpolation=cv2.INTER_AREA)
+            if not self._said_letterbox:
+                self._said_letterbox = True
+                log.warning(
+                    "%s: frame %s is %dx%d, the video %dx%d (its first frame's size): frames of another size "
+                    "are letterboxed (scaled to fit, centred, black margins)",
+                    self.path, frame.name, overlay.shape[1], overlay.shape[0], *self._size,
+                )  # fmt: skip
+            overlay = letterbox(overlay, self._size)
         self._writer.write(overlay)  # type: ignore[union-attr]
         self.frames += 1
         self._in_file += 1
@@ -253,7 +281,7 @@ class JsonlSink(_LinesSink):
     """`detections.jsonl`: one JSON object per processed frame, written line by line in place."""
 
     def _lines(self, result: Result) -> list[str]:
-        return [json.dumps(result.to_dict(), separators=(",", ":"))]
+        return [json_text(result.to_dict(), compact=True)]
 
 
 class TracksSink(_LinesSink):

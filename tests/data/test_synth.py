@@ -112,9 +112,22 @@ def test_dataset_deterministic(tmp_path: Path, dataset: Path) -> None:
             assert np.array_equal(read_image(again / folder / name), read_image(dataset / folder / name))
 
 
-def test_refuses_to_overwrite(dataset: Path) -> None:
-    with pytest.raises(DataError, match="already holds"):
-        make_dataset(dataset, SynthConfig(images=4, size=64))
+def test_writes_over_its_own_output_only(tmp_path: Path) -> None:
+    """Its own earlier dataset (synth.json there) is written over; anyone else's only with overwrite;
+    a file where the folder goes is refused before any work."""
+    own = tmp_path / "own"
+    make_dataset(own, SynthConfig(images=4, size=64))
+    make_dataset(own, SynthConfig(images=4, size=64, seed=1))
+    theirs = tmp_path / "theirs"
+    (theirs / "masks").mkdir(parents=True)
+    (theirs / "masks" / "x.png").write_bytes(b"a user's mask")
+    with pytest.raises(DataError, match="did not make"):
+        make_dataset(theirs, SynthConfig(images=4, size=64))
+    assert (theirs / "masks" / "x.png").read_bytes() == b"a user's mask" and not (theirs / "images").exists()
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file", tmp_path / "file" / "sub"):
+        with pytest.raises(DataError, match="is a file|a file is there"):
+            make_dataset(out, SynthConfig(images=4, size=64))
 
 
 def test_target_area_and_contrast_options(tmp_path: Path) -> None:

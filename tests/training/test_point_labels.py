@@ -88,4 +88,4 @@ def test_labels_cli(nuaa_dir, tmp_path):
     out = CliRunner().invoke(app, ["labels", str(root), "--type", "coarse", "--seed", "2"])
     assert out.exit_code == 0, out.output
     assert "wrote 2 coarse labels" in out.output
-    assert sorted(p.name for p in (root / "masks_coarse").iterdir()) == ["Misc_1.png", "Misc_2.png"]
+    assert sorted(p.name for p in (root / "masks_coarse").glob("*.png")) == ["Misc_1.png", "Misc_2.png"]

@@ -127,6 +127,21 @@ def write_video(path: Path, frames: int = 6, size: int = 64) -> Path:
     return path
 
 
+def read_video(path: Path, backend: int | None = None) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from `path` (with `backend`, e.g. cv2.CAP_FFMPEG, when given)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path)) if backend is None else cv2.VideoCapture(str(path), backend)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
 @pytest.fixture
 def make_tiny_dataset() -> Callable[..., Path]:
     """Fixture form of `write_tiny_dataset`."""

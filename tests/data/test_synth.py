@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import read_video
 from scipy import ndimage
 from typer.testing import CliRunner
 
@@ -161,14 +162,7 @@ def test_config_rejects(bad: dict) -> None:
 
 def test_video_frames_and_truth(tmp_path: Path) -> None:
     summary = make_video(tmp_path / "clip.mp4", frames=12, size=64, seed=1)
-    cap = cv2.VideoCapture(str(summary.path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = read_video(summary.path)
     assert len(frames) == 12 and frames[0].shape[:2] == (64, 64)
     truth = np.load(summary.truth)
     masks, targets = truth["masks"], truth["targets"]

@@ -24,16 +24,13 @@ def _frames(n: int, size: tuple[int, int] = (96, 80)) -> list[np.ndarray]:
 
 
 def _read(path: Path) -> tuple[list[np.ndarray], float, int]:
+    # Imported here: a child process imports this module with tests/streams first on its path.
+    from conftest import read_video
+
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     fps, count = cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
     cap.release()
-    return frames, fps, count
+    return read_video(path, cv2.CAP_FFMPEG), fps, count
 
 
 def test_closed_file_reads_back_every_frame_with_fps_count_and_index(tmp_path: Path) -> None:

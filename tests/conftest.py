@@ -27,6 +27,23 @@ def require_shared(*parts: str) -> Path:
     return path
 
 
+def require_serve_extra() -> None:
+    """Skip (fail under CI=true, where .ci/run installs it) unless the serve extra is usable: the Triton
+    client imports and the tritonserver binary is found the way `lesps serve` finds it."""
+    message = "the serve extra is not installed: pip install 'lesps-deploy[serve]'"
+    try:
+        import tritonclient.grpc  # noqa: F401
+        import tritonclient.http  # noqa: F401
+
+        from lesps_deploy.serving.server import find_tritonserver
+
+        find_tritonserver()
+    except Exception as err:  # ImportError, MissingDependencyError: both mean the extra is missing
+        if in_ci():
+            pytest.fail(f"{message} ({err})", pytrace=False)
+        pytest.skip(f"{message} ({err})", allow_module_level=True)
+
+
 @pytest.fixture
 def shared() -> Callable[..., Path]:
     """Fixture form of `require_shared`: `shared("golden", "dnanet_seed0.npz")`."""

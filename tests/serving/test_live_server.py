@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_serve_extra  # noqa: E402
 
-pytest.importorskip(
-    "tritonclient.grpc", reason="the serve extra is not installed: pip install 'lesps-deploy[serve]'"
-)
-pytest.importorskip("pytriton", reason="the serve extra is not installed: pip install 'lesps-deploy[serve]'")
+require_serve_extra()
 
 from lesps_deploy.errors import BackendError  # noqa: E402
 from lesps_deploy.runtime.triton_client import FramesClient, model_ready_state  # noqa: E402

@@ -10,12 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import require_serve_extra  # noqa: E402
 
-pytest.importorskip(
-    "tritonclient.grpc", reason="the serve extra is not installed: pip install 'lesps-deploy[serve]'"
-)
-pytest.importorskip("pytriton", reason="the serve extra is not installed: pip install 'lesps-deploy[serve]'")
+require_serve_extra()
 
 from lesps_deploy.export import ExportConfig, export  # noqa: E402
 from lesps_deploy.runtime.detector import Detector  # noqa: E402

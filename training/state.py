@@ -135,3 +135,40 @@ def read_resume_state(run_dir: Path, map_location: str = "cpu") -> Checkpoint:
             f"{ckpt.path}: not a resumable training checkpoint (no {', '.join(sorted(missing))})"
         )
     return ckpt
+
+
+def align_optimizer_state(
+    saved: dict[str, Any], saved_names: list[str], names: list[str], path: Path
+) -> dict[str, Any]:
+    """`saved` (an optimizer state_dict over parameters `saved_names`) re-indexed to `names`' order.
+
+    torch keys optimizer state by parameter position, so a model whose layers were declared in another
+    order since the checkpoint was written would get each moment tensor on the wrong parameter (a shape
+    error at the first step, or silently wrong moments where shapes agree). Matching by name keeps a
+    resumed run exactly where it stopped.
+    """
+    if saved_names == names:
+        return saved
+    groups = saved["param_groups"]
+    if sorted(saved_names) != sorted(names) or len(groups) != 1:
+        raise CheckpointError(
+            f"{path}: its optimizer state does not match this model's parameters "
+            f"({len(saved_names)} saved, {len(names)} now); start a new run or use the code that wrote it"
+        )
+    old_index = {name: i for i, name in enumerate(saved_names)}
+    order = [old_index[name] for name in names]
+    state = {new: saved["state"][old] for new, old in enumerate(order) if old in saved["state"]}
+    return {"state": state, "param_groups": [{**groups[0], "params": list(range(len(names)))}]}
+
+
+def saved_parameter_names(ckpt: Checkpoint, names: list[str]) -> list[str]:
+    """Parameter names in the order the checkpoint's optimizer state lists them.
+
+    Recorded as `param_names` by this version; for older checkpoints, the file's weight keys kept to
+    parameters (state_dict order is registration order, the order the optimizer was built in).
+    """
+    recorded = ckpt.extra.get("param_names")
+    if recorded is not None:
+        return list(recorded)
+    current = set(names)
+    return [name for name in ckpt.weight_names if name in current]

@@ -49,12 +49,14 @@ from .setup import (
 from .start_rules import HitCounts
 from .state import (
     ScheduleState,
+    align_optimizer_state,
     final_checkpoint_name,
     last_checkpoint,
     load_round_labels,
     read_resume_state,
     resolve_run,
     save_round_labels,
+    saved_parameter_names,
     write_run_config,
 )
 
@@ -152,7 +154,10 @@ def _restore(run: _Run) -> None:
     ckpt = read_resume_state(run.run_dir, map_location=run.info.device)
     saved = ckpt.extra
     run.net.load_state_dict(ckpt.model.state_dict())
-    run.optimizer.load_state_dict(saved["optimizer"])
+    names = [name for name, _ in run.net.named_parameters()]
+    run.optimizer.load_state_dict(
+        align_optimizer_state(saved["optimizer"], saved_parameter_names(ckpt, names), names, ckpt.path)
+    )
     run.scheduler.load_state_dict(saved["scheduler"])
     if saved.get("scaler"):
         run.scaler.load_state_dict(saved["scaler"])
@@ -174,6 +179,7 @@ def _save(run: _Run, path: Path) -> None:
             run.meta,
             epoch=run.state.epoch,
             optimizer=run.optimizer.state_dict(),
+            param_names=[name for name, _ in run.net.named_parameters()],
             scheduler=run.scheduler.state_dict(),
             scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
             seed=run.cfg.seed,

@@ -64,6 +64,8 @@ class Checkpoint:
         sha256: hex digest of the file.
         extra: every other top-level entry of our own checkpoints (epoch, optimizer, scheduler, ...).
         release: the table row when the file is a known LESPS release, else None.
+        weight_names: the file's weight keys without prefixes, in the order they were saved (the
+            model's registration order then, which resuming needs to match optimizer state by name).
     """
 
     model: nn.Module
@@ -72,6 +74,7 @@ class Checkpoint:
     sha256: str
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     release: Release | None = None
+    weight_names: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -214,7 +217,9 @@ def load_checkpoint(
         logger.info("%s: recognised the %s", path, release.describe())
     else:
         logger.info("loaded %s from %s", meta.model, path)
-    return Checkpoint(model=net, meta=meta, path=path, sha256=sha256, extra=rest, release=release)
+    return Checkpoint(
+        model=net, meta=meta, path=path, sha256=sha256, extra=rest, release=release, weight_names=tuple(state)
+    )
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, meta: ModelMeta, **extra: Any) -> Path:

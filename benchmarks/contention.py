@@ -7,7 +7,9 @@ busy with a pure-Python loop ("busy"), under two settings in the same run:
 - `old`: the libraries' own defaults, as before `--threads` existed (PyTorch: one thread per core,
   OpenMP workers spin; ONNX Runtime sessions with their default spinning);
 - `new`: what every `lesps` command does now (`lesps_deploy.threads`: the cores this process may use,
-  OpenMP's passive wait policy, ONNX Runtime without spinning when it has several threads);
+  OpenMP's workers spinning only briefly (`GOMP_SPINCOUNT`), ONNX Runtime without spinning when it
+  has several threads);
+- `passive`: `new` with OpenMP workers that never spin (`OMP_WAIT_POLICY=PASSIVE`, the earlier default);
 - `1` (optional): `--threads 1`.
 
 Workloads (synthetic data made once per run, so no dataset is needed): `train` = median of a few ACM
@@ -36,7 +38,7 @@ from lesps_deploy.io import json_text
 WORKLOADS = ("train", "evaluate", "predict")
 # Variables the settings control; removed from the child's environment so the caller's (the test
 # suite pins OMP_NUM_THREADS=1) do not leak into either setting.
-_CONTROLLED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
+_CONTROLLED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
 
 
 def _prepare(work: Path) -> None:
@@ -105,8 +107,10 @@ def _worker(workload: str, setting: str, work: Path) -> None:
     if setting != "old":
         from lesps_deploy.threads import process_env, use_threads
 
+        if setting == "passive":  # the earlier default: no spin at all
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         process_env()
-        use_threads(None if setting == "new" else int(setting))
+        use_threads(None if setting in ("new", "passive") else int(setting))
     else:
         # The libraries' defaults: PyTorch one thread per core, ONNX Runtime spinning its own pool.
         import lesps_deploy.threads as threads
@@ -142,7 +146,9 @@ def _run_child(workload: str, setting: str, work: Path, busy: bool) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--configs", default="old,new", help="comma list of settings: old, new, or a thread count"
+        "--configs",
+        default="old,new",
+        help="comma list of settings: old, new, passive (new without any spin), or a thread count",
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=1, help="quiet/busy pairs per cell (median)")

@@ -15,7 +15,8 @@ libraries' defaults (PyTorch's thread count, OpenMP's own wait policy, contiguou
 Settings: `authors`; `authors-1t` (the same at one thread: the loops compared at equal threads, on a
 machine where the thread default matters); `lesps` (the defaults of `lesps train`); `lesps-no-cl` (--no-channels-last),
 `lesps-no-prefetch` (--no-prefetch), `lesps-1t` (--threads 1): each removes one change;
-`lesps-compile` adds --compile (its first epoch, which compiles, is not counted).
+`lesps-compile` adds --compile (its first epoch, which compiles, is not counted); `lesps-passive` runs
+with OpenMP workers that never spin (`OMP_WAIT_POLICY=PASSIVE`, the default before the short spin).
 
     python benchmarks/train_speed.py [--data DIR] [--epochs 3] [--repeats 2] [--settings authors,lesps]
 """
@@ -43,9 +44,12 @@ SETTINGS: dict[str, list[str]] = {
     "lesps-no-prefetch": ["--no-prefetch"],
     "lesps-1t": ["--threads", "1"],
     "lesps-compile": ["--compile"],
+    "lesps-passive": [],
 }
+# Settings that differ from `lesps` in the environment only.
+SETTING_ENV: dict[str, dict[str, str]] = {"lesps-passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
 # Variables that would change either side's thread policy; the children start without them.
-_CONTROLLED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
+_CONTROLLED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
 
 
 def _authors_epochs(data: Path, epochs: int, seed: int) -> list[float]:
@@ -125,7 +129,9 @@ def _authors_epochs(data: Path, epochs: int, seed: int) -> list[float]:
     return seconds
 
 
-def _lesps_epochs(data: Path, epochs: int, seed: int, extra: list[str], work: Path) -> list[float]:
+def _lesps_epochs(
+    data: Path, epochs: int, seed: int, extra: list[str], work: Path, extra_env: dict[str, str]
+) -> list[float]:
     """`lesps train` for `epochs` epochs; each epoch's seconds from its run log."""
     run = Path(tempfile.mkdtemp(dir=work)) / "run"
     cmd = [
@@ -133,7 +139,7 @@ def _lesps_epochs(data: Path, epochs: int, seed: int, extra: list[str], work: Pa
         "--labels", "full", "--epochs", str(epochs), "--eval-every", "0",
         "--norm", "auto", "--device", "cpu", "--seed", str(seed), "--out", str(run), *extra,
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED}
+    env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED} | extra_env
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"lesps train failed:\n{done.stderr[-3000:]}")
@@ -168,7 +174,7 @@ def _child(setting: str, data: Path, epochs: int, seed: int, work: Path) -> list
         if done.returncode != 0:
             raise SystemExit(f"authors' loop failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
-    return _lesps_epochs(data, epochs, seed, SETTINGS[setting], work)
+    return _lesps_epochs(data, epochs, seed, SETTINGS[setting], work, SETTING_ENV.get(setting, {}))
 
 
 def main() -> None:

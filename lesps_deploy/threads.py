@@ -6,9 +6,14 @@ its CPU affinity, capped by its cgroup CPU quota (a container limited to 2 CPUs 
 burns the core its straggling sibling needs. Measured on 2 cores (already loaded by other jobs) with
 one more core kept busy by a spinning process, ACM: ONNX Runtime with 2 intra-op threads took 27.6 ms
 per 288x288 frame when its workers spin and 13.2 ms when they sleep (7.6 / 7.7 ms without the spinner),
-so sessions with several threads do not spin; PyTorch's OpenMP workers with the passive wait policy
-(`process_env`, read by libgomp when torch loads, so the CLI sets it before any torch import) trained
-a step (batch 8, 128x128) in 409 ms against 706 ms. `benchmarks/contention.py` compares both settings.
+so sessions with several threads do not spin. PyTorch's OpenMP workers spin only briefly before they
+sleep (`GOMP_SPINCOUNT`, read by libgomp when torch loads, so the CLI sets it before any torch import):
+libgomp's default spin (300k rounds) took a contended training step (batch 8, 128x128) to 706 ms
+against 409 ms with no spin at all (`OMP_WAIT_POLICY=PASSIVE`), but sleeping at once makes every one of
+a step's thousands of parallel regions pay a wake-up: on the quiet machine an ACM step (batch 16,
+256x256, 2 threads) took 333 ms passive, 290 ms at the default spin and 295 ms at 10k rounds, which
+the short spin keeps while costing a busy neighbour only microseconds per region.
+`benchmarks/contention.py` compares the settings.
 
 Cores another process is keeping busy (measured over a short window, `busy_neighbours`) are not
 offered to PyTorch and ONNX Runtime either (OpenCV keeps them, see `use_threads`): two synchronised
@@ -46,6 +51,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
+# libgomp's spin before an idle worker sleeps (its default is 300000): long enough to bridge the gaps
+# between a training step's back-to-back parallel regions, short enough not to take a busy core's time.
+SPIN_ROUNDS = "10000"
 # What `use_threads` last applied; None until a command (or the user) chose. Thread pools of torch,
 # ONNX Runtime and OpenCV are process-wide, so this mirrors state the libraries already hold.
 _applied: int | None = None
@@ -201,11 +209,12 @@ def resolve_threads(threads: int | None) -> int:
 def process_env(environ: MutableMapping[str, str] = os.environ) -> None:
     """Environment the native libraries read once, when loaded: call before torch and cv2 are imported.
 
-    OpenMP workers sleep instead of spinning when idle (see the module docstring); OpenCV and FFmpeg
+    OpenMP workers spin briefly, then sleep, when idle (see the module docstring); OpenCV and FFmpeg
     stay quiet unless `LESPS_DEBUG=1` (our own one-line errors say what went wrong). Values the user
     set are kept.
     """
-    environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in environ:  # a policy the user chose decides the spin itself
+        environ.setdefault("GOMP_SPINCOUNT", SPIN_ROUNDS)
     environ.setdefault("KMP_BLOCKTIME", "0")  # the same for Intel's OpenMP (MKL builds)
     if environ.get("LESPS_DEBUG") != "1":
         environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")

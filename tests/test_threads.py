@@ -77,6 +77,10 @@ def test_process_env_keeps_what_the_user_set() -> None:
     env = {"OMP_WAIT_POLICY": "ACTIVE"}
     threads.process_env(env)
     assert env["OMP_WAIT_POLICY"] == "ACTIVE" and env["KMP_BLOCKTIME"] == "0"
+    assert "GOMP_SPINCOUNT" not in env  # the user's wait policy decides the spin
+    ours: dict[str, str] = {}
+    threads.process_env(ours)
+    assert ours["GOMP_SPINCOUNT"] == threads.SPIN_ROUNDS and "OMP_WAIT_POLICY" not in ours
     assert env["OPENCV_LOG_LEVEL"] == "ERROR" and env["OPENCV_FFMPEG_LOGLEVEL"] == "-8"
     debug = {"LESPS_DEBUG": "1"}
     threads.process_env(debug)

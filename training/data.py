@@ -266,11 +266,20 @@ class CropDataset(Dataset):
         return len(self.data.names)
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The samples `indices` stacked into (N,1,P,P) images and labels."""
-        images, labels = zip(*(self[i] for i in indices), strict=True)
-        return torch.stack(images), torch.stack(labels)
+        """The samples `indices` stacked into (N,1,P,P) images and labels.
+
+        Stacked in numpy, not torch: `prefetched_batches` runs this in a thread of its own, where a torch
+        op would start a second OpenMP team beside the training step's and fight it for the cores.
+        """
+        images, labels = zip(*(self.sample(i) for i in indices), strict=True)
+        return torch.from_numpy(np.stack(images)[:, None]), torch.from_numpy(np.stack(labels)[:, None])
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, label = self.sample(index)
+        return torch.from_numpy(image)[None], torch.from_numpy(label)[None]
+
+    def sample(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Crop `index` of this epoch as contiguous float32 (P,P) image and label arrays."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
         # Crop first, then normalize the patch only: padding with the mean (cast to the frame's float32)
         # normalizes to exactly the 0 the reference pads its normalized image with: the same patch.
@@ -287,10 +296,7 @@ class CropDataset(Dataset):
             image, label = paste_target(image, label, self.bank.pick(rng), rng)
         image = normalize(image, self.norm)
         image, label = augment(image, label, rng)
-        return (
-            torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None],
-            torch.from_numpy(np.ascontiguousarray(label, dtype=np.float32))[None],
-        )
+        return np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(label, dtype=np.float32)
 
 
 def prefetched_batches(

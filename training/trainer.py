@@ -221,6 +221,8 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
         )
     device_type = "cuda" if info.device.startswith("cuda") else "cpu"
     amp_dtype = torch.float16 if device_type == "cuda" else torch.bfloat16
+    # The start rule's counts (a top-k over every batch's background) matter only until evolution starts.
+    counting = cfg.labels not in FIXED_LABELS and not run.state.started
     total, steps = 0.0, 0
     run.model.train()
     with progress_task(
@@ -231,7 +233,8 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
             with torch.autocast(device_type, dtype=amp_dtype, enabled=run.amp):
                 pred = run.model(image)
             loss = lesps_loss(pred, label)
-            counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label)
+            if counting:
+                counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label)
             value = float(loss.detach())
             if ddp.any_flag(not np.isfinite(value), info):
                 _diverged(run, epoch, step)

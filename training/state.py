@@ -5,17 +5,24 @@
                                   epoch, seed, schedule state, rng state
 <run>/labels/round_NNN.npz        evolved labels of round NNN (float32, keyed by image name)
 <run>/<Model>_LESPS_<labels>.pth.tar  the final weights (`<Model>_full.pth.tar` for full masks)
+<run>/.lock                       held (flock) by the one process training the run; names its pid
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from lesps_deploy.errors import CheckpointError, ConfigError
 from lesps_deploy.io import atomic_path, atomic_write_json
@@ -91,14 +98,55 @@ def resolve_run(cfg: TrainConfig) -> tuple[TrainConfig, Path]:
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = cfg.out or Path("runs") / f"{cfg.model}_{cfg.labels}_{stamp}"
-        if last_checkpoint(run_dir).exists():
-            raise ConfigError(
-                f"{run_dir}: already holds a run",
-                hint=f"continue it with --resume {run_dir}, or pick another --out",
-            )
+        check_new_run(cfg, run_dir)
     if cfg.data is None:
         raise ConfigError("no dataset given", hint="pass --data DATASET_DIR")
     return cfg, run_dir
+
+
+def lock_run(run_dir: Path) -> int | None:
+    """Create `run_dir` and hold its lock for this process's lifetime (until `unlock_run`).
+
+    Two processes training one folder (a `--resume` started twice, a scheduler's retry, two runs given
+    the same `--out`) would overwrite each other's checkpoints and interleave the run log; the second
+    one stops here instead, before it writes anything. The kernel drops the lock when its holder
+    exits, a kill included, so a stale lock never blocks a resume. Returns the lock's descriptor
+    (None where flock is unavailable).
+
+    Raises:
+        ConfigError: another live process holds the run.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return None
+    fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise ConfigError(
+            f"{run_dir}: another lesps train (pid {holder}) is training this run folder",
+            hint="wait for it to finish or stop it; one process trains a run folder at a time",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def unlock_run(fd: int | None) -> None:
+    """Release a lock taken by `lock_run`."""
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops the flock
+
+
+def check_new_run(cfg: TrainConfig, run_dir: Path) -> None:
+    """A new run (not a resume) may not start over a folder that already holds a run's checkpoint."""
+    if cfg.resume is None and last_checkpoint(run_dir).exists():
+        raise ConfigError(
+            f"{run_dir}: already holds a run",
+            hint=f"continue it with --resume {run_dir}, or pick another --out",
+        )
 
 
 def write_run_config(cfg: TrainConfig, run_dir: Path) -> None:

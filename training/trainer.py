@@ -50,13 +50,16 @@ from .start_rules import HitCounts
 from .state import (
     ScheduleState,
     align_optimizer_state,
+    check_new_run,
     final_checkpoint_name,
     last_checkpoint,
     load_round_labels,
+    lock_run,
     read_resume_state,
     resolve_run,
     save_round_labels,
     saved_parameter_names,
+    unlock_run,
     write_run_config,
 )
 
@@ -443,6 +446,7 @@ def train(
 def _train(
     cfg: TrainConfig, info: ddp.DistInfo, progress: ProgressSpec, callback: Callback | None
 ) -> TrainResult:
+    lock: int | None = None
     if info.is_main:
         cfg, run_dir = resolve_run(cfg)
         canonical_name(cfg.model)  # an unknown model fails here, before any run folder exists
@@ -455,42 +459,51 @@ def _train(
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)
-        write_run_config(cfg, run_dir)
-    ddp.barrier(info)
-    run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
-    run.callback = callback
-    run.envelopes = envelopes
-    if data.masks is not None and cfg.labels not in FIXED_LABELS:
-        run.quality = LabelQuality(data.images, data.masks, cfg.threshold)
-    if cfg.labels != "full" and data.no_masks is not None and info.is_main:
-        log.warning("label IoU not available: %s", data.no_masks)
-        run.log.event("label_iou", available=False, reason=data.no_masks)
-    if cfg.resume is None:
-        run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
-        run.log_quality(0, 0)
-    else:
-        _restore(run)
+        lock = lock_run(run_dir)  # one process per run folder; released when this one ends
+        try:
+            check_new_run(cfg, run_dir)  # a run that started (and checkpointed) since resolve_run
+            write_run_config(cfg, run_dir)
+        except BaseException:
+            unlock_run(lock)
+            raise
     try:
-        for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
-            start = time.perf_counter()
-            lr = run.optimizer.param_groups[0]["lr"]
-            counts = HitCounts()
-            loss = _train_epoch(run, epoch, progress, counts)
-            run.scheduler.step()
-            _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
-        metrics = _evaluate(run, run.state.epoch)
-        final = run_dir / final_checkpoint_name(cfg, run.meta.model)
-        _save(run, final)
-    finally:
-        run.log.close()
-    rounds = tuple(
-        EvolutionRound(
-            r["index"],
-            r["epoch"],
-            r["label_iou"],
-            r["seconds"],
-            run_dir / f"labels/round_{r['index']:03d}.npz",
+        ddp.barrier(info)
+        run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
+        run.callback = callback
+        run.envelopes = envelopes
+        if data.masks is not None and cfg.labels not in FIXED_LABELS:
+            run.quality = LabelQuality(data.images, data.masks, cfg.threshold)
+        if cfg.labels != "full" and data.no_masks is not None and info.is_main:
+            log.warning("label IoU not available: %s", data.no_masks)
+            run.log.event("label_iou", available=False, reason=data.no_masks)
+        if cfg.resume is None:
+            run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
+            run.log_quality(0, 0)
+        else:
+            _restore(run)
+        try:
+            for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
+                start = time.perf_counter()
+                lr = run.optimizer.param_groups[0]["lr"]
+                counts = HitCounts()
+                loss = _train_epoch(run, epoch, progress, counts)
+                run.scheduler.step()
+                _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
+            metrics = _evaluate(run, run.state.epoch)
+            final = run_dir / final_checkpoint_name(cfg, run.meta.model)
+            _save(run, final)
+        finally:
+            run.log.close()
+        rounds = tuple(
+            EvolutionRound(
+                r["index"],
+                r["epoch"],
+                r["label_iou"],
+                r["seconds"],
+                run_dir / f"labels/round_{r['index']:03d}.npz",
+            )
+            for r in run.state.rounds
         )
-        for r in run.state.rounds
-    )
-    return TrainResult(run_dir, final, run.state.epoch, tuple(run.state.losses), rounds, metrics)
+        return TrainResult(run_dir, final, run.state.epoch, tuple(run.state.losses), rounds, metrics)
+    finally:
+        unlock_run(lock)

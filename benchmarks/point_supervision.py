@@ -26,6 +26,7 @@ Rows (centroid points unless the name ends in -coarse):
 and tests on that share: the split to choose defaults on. The test split is never used to choose.
 
 Rerunning continues: finished rows are read back from their run folders, unfinished ones resume.
+`--report` trains nothing and tables the run folders as they stand (unfinished rows say their epoch).
 
     python benchmarks/point_supervision.py [--data DIR] [--epochs 100] [--rows paper,default,...]
 """
@@ -149,6 +150,19 @@ def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict
     return result
 
 
+def _report_row(name: str, out: Path, epochs: int) -> dict[str, Any]:
+    """Row `name` as its run folder stands, without training: finished runs from their result, others
+    from their log so far (their metrics are the latest evaluation's, marked with its epoch)."""
+    run = out / folder_of(name)
+    done = run / "result.json"
+    if done.exists():
+        return {**json.loads(done.read_text(encoding="utf-8")), "row": name}
+    row = _summarise(name, run, epochs)
+    latest = row["test_per_eval"][-1]["epoch"] if row["test_per_eval"] else 0
+    trained = max((e["epoch"] for e in _events(run) if e["event"] == "epoch"), default=0)
+    return {**row, "row": f"{name} (epoch {trained} of {epochs}; metrics of epoch {latest})"}
+
+
 def _prepare(src: Path, out: Path, split: str = "test") -> Path:
     """A private copy of the dataset with the LCM pseudo-masks (../shared is never written); with
     `split` 'val', its train split is the carved train share and its test split the validation share."""
@@ -241,6 +255,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--parallel", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument(
+        "--report", action="store_true", help="train nothing: the table of the run folders as they stand"
+    )
     parser.add_argument("--json", type=Path, default=None, help="default: OUT/point_supervision.json")
     args = parser.parse_args()
     names = [n.strip() for n in args.rows.split(",") if n.strip()]
@@ -252,12 +269,18 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     data = _prepare(args.data, args.out, args.split)
     # One run per folder (two row names may share a run); each row reads its folder's result.
-    first = {folder_of(n): n for n in reversed(names)}
-    with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        done = dict(
-            zip(first, pool.map(lambda n: _run_row(n, args, data, args.out), first.values()), strict=True)
-        )
-    rows = [{**done[folder_of(n)], "row": n} for n in names]
+    # Runs start in the order the rows are named.
+    first: dict[str, str] = {}
+    for n in names:
+        first.setdefault(folder_of(n), n)
+    if args.report:
+        done = {f: _report_row(n, args.out, args.epochs) for f, n in first.items()}
+    else:
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+            done = dict(
+                zip(first, pool.map(lambda n: _run_row(n, args, data, args.out), first.values()), strict=True)
+            )
+    rows = [{**done[folder_of(n)], "row": n if not args.report else done[folder_of(n)]["row"]} for n in names]
     header = (
         f"ACM on {args.data.name} train alone{' less a validation share, tested on it' if args.split == 'val' else ''} ({args.epochs} epochs, milestones {args.epochs // 2}/"
         f"{3 * args.epochs // 4}, seed {args.seed}, CPU, {args.parallel} runs at a time at 1 thread); "

@@ -267,7 +267,7 @@ def main() -> None:
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: dataset folder not found")
     args.out.mkdir(parents=True, exist_ok=True)
-    data = _prepare(args.data, args.out, args.split)
+    data = args.data if args.report else _prepare(args.data, args.out, args.split)
     # One run per folder (two row names may share a run); each row reads its folder's result.
     # Runs start in the order the rows are named.
     first: dict[str, str] = {}

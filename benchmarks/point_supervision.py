@@ -28,7 +28,7 @@ and tests on that share: the split to choose defaults on. The test split is neve
 Rerunning continues: finished rows are read back from their run folders, unfinished ones resume.
 `--report` trains nothing and tables the run folders as they stand (unfinished rows say their epoch).
 
-    python benchmarks/point_supervision.py [--data DIR] [--epochs 100] [--rows paper,default,...]
+    python benchmarks/point_supervision.py [--data DIR] [--epochs 400] [--rows paper,default,...] [--report]
 """
 
 from __future__ import annotations
@@ -249,9 +249,9 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=SHARED / "datasets" / "NUAA-SIRST")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "point_supervision")
-    parser.add_argument("--rows", default="paper,previous,default,full")
+    parser.add_argument("--rows", default="paper,previous,default,default-coarse,full")
     parser.add_argument("--split", default="test", choices=("test", "val"), help="val: carved from train")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=400, help="default: lesps train's schedule")
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--parallel", type=int, default=2, help="runs at a time, one thread each")

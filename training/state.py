@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,39 +106,39 @@ def resolve_run(cfg: TrainConfig) -> tuple[TrainConfig, Path]:
     return cfg, run_dir
 
 
-def lock_run(run_dir: Path) -> int | None:
-    """Create `run_dir` and hold its lock for this process's lifetime (until `unlock_run`).
+@contextmanager
+def hold_run(run_dir: Path | None) -> Iterator[None]:
+    """Create `run_dir` and hold its lock while the block runs (None: hold nothing, DDP's other ranks).
 
     Two processes training one folder (a `--resume` started twice, a scheduler's retry, two runs given
     the same `--out`) would overwrite each other's checkpoints and interleave the run log; the second
     one stops here instead, before it writes anything. The kernel drops the lock when its holder
-    exits, a kill included, so a stale lock never blocks a resume. Returns the lock's descriptor
-    (None where flock is unavailable).
+    exits, a kill included, so a stale lock never blocks a resume.
 
     Raises:
         ConfigError: another live process holds the run.
     """
+    if run_dir is None:
+        yield
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover - not POSIX
-        return None
+        yield
+        return
     fd = os.open(run_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise ConfigError(
-            f"{run_dir}: another lesps train (pid {holder}) is training this run folder",
-            hint="wait for it to finish or stop it; one process trains a run folder at a time",
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    return fd
-
-
-def unlock_run(fd: int | None) -> None:
-    """Release a lock taken by `lock_run`."""
-    if fd is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise ConfigError(
+                f"{run_dir}: another lesps train (pid {holder}) is training this run folder",
+                hint="wait for it to finish or stop it; one process trains a run folder at a time",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
         os.close(fd)  # closing the descriptor drops the flock
 
 
@@ -199,9 +201,11 @@ def align_optimizer_state(
         return saved
     groups = saved["param_groups"]
     if sorted(saved_names) != sorted(names) or len(groups) != 1:
+        absent = sorted(set(names) - set(saved_names)) or sorted(set(saved_names) - set(names))
+        example = f"; e.g. {absent[0]!r} is in only one of them" if absent else ""
         raise CheckpointError(
-            f"{path}: its optimizer state does not match this model's parameters "
-            f"({len(saved_names)} saved, {len(names)} now); start a new run or use the code that wrote it"
+            f"{path}: its optimizer state is for other parameters than this model's "
+            f"({len(saved_names)} saved, {len(names)} now{example}); start a new run or use the code that wrote it"
         )
     old_index = {name: i for i, name in enumerate(saved_names)}
     order = [old_index[name] for name in names]

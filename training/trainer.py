@@ -25,7 +25,7 @@ from lesps_deploy.data import Norm, resolve_norm
 from lesps_deploy.errors import ConfigError, DataError
 from lesps_deploy.metadata import ModelMeta
 from lesps_deploy.metrics.report import EvalReport
-from lesps_deploy.models import canonical_name, create_model, save_checkpoint, training_options
+from lesps_deploy.models import Checkpoint, canonical_name, create_model, save_checkpoint, training_options
 from lesps_deploy.progress import ProgressSpec, progress_task
 
 from . import distributed as ddp
@@ -52,14 +52,13 @@ from .state import (
     align_optimizer_state,
     check_new_run,
     final_checkpoint_name,
+    hold_run,
     last_checkpoint,
     load_round_labels,
-    lock_run,
     read_resume_state,
     resolve_run,
     save_round_labels,
     saved_parameter_names,
-    unlock_run,
     write_run_config,
 )
 
@@ -110,11 +109,13 @@ class _Run:
             self.callback(record)
 
 
-def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resuming: bool) -> _Run:
+def _build(
+    cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData, resumed: Checkpoint | None
+) -> _Run:
     name = canonical_name(cfg.model)
     torch.manual_seed(cfg.seed)
     net = create_model(name, **training_options(name))  # DNANet: its deep-supervision heads
-    if cfg.prior is not None and not resuming:
+    if cfg.prior is not None and resumed is None:
         init_output_prior(net, cfg.prior)
     net.to(info.device).train()
     if resolved_channels_last(cfg, info.device):
@@ -143,18 +144,15 @@ def _build(cfg: TrainConfig, info: ddp.DistInfo, run_dir: Path, data: TrainData,
         label_type=cfg.labels,
         dataset=data.root.name,
     )
-    resume_epoch = None
-    if resuming:
-        resume_epoch = int(read_resume_state(run_dir).extra["epoch"])
+    resume_epoch = None if resumed is None else int(resumed.extra["epoch"])
     runlog = RunLog(run_dir, active=info.is_main, resume_epoch=resume_epoch)
     run = _Run(cfg, info, run_dir, data, norm, meta, net, model, optimizer, scheduler, scaler, runlog)
     run.amp = amp
     return run
 
 
-def _restore(run: _Run) -> None:
+def _restore(run: _Run, ckpt: Checkpoint) -> None:
     """Load weights, optimizer/scheduler/scaler, schedule state and labels of `<run>/checkpoints/last`."""
-    ckpt = read_resume_state(run.run_dir, map_location=run.info.device)
     saved = ckpt.extra
     run.net.load_state_dict(ckpt.model.state_dict())
     names = [name for name, _ in run.net.named_parameters()]
@@ -446,7 +444,6 @@ def train(
 def _train(
     cfg: TrainConfig, info: ddp.DistInfo, progress: ProgressSpec, callback: Callback | None
 ) -> TrainResult:
-    lock: int | None = None
     if info.is_main:
         cfg, run_dir = resolve_run(cfg)
         canonical_name(cfg.model)  # an unknown model fails here, before any run folder exists
@@ -459,51 +456,59 @@ def _train(
     if info.is_main:
         for note in data.notes:
             log.warning("%s", note)
-        lock = lock_run(run_dir)  # one process per run folder; released when this one ends
-        try:
+    with hold_run(run_dir if info.is_main else None):  # one process per run folder
+        if info.is_main:
             check_new_run(cfg, run_dir)  # a run that started (and checkpointed) since resolve_run
             write_run_config(cfg, run_dir)
-        except BaseException:
-            unlock_run(lock)
-            raise
+        return _run_locked(cfg, info, run_dir, data, envelopes, start_iou, progress, callback)
+
+
+def _run_locked(
+    cfg: TrainConfig,
+    info: ddp.DistInfo,
+    run_dir: Path,
+    data: TrainData,
+    envelopes: list[np.ndarray] | None,
+    start_iou: float | None,
+    progress: ProgressSpec,
+    callback: Callback | None,
+) -> TrainResult:
+    ddp.barrier(info)
+    resumed = None if cfg.resume is None else read_resume_state(run_dir, map_location=info.device)
+    run = _build(cfg, info, run_dir, data, resumed)
+    run.callback = callback
+    run.envelopes = envelopes
+    if data.masks is not None and cfg.labels not in FIXED_LABELS:
+        run.quality = LabelQuality(data.images, data.masks, cfg.threshold)
+    if cfg.labels != "full" and data.no_masks is not None and info.is_main:
+        log.warning("label IoU not available: %s", data.no_masks)
+        run.log.event("label_iou", available=False, reason=data.no_masks)
+    if resumed is None:
+        run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
+        run.log_quality(0, 0)
+    else:
+        _restore(run, resumed)
     try:
-        ddp.barrier(info)
-        run = _build(cfg, info, run_dir, data, resuming=cfg.resume is not None)
-        run.callback = callback
-        run.envelopes = envelopes
-        if data.masks is not None and cfg.labels not in FIXED_LABELS:
-            run.quality = LabelQuality(data.images, data.masks, cfg.threshold)
-        if cfg.labels != "full" and data.no_masks is not None and info.is_main:
-            log.warning("label IoU not available: %s", data.no_masks)
-            run.log.event("label_iou", available=False, reason=data.no_masks)
-        if cfg.resume is None:
-            run.log.event("labels", epoch=0, init=init_name(cfg), label_iou=start_iou)
-            run.log_quality(0, 0)
-        else:
-            _restore(run)
-        try:
-            for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
-                start = time.perf_counter()
-                lr = run.optimizer.param_groups[0]["lr"]
-                counts = HitCounts()
-                loss = _train_epoch(run, epoch, progress, counts)
-                run.scheduler.step()
-                _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
-            metrics = _evaluate(run, run.state.epoch)
-            final = run_dir / final_checkpoint_name(cfg, run.meta.model)
-            _save(run, final)
-        finally:
-            run.log.close()
-        rounds = tuple(
-            EvolutionRound(
-                r["index"],
-                r["epoch"],
-                r["label_iou"],
-                r["seconds"],
-                run_dir / f"labels/round_{r['index']:03d}.npz",
-            )
-            for r in run.state.rounds
-        )
-        return TrainResult(run_dir, final, run.state.epoch, tuple(run.state.losses), rounds, metrics)
+        for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
+            start = time.perf_counter()
+            lr = run.optimizer.param_groups[0]["lr"]
+            counts = HitCounts()
+            loss = _train_epoch(run, epoch, progress, counts)
+            run.scheduler.step()
+            _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
+        metrics = _evaluate(run, run.state.epoch)
+        final = run_dir / final_checkpoint_name(cfg, run.meta.model)
+        _save(run, final)
     finally:
-        unlock_run(lock)
+        run.log.close()
+    rounds = tuple(
+        EvolutionRound(
+            r["index"],
+            r["epoch"],
+            r["label_iou"],
+            r["seconds"],
+            run_dir / f"labels/round_{r['index']:03d}.npz",
+        )
+        for r in run.state.rounds
+    )
+    return TrainResult(run_dir, final, run.state.epoch, tuple(run.state.losses), rounds, metrics)

@@ -72,19 +72,18 @@ def test_second_process_on_a_run_folder_stops_in_one_line(tiny_dataset, tmp_path
 
 def test_lock_is_taken_before_the_config_is_written(tiny_dataset, tmp_path):
     from lesps_deploy.errors import ConfigError
-    from lesps_deploy.training.state import lock_run, unlock_run
+    from lesps_deploy.training.state import hold_run
 
     run = tmp_path / "r"
-    fd = lock_run(run)
-    try:
+    with hold_run(run):
         start = time.perf_counter()
         try:
-            lock_run(run)
+            with hold_run(run):
+                pass
         except ConfigError as err:
             assert "another lesps train" in str(err)
         else:
             raise AssertionError("a second lock on the same run folder was granted")
         assert time.perf_counter() - start < 5  # refused at once, never waits
-    finally:
-        unlock_run(fd)
-    unlock_run(lock_run(run))  # free again once released
+    with hold_run(run):  # free again once released
+        pass

@@ -17,6 +17,8 @@ Rows (centroid points unless the name ends in -coarse):
     min-prob     default + --min-prob 0.5
     pos-crops    default + --pos-crops 0.5 (half the crops hold a labelled target)
     copy-paste   default + --copy-paste 0.5 (half the crops get one more target of the split)
+    ignore-cut   default + --outside-envelope ignore (pixels the envelope cuts from the network's
+                 candidates are left out of the loss instead of taught as background)
     ...-coarse   the same with coarse points (masks_coarse/)
     lcm-tophat   fixed top-hat pseudo-masks grown from the centroid points (no evolution)
     lcm-mpcm     fixed MPCM pseudo-masks grown from the centroid points (no evolution)
@@ -58,6 +60,7 @@ _POINT_ROWS: dict[str, list[str]] = {
     "min-prob": ["--min-prob", "0.5"],
     "pos-crops": ["--pos-crops", "0.5"],
     "copy-paste": ["--copy-paste", "0.5"],
+    "ignore-cut": ["--outside-envelope", "ignore"],
 }
 ROWS: dict[str, list[str]] = {
     **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},

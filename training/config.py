@@ -30,6 +30,7 @@ LABEL_TYPES: tuple[str, ...] = ("centroid", "coarse", "full", "tophat", "mpcm")
 FIXED_LABELS: tuple[str, ...] = ("full", "tophat", "mpcm")
 INIT_LABELS: tuple[str, ...] = ("points", "tophat", "mpcm")
 START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
+OUTSIDE_ENVELOPE: tuple[str, ...] = ("background", "ignore")  # see training.evolution (unknown_cut)
 # Options a resumed run takes from the new call when they differ from the defaults; everything
 # else comes from the run's own config.json so the run continues as it started.
 # The paper's own settings (LESPS train.py), for reproducing it on SIRST3: `TrainConfig(**PAPER_MODE)`,
@@ -37,7 +38,9 @@ START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None}
 # Options added after runs were first written: a run's config.json without them continues with the
 # behaviour it started with (these values), not with today's defaults.
-LEGACY: dict[str, Any] = {"envelope": None, "amp": False, "channels_last": False}
+LEGACY: dict[str, Any] = {
+    "envelope": None, "amp": False, "channels_last": False, "outside_envelope": "background",
+}  # fmt: skip
 RESUME_OVERRIDABLE = (
     "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
 )  # fmt: skip
@@ -75,6 +78,8 @@ class TrainConfig:
             (`pseudo_masks.prior_envelopes`, no dilation); None or 0: anywhere (the paper). Measured
             with `benchmarks/label_quality.py`: the paper's update grows labels past the targets' edges
             (the network's blobs are wider than small targets), this keeps them to the targets.
+        outside_envelope: 'background' (the envelope's cut pixels stay label 0) or 'ignore' (they become
+            `evolution.UNKNOWN`, left out of the loss: the prior and the network disagree on them).
         decay: each round, label pixels that are not candidates are multiplied by this (1: the paper,
             labels only grow; PAL uses 0.97). min_prob: a candidate pixel needs a probability of at
             least this (0: the paper's relative threshold only).
@@ -146,6 +151,12 @@ class TrainConfig:
         "point (0: anywhere, the paper).",
         check=_check_envelope, invalid=1.5,
     )  # fmt: skip
+    outside_envelope: str = option(
+        "background",
+        "What the pixels the envelope cuts from a round's candidates become: background (0), or ignore "
+        "(left out of the loss until a later round decides them).",
+        choices=OUTSIDE_ENVELOPE,
+    )
     decay: float = option(
         1.0, "Each round, label pixels that are not candidates are multiplied by this (1: the paper).",
         gt=0, le=1,

@@ -39,11 +39,14 @@ from scipy import ndimage
 
 from lesps_deploy.errors import DataError
 
-__all__ = ["evolve_labels", "WINDOW", "CORE", "AREA_FRACTION"]
+__all__ = ["evolve_labels", "WINDOW", "CORE", "AREA_FRACTION", "UNKNOWN"]
 
 WINDOW = 33  # side of the neighbourhood searched around each point (reference `background_length`)
 CORE = 3  # side of the core a kept candidate component must overlap (reference `target_length`)
 AREA_FRACTION = 0.0015  # region area at which the threshold reaches its maximum, as a share of H*W
+# Label value of a pixel whose class is unknown: left out of the loss (`training.loss`), neither target nor
+# background. Negative, so every `label >= t` test (label IoU, regions, crops) reads it as unlabelled.
+UNKNOWN = -1.0
 
 _HALF = WINDOW // 2
 _CORE_LO, _CORE_HI = _HALF - CORE // 2, _HALF + CORE // 2 + 1
@@ -63,6 +66,7 @@ def evolve_labels(
     decay: float = 1.0,
     min_prob: float = 0.0,
     envelope: np.ndarray | None = None,
+    unknown_cut: bool = False,
 ) -> ArrayT:
     """Apply one LESPS label update to one image.
 
@@ -81,6 +85,10 @@ def evolve_labels(
             threshold alone, which a weak peak in clutter passes as easily as a target).
         envelope: HxW booleans a candidate must lie in (e.g. the contrast prior's support,
             `training.pseudo_masks.prior_envelope`); None: anywhere in the window.
+        unknown_cut: with an envelope, the pixels it cuts from this round's candidates (the network
+            says target, the prior says not) that no label holds become `UNKNOWN` instead of staying
+            background, so the loss stops teaching the network that they are background. Recomputed
+            each round: the unknowns of the input label are dropped first.
 
     Returns:
         The evolved label, float32, of the same kind as `label` (numpy, or a torch tensor on
@@ -97,8 +105,9 @@ def evolve_labels(
         pred_np = torch.as_tensor(pred).detach().to("cpu", torch.float32).numpy()
         label_np = label.detach().to("cpu", torch.float32).numpy()
         # Same float32 math on the host for every device: a few 33x33 windows, cheaper than kernels.
-        return torch.from_numpy(_evolve(pred_np, label_np, tb, k, decay, min_prob, envelope)).to(device)
-    return _evolve(np.asarray(pred), np.asarray(label), tb, k, decay, min_prob, envelope)
+        evolved = _evolve(pred_np, label_np, tb, k, decay, min_prob, envelope, unknown_cut)
+        return torch.from_numpy(evolved).to(device)
+    return _evolve(np.asarray(pred), np.asarray(label), tb, k, decay, min_prob, envelope, unknown_cut)
 
 
 def _evolve(
@@ -109,6 +118,7 @@ def _evolve(
     decay: float = 1.0,
     min_prob: float = 0.0,
     envelope: np.ndarray | None = None,
+    unknown_cut: bool = False,
 ) -> np.ndarray:
     pred = np.ascontiguousarray(pred, dtype=np.float32)
     label = np.ascontiguousarray(label, dtype=np.float32)
@@ -116,7 +126,9 @@ def _evolve(
         raise DataError(
             f"evolve_labels: pred {pred.shape} and label {label.shape} must be HxW of the same size"
         )
+    label = np.maximum(label, np.float32(0))  # the last round's unknowns: this round decides anew
     out = label.copy()
+    cut = np.zeros(0, np.int64)
     pixels = np.flatnonzero(label > 0.5)
     if pixels.size:
         centers, areas = _regions(pixels, label.shape)
@@ -126,11 +138,14 @@ def _evolve(
         above = windows > thresholds[:, None, None]
         if min_prob > 0:
             above &= windows >= np.float32(min_prob)
+        flat = rows * label.shape[1] + cols
         if envelope is not None:
+            if unknown_cut:
+                cut = np.unique(flat[_drop_false_alarms(above)])
             above &= np.asarray(envelope, dtype=bool)[rows, cols] & inside
         candidates = _drop_false_alarms(above)
         # Pixels outside the image are 0 in `windows`, never above a threshold >= 0: all hits are inside.
-        hit, times = np.unique((rows * label.shape[1] + cols)[candidates], return_counts=True)
+        hit, times = np.unique(flat[candidates], return_counts=True)
         flat_out, flat_pred = out.reshape(-1), pred.reshape(-1)
         if decay != 1.0:
             kept = flat_out[hit]
@@ -139,7 +154,12 @@ def _evolve(
         for round_ in range(1, int(times.max(initial=0)) + 1):
             sel = hit[times >= round_]
             flat_out[sel] = (flat_out[sel] + flat_pred[sel]) / np.float32(2)
-    return np.maximum(out, (label == 1).astype(np.float32))
+    out = np.maximum(out, (label == 1).astype(np.float32))
+    if cut.size:
+        flat_final = out.reshape(-1)
+        cut = cut[flat_final[cut] == 0]  # a pixel some label holds keeps its value
+        flat_final[cut] = np.float32(UNKNOWN)
+    return out
 
 
 def _regions(pixels: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

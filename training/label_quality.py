@@ -77,10 +77,14 @@ class LabelQuality:
 
     def measure(self, labels: list[np.ndarray]) -> dict[str, float]:
         """IoU overall and per bucket (iou_small ... iou_bright), and as shares of all target pixels:
-        edge growth (labelled within `NEAR` pixels of a target), clutter growth (farther) and misses."""
-        inter = union = edge = clutter = missed = total = 0
+        edge growth (labelled within `NEAR` pixels of a target), clutter growth (farther) and misses;
+        unknown_target / unknown_other: pixels left out of the loss on / off the targets."""
+        inter = union = edge = clutter = missed = total = unknown_target = unknown_other = 0
         for label, mask, near in zip(labels, self.masks, self.near, strict=True):
             on = label >= self.threshold
+            unknown = label < 0  # `evolution.UNKNOWN`: left out of the loss
+            unknown_target += int(np.count_nonzero(unknown & mask))
+            unknown_other += int(np.count_nonzero(unknown & ~mask))
             inter += int(np.count_nonzero(on & mask))
             union += int(np.count_nonzero(on | mask))
             edge += int(np.count_nonzero(on & near & ~mask))
@@ -104,5 +108,7 @@ class LabelQuality:
             "edge_growth": edge / total,
             "clutter_growth": clutter / total,
             "missed": missed / total,
+            "unknown_target": unknown_target / total,
+            "unknown_other": unknown_other / total,
             **{f"iou_{k}": v[0] / v[1] if v[1] else 0.0 for k, v in sorted(buckets.items())},
         }

@@ -6,7 +6,9 @@ Per pixel, with p the predicted probability and y the (possibly evolved, soft) l
     -log(p + eps) (1 - p)^alpha y  -  log(1 - p + eps) p^alpha (1 - y)^gamma
 
 summed over the batch and divided by max(1, number of pixels with y == 1) (the points, which
-evolution keeps at exactly 1); DNANet's deep-supervision heads each add their own term.
+evolution keeps at exactly 1); DNANet's deep-supervision heads each add their own term. Pixels whose
+label is negative (`training.evolution.UNKNOWN`, an opt-in of evolution) add nothing: they are
+neither target nor background. Labels in [0, 1] give the reference's loss exactly.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def lesps_loss(
 
     Args:
         pred: probabilities (N,1,H,W), or a list of them (DNANet deep supervision).
-        target: labels (N,1,H,W) in [0, 1].
+        target: labels (N,1,H,W) in [0, 1]; negative pixels (unknown) are left out.
         alpha, gamma: focal exponents (paper: 2 and 4).
 
     Returns:
@@ -45,7 +47,11 @@ def lesps_loss(
     heads = list(pred) if isinstance(pred, list | tuple) else [pred]
     # The count is taken as a tensor so no host sync happens inside the training step.
     avg = (target == 1).sum().clamp(min=1).float()
+    target = target.float()
+    known = target >= 0
+    target = target.clamp(min=0)
     total = heads[0].new_zeros((), dtype=torch.float32)
     for head in heads:
-        total = total + focal_loss_map(head.float(), target.float(), alpha, gamma).sum() / avg
+        # where(), not a product: an unknown pixel adds exactly 0 (and no gradient).
+        total = total + torch.where(known, focal_loss_map(head.float(), target, alpha, gamma), 0).sum() / avg
     return total

@@ -48,7 +48,7 @@ class HitCounts:
     def add(self, pred: torch.Tensor, label: torch.Tensor) -> None:
         """Count one batch (probabilities and labels of the same shape)."""
         pred = pred.detach().float()
-        sure, background = pred[label >= 1], pred[label <= 0]
+        sure, background = pred[label >= 1], pred[label == 0]
         if not sure.numel() or not background.numel():
             return
         k = max(1, int(background.numel() * TOP_BACKGROUND))

@@ -293,6 +293,7 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
             decay=cfg.decay,
             min_prob=cfg.min_prob,
             envelope=None if envelopes is None else envelopes[i],
+            unknown_cut=cfg.outside_envelope == "ignore",
         )
         for i, p in zip(mine, probs, strict=True)
     }

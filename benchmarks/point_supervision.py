@@ -6,23 +6,29 @@ test IoU / nIoU / Pd / Fa, the final labels' IoU against the full masks, the epo
 round and the training time (epochs and rounds, from the run log); writes the table as JSON and Markdown and an SVG plot of label IoU per round.
 
 Rows (centroid points unless the name ends in -coarse):
-    paper        LESPS as published: --start-rule tloss (Tloss 10), points as initial labels, default
-                 init, the paper's update (no envelope)
-    previous     the defaults before the contrast-prior envelope (hits start rule, tophat initial labels,
-                 prior 0.01, the paper's update); its run folder is `default/`, where it was first run
-    default      this project's defaults (previous + the envelope: evolution grows labels only inside
-                 the top-hat prior's support); folder `default-v2/`
-    no-envelope  = previous (the one new default mechanism removed), the same run under its ablation name
-    decay        default + --decay 0.97 (PAL's shrinking of labels the network stops supporting)
-    min-prob     default + --min-prob 0.5
-    pos-crops    default + --pos-crops 0.5 (half the crops hold a labelled target)
-    copy-paste   default + --copy-paste 0.5 (half the crops get one more target of the split)
-    ignore-cut   default + --outside-envelope ignore (pixels the envelope cuts from the network's
-                 candidates are left out of the loss instead of taught as background)
-    ...-coarse   the same with coarse points (masks_coarse/)
-    lcm-tophat   fixed top-hat pseudo-masks grown from the centroid points (no evolution)
-    lcm-mpcm     fixed MPCM pseudo-masks grown from the centroid points (no evolution)
-    full         full masks (the upper bound)
+    paper          LESPS as published: --start-rule tloss (Tloss 10), points as initial labels, default
+                   init, the paper's update (no envelope), running BatchNorm statistics
+    previous       the defaults before the contrast-prior envelope (hits start rule, tophat initial
+                   labels, prior 0.01, the paper's update, running statistics); folder `default/`
+    envelope-only  the defaults of stop 28: previous + the envelope (evolution grows labels only inside
+                   the top-hat prior's support); folder `default-v2/`
+    default        this project's defaults: envelope-only + the pixels the envelope cuts left out of the
+                   loss (--outside-envelope ignore) + precise BatchNorm statistics for the evaluations
+                   and the final checkpoint (--precise-bn 64); folder `default-v3/`
+    no-envelope    default without the envelope (--envelope 0)
+    no-ignore-cut  default with the cut pixels taught as background (--outside-envelope background)
+    no-precise-bn  default with the running BatchNorm statistics (--precise-bn 0; the same training)
+    decay          default + --decay 0.97 (PAL's shrinking of labels the network stops supporting)
+    min-prob       default + --min-prob 0.5
+    pos-crops      default + --pos-crops 0.5 (half the crops hold a labelled target)
+    copy-paste     default + --copy-paste 0.5 (half the crops get one more target of the split)
+    ...-coarse     the same with coarse points (masks_coarse/)
+    lcm-tophat     fixed top-hat pseudo-masks grown from the centroid points (no evolution)
+    lcm-mpcm       fixed MPCM pseudo-masks grown from the centroid points (no evolution)
+    full           full masks (the upper bound)
+
+A row that differs from another only in --precise-bn trains the same network: resuming a finished run
+folder with `lesps train --resume RUN --precise-bn N` rewrites its final checkpoint and evaluation only.
 
 `--split val` trains on the train split less a carved validation share (`training.data.carve_validation`)
 and tests on that share: the split to choose defaults on. The test split is never used to choose.
@@ -50,17 +56,30 @@ from lesps_deploy.io import json_text
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
 
-_PAPER = ["--start-rule", "tloss", "--init-labels", "points", "--prior", "0", "--envelope", "0"]
+_PAPER = [
+    "--start-rule",
+    "tloss",
+    "--init-labels",
+    "points",
+    "--prior",
+    "0",
+    "--envelope",
+    "0",
+    "--precise-bn",
+    "0",
+]
 _POINT_ROWS: dict[str, list[str]] = {
     "paper": _PAPER,
-    "previous": ["--envelope", "0"],
+    "previous": ["--envelope", "0", "--precise-bn", "0"],
+    "envelope-only": ["--outside-envelope", "background", "--precise-bn", "0"],
     "default": [],
     "no-envelope": ["--envelope", "0"],
+    "no-ignore-cut": ["--outside-envelope", "background"],
+    "no-precise-bn": ["--precise-bn", "0"],
     "decay": ["--decay", "0.97"],
     "min-prob": ["--min-prob", "0.5"],
     "pos-crops": ["--pos-crops", "0.5"],
     "copy-paste": ["--copy-paste", "0.5"],
-    "ignore-cut": ["--outside-envelope", "ignore"],
 }
 ROWS: dict[str, list[str]] = {
     **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},
@@ -70,12 +89,12 @@ ROWS: dict[str, list[str]] = {
     "full": ["--labels", "full"],
 }
 # Run folders of rows whose name changed after their runs started (they resume where they are).
-# no-envelope is previous under its ablation name: the same run, not a second one.
 FOLDERS: dict[str, str] = {
     "previous": "default",
-    "default": "default-v2",
-    "no-envelope": "default",
-    "no-envelope-coarse": "previous-coarse",
+    "envelope-only": "default-v2",
+    "default": "default-v3",
+    "envelope-only-coarse": "default-coarse",
+    "default-coarse": "default-v3-coarse",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,10 +39,11 @@ PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "p
 # Options added after runs were first written: a run's config.json without them continues with the
 # behaviour it started with (these values), not with today's defaults.
 LEGACY: dict[str, Any] = {
-    "envelope": None, "amp": False, "channels_last": False, "outside_envelope": "background",
+    "envelope": None, "amp": False, "channels_last": False, "outside_envelope": "background", "precise_bn": 0,
 }  # fmt: skip
 RESUME_OVERRIDABLE = (
     "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
+    "precise_bn",
 )  # fmt: skip
 
 
@@ -78,14 +79,19 @@ class TrainConfig:
             (`pseudo_masks.prior_envelopes`, no dilation); None or 0: anywhere (the paper). Measured
             with `benchmarks/label_quality.py`: the paper's update grows labels past the targets' edges
             (the network's blobs are wider than small targets), this keeps them to the targets.
-        outside_envelope: 'background' (the envelope's cut pixels stay label 0) or 'ignore' (they become
-            `evolution.UNKNOWN`, left out of the loss: the prior and the network disagree on them).
+        outside_envelope: 'ignore' (the pixels the envelope cuts from a round's candidates become
+            `evolution.UNKNOWN`, left out of the loss: the prior and the network disagree on them) or
+            'background' (they stay label 0, as before). Chosen on the validation split (README).
         decay: each round, label pixels that are not candidates are multiplied by this (1: the paper,
             labels only grow; PAL uses 0.97). min_prob: a candidate pixel needs a probability of at
             least this (0: the paper's relative threshold only).
         norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
         device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on
             CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
+        precise_bn: evaluations and the final checkpoint use BatchNorm statistics recomputed over this
+            many batches of train crops (`training.precise_bn`; weights unchanged, training unchanged);
+            0: the running statistics, which for ACM/ALCNet (MXNet momentum quirk) are about the last
+            batch's, as in the paper.
         prefetch: prepare the next batch in a background thread while the current one trains.
         compile: `torch.compile` the network for the training steps (evolution and evaluation stay
             eager). Off by default: measured 1.38x per CPU step (ACM, batch 4, 1 thread) but the first
@@ -152,7 +158,7 @@ class TrainConfig:
         check=_check_envelope, invalid=1.5,
     )  # fmt: skip
     outside_envelope: str = option(
-        "background",
+        "ignore",
         "What the pixels the envelope cuts from a round's candidates become: background (0), or ignore "
         "(left out of the loss until a later round decides them).",
         choices=OUTSIDE_ENVELOPE,
@@ -184,6 +190,12 @@ class TrainConfig:
         None, "Continue the run in this folder.", role=Role.INPUT_DIR, noun="run folder"
     )
     eval_every: int = option(10, "Test metrics every N epochs (0: at the end only).", ge=0)
+    precise_bn: int = option(
+        64,
+        "Test metrics and the final checkpoint use BatchNorm statistics recomputed over N batches of "
+        "train crops (0: the running statistics, as the paper).",
+        ge=0,
+    )
     eval_limit: int | None = option(None, "Test metrics on the first N test images only.", ge=1, cli=False)
     eval_batch_size: int = option(8, "Images per forward pass of the test metrics.", ge=1, cli=False)
     num_workers: int = option(0, "DataLoader workers.", ge=0)
@@ -200,6 +212,10 @@ class TrainConfig:
     strict_masks: bool = strict_masks_option()
     frame_mapping: str | None = shared.frame_mapping_option()
     threads: int | None = threads_option()
+    # Not an option: the names of the options the caller gave (the CLI's flags on its command line,
+    # `train(**options)`'s keywords). On resume these win over the run's own even when they equal the
+    # default; None: the options that differ from their defaults. Never saved with the run.
+    given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -211,6 +227,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (paths as strings)."""
         out = asdict(self)
+        del out["given"]
         for key, value in out.items():
             if isinstance(value, Path):
                 out[key] = str(value)
@@ -242,15 +259,24 @@ class TrainConfig:
             raise ConfigError(f"{path}: unreadable training config ({err})") from err
         return cls.from_dict(data)
 
+    def given_names(self) -> frozenset[str]:
+        """The options this config was given: `given`, or those that differ from their defaults."""
+        if self.given is not None:
+            return self.given
+        return frozenset(
+            f.name for f in fields(self) if f.name != "given" and getattr(self, f.name) != f.default
+        )
+
     def resumed_from(self, saved: TrainConfig) -> TrainConfig:
-        """The config of a resumed run: `saved`, with overridable options changed in `self` applied."""
-        default = {f.name: f.default for f in fields(TrainConfig)}
+        """The config of a resumed run: `saved`, with the overridable options `self` was given applied
+        (`given_names`: even an option given at its default value wins over the run's own)."""
+        given = self.given_names()
         changes = {
             name: getattr(self, name)
             for name in RESUME_OVERRIDABLE
-            if getattr(self, name) != default[name] and getattr(self, name) != getattr(saved, name)
+            if name in given and getattr(self, name) != getattr(saved, name)
         }
-        return replace(saved, resume=self.resume, **changes)
+        return replace(saved, resume=self.resume, given=None, **changes)
 
 
 POINT_KINDS: tuple[str, ...] = ("centroid", "coarse")
@@ -288,6 +314,10 @@ class LabelsConfig:
         "labels); without it only lesps's own earlier output (in the folder's .lesps-written.json) is replaced."
     )
     threads: int | None = threads_option()
+    # Not an option: the names of the options the caller gave (the CLI's flags on its command line,
+    # `train(**options)`'s keywords). On resume these win over the run's own even when they equal the
+    # default; None: the options that differ from their defaults. Never saved with the run.
+    given: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate(self)

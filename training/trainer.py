@@ -35,6 +35,7 @@ from .data import CropDataset, TrainData, label_iou, load_train_data, prefetched
 from .evolution import evolve_labels
 from .label_quality import LabelQuality
 from .loss import lesps_loss
+from .precise_bn import precise_bn_copy
 from .records import Callback, EpochRecord, EvalRecord, EvolutionRound, TrainingError, TrainResult
 from .runlog import RunLog
 from .schedule import evolution_rounds_due, start_state
@@ -172,11 +173,12 @@ def _restore(run: _Run, ckpt: Checkpoint) -> None:
     )
 
 
-def _save(run: _Run, path: Path) -> None:
+def _save(run: _Run, path: Path, net: torch.nn.Module | None = None) -> None:
+    """Write a checkpoint of `net` (default: the training network) with the run's training state."""
     if run.info.is_main:
         save_checkpoint(
             path,
-            run.net,
+            run.net if net is None else net,
             run.meta,
             epoch=run.state.epoch,
             optimizer=run.optimizer.state_dict(),
@@ -322,15 +324,39 @@ def _evolve_round(run: _Run, epoch: int) -> EvolutionRound:
     return record
 
 
-def _evaluate(run: _Run, epoch: int) -> EvalReport | None:
-    """Test-split metrics on the main process (others wait); None when there is no test split."""
+def _crop_batches(run: _Run, count: int) -> Iterable[torch.Tensor]:
+    """`count` batches of train crops from epochs past the schedule (never trained on), on the device."""
+    cfg, device = run.cfg, run.info.device
+    dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed, cfg.pos_crops, cfg.copy_paste)
+    layout = torch.channels_last if resolved_channels_last(cfg, device) else torch.contiguous_format
+    epoch = cfg.epochs
+    while count > 0:
+        epoch += 1
+        dataset.epoch = epoch
+        for indices in _epoch_batches(len(dataset), cfg.batch_size, epoch, cfg.seed, ddp.DistInfo())[:count]:
+            count -= 1
+            yield dataset.batch(indices)[0].to(device, memory_format=layout)
+
+
+def _eval_net(run: _Run) -> torch.nn.Module:
+    """The network to evaluate and to save as final: with population BatchNorm statistics over
+    `cfg.precise_bn` batches of train crops (`training.precise_bn`), or the training network at 0."""
+    if not run.cfg.precise_bn:
+        return run.net
+    return precise_bn_copy(run.net, _crop_batches(run, run.cfg.precise_bn))
+
+
+def _evaluate(run: _Run, epoch: int, net: torch.nn.Module | None = None) -> EvalReport | None:
+    """Test-split metrics of `net` (default: `_eval_net`) on the main process (others wait); None when
+    there is no test split."""
     from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
     report = None
     if run.info.is_main and not run.no_test_split:
         try:
-            backend = TorchBackend.from_module(run.net, run.meta, run.info.device)
+            net = _eval_net(run) if net is None else net
+            backend = TorchBackend.from_module(net, run.meta, run.info.device)
             report = run_dataset(
                 backend,
                 run.cfg.data,
@@ -429,11 +455,15 @@ def train(
     """
     if isinstance(model, TrainConfig):
         cfg = replace(model, **options)
+        if options:
+            cfg = replace(cfg, given=model.given_names() | frozenset(options))
     else:
         from lesps_deploy.options import check_paths
 
-        given = {"model": model} if model is not None else {}
-        cfg = TrainConfig(**given, data=None if data is None else Path(data), **options)
+        named = {"model": model} if model is not None else {}
+        cfg = TrainConfig(
+            **named, data=None if data is None else Path(data), given=frozenset(options), **options
+        )
         check_paths(cfg)  # before the data loads: the dataset folder exists, the run folder can be written
     info = ddp.setup_distributed(cfg.device)
     try:
@@ -497,9 +527,10 @@ def _run_locked(
             loss = _train_epoch(run, epoch, progress, counts)
             run.scheduler.step()
             _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
-        metrics = _evaluate(run, run.state.epoch)
+        net = _eval_net(run) if info.is_main else run.net
+        metrics = _evaluate(run, run.state.epoch, net)
         final = run_dir / final_checkpoint_name(cfg, run.meta.model)
-        _save(run, final)
+        _save(run, final, net)
     finally:
         run.log.close()
     rounds = tuple(

@@ -142,6 +142,15 @@ def _config_values(config: type, table: dict[str, tuple], values: dict[str, Any]
     return kwargs
 
 
+_CONTEXT = "lesps_context"
+
+
+def _on_command_line(ctx: Any, name: str) -> bool:
+    """Whether parameter `name` was given (command line or environment), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
 def command(
     name: str, config: type, render: Callable[[Any], None], doc: str | None = None
 ) -> Callable[..., None]:
@@ -155,9 +164,18 @@ def command(
     """
     params, table = _parameters(config)
 
+    takes_given = any(f.name == "given" for f in fields(config))
+
+    if takes_given:  # Typer passes its context to a parameter annotated typer.Context
+        params.append(inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+
     def run(**values: Any) -> None:
+        ctx = values.pop(_CONTEXT, None)
         with naming(config):
-            cfg = config(**_config_values(config, table, values))
+            kwargs = _config_values(config, table, values)
+            if ctx is not None:  # the options on the command line, told apart from defaults
+                kwargs["given"] = frozenset(table[n][0].name for n in values if _on_command_line(ctx, n))
+            cfg = config(**kwargs)
             check_paths(cfg)
             if hasattr(cfg, "threads"):
                 from lesps_deploy.threads import use_threads

@@ -36,7 +36,9 @@ def test_two_process_gloo_epoch(tiny_dataset, tmp_path):
     kinds = [e["event"] for e in events]
     # written once, by rank 0
     assert kinds == ["labels", "label_quality", "epoch", "start_rule", "evolution", "label_quality", "eval"]
-    ckpt = load_checkpoint(run / "ACM_LESPS_centroid.pth.tar")
+    assert load_checkpoint(run / "ACM_LESPS_centroid.pth.tar").extra["epoch"] == 1
+    # The training network itself (the final file holds recomputed BatchNorm statistics: --precise-bn).
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pth.tar")
     assert ckpt.extra["epoch"] == 1
 
     # The round after epoch 1 used the final weights: gathered shards must equal a one-process evolution.

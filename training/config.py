@@ -9,7 +9,16 @@ from typing import Any, Literal
 
 from lesps_deploy.errors import ConfigError
 from lesps_deploy.metrics.rules import FaRule, fa_rule_option, strict_masks_option
-from lesps_deploy.options import Role, force_option, json_option, name_of, option, threads_option, validate
+from lesps_deploy.options import (
+    Role,
+    force_option,
+    json_option,
+    name_of,
+    option,
+    say,
+    threads_option,
+    validate,
+)
 from lesps_deploy.runtime import options as shared
 
 __all__ = [
@@ -271,12 +280,39 @@ class TrainConfig:
         """The config of a resumed run: `saved`, with the overridable options `self` was given applied
         (`given_names`: even an option given at its default value wins over the run's own)."""
         given = self.given_names()
+        _check_fixed_on_resume(self, saved, given)
         changes = {
             name: getattr(self, name)
             for name in RESUME_OVERRIDABLE
             if name in given and getattr(self, name) != getattr(saved, name)
         }
         return replace(saved, resume=self.resume, given=None, **changes)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    return a == b
+
+
+# The overridable options a user can type (some are Python-only keywords).
+_RESUME_FLAGS = frozenset(
+    f.name for f in fields(TrainConfig) if f.name in RESUME_OVERRIDABLE and f.metadata["option"].cli
+)
+
+
+def _check_fixed_on_resume(new: TrainConfig, saved: TrainConfig, given: frozenset[str]) -> None:
+    """Refuse an option given to a resume that would change what the run trains (it keeps its own)."""
+    runtime_only = {"resume", "threads", *RESUME_OVERRIDABLE}
+    for name in sorted(given - runtime_only):
+        if not _same(getattr(new, name), getattr(saved, name)):
+            raise ConfigError(
+                f"{say(name, getattr(new, name))}: a resumed run keeps the value it started with "
+                f"({say(name, getattr(saved, name))})",
+                hint="on resume only these can change: "
+                + ", ".join(name_of(f.name) for f in fields(TrainConfig) if f.name in _RESUME_FLAGS)
+                + "; start a new run (--out) to change the others",
+            )
 
 
 POINT_KINDS: tuple[str, ...] = ("centroid", "coarse")

@@ -460,10 +460,10 @@ def train(
     else:
         from lesps_deploy.options import check_paths
 
-        named = {"model": model} if model is not None else {}
-        cfg = TrainConfig(
-            **named, data=None if data is None else Path(data), given=frozenset(options), **options
-        )
+        named: dict[str, Any] = {"model": model} if model is not None else {}
+        if data is not None:
+            named["data"] = Path(data)
+        cfg = TrainConfig(**named, given=frozenset(named) | frozenset(options), **options)
         check_paths(cfg)  # before the data loads: the dataset folder exists, the run folder can be written
     info = ddp.setup_distributed(cfg.device)
     try:

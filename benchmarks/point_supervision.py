@@ -149,8 +149,8 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
 def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict[str, Any]:
     run = out / folder_of(name)
     done = run / "result.json"
-    if done.exists():
-        return {**json.loads(done.read_text(encoding="utf-8")), "row": name}
+    if done.exists():  # finished; summarised afresh (a --resume --precise-bn N re-evaluates a run)
+        return _summarise(name, run, args.epochs)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     lesps = [sys.executable, "-m", "lesps_deploy.cli"]
     if (run / "checkpoints" / "last.pth.tar").exists():
@@ -176,10 +176,9 @@ def _report_row(name: str, out: Path, epochs: int) -> dict[str, Any]:
     """Row `name` as its run folder stands, without training: finished runs from their result, others
     from their log so far (their metrics are the latest evaluation's, marked with its epoch)."""
     run = out / folder_of(name)
-    done = run / "result.json"
-    if done.exists():
-        return {**json.loads(done.read_text(encoding="utf-8")), "row": name}
     row = _summarise(name, run, epochs)
+    if (run / "result.json").exists():
+        return row
     latest = row["test_per_eval"][-1]["epoch"] if row["test_per_eval"] else 0
     trained = max((e["epoch"] for e in _events(run) if e["event"] == "epoch"), default=0)
     return {**row, "row": f"{name} (epoch {trained} of {epochs}; metrics of epoch {latest})"}

@@ -97,8 +97,9 @@ class TrainConfig:
         norm: preset name, 'auto' (dataset statistics) or 'MEAN,STD'.
         device: 'auto', 'cpu', 'cuda' or 'cuda:N'. amp: mixed precision (float16 on CUDA, bfloat16 on
             CPU); None: on for CUDA, off on the CPU. channels_last: NHWC memory layout (None: on).
-        precise_bn: evaluations and the final checkpoint use BatchNorm statistics recomputed over this
-            many batches of train crops (`training.precise_bn`; weights unchanged, training unchanged);
+        precise_bn: the final checkpoint (and its evaluation) uses BatchNorm statistics recomputed over
+            this many batches of train crops, evaluations during training over at most one epoch's
+            (`training.precise_bn`; weights unchanged, training unchanged);
             0: the running statistics, which for ACM/ALCNet (MXNet momentum quirk) are about the last
             batch's, as in the paper.
         prefetch: prepare the next batch in a background thread while the current one trains.

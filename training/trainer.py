@@ -338,17 +338,23 @@ def _crop_batches(run: _Run, count: int) -> Iterable[torch.Tensor]:
             yield dataset.batch(indices)[0].to(device, memory_format=layout)
 
 
-def _eval_net(run: _Run) -> torch.nn.Module:
-    """The network to evaluate and to save as final: with population BatchNorm statistics over
-    `cfg.precise_bn` batches of train crops (`training.precise_bn`), or the training network at 0."""
-    if not run.cfg.precise_bn:
+def _eval_net(run: _Run, final: bool = False) -> torch.nn.Module:
+    """The network to evaluate (and, `final`, to save): with population BatchNorm statistics over
+    `cfg.precise_bn` batches of train crops (`training.precise_bn`), or the training network at 0.
+
+    An evaluation during training takes at most one epoch's batches, so it costs at most about a third
+    of an epoch (forward passes only); the final checkpoint takes all `cfg.precise_bn`."""
+    count = run.cfg.precise_bn
+    if not count:
         return run.net
-    return precise_bn_copy(run.net, _crop_batches(run, run.cfg.precise_bn))
+    if not final:
+        count = min(count, max(1, len(run.data.names) // run.cfg.batch_size))
+    return precise_bn_copy(run.net, _crop_batches(run, count))
 
 
 def _evaluate(run: _Run, epoch: int, net: torch.nn.Module | None = None) -> EvalReport | None:
-    """Test-split metrics of `net` (default: `_eval_net`) on the main process (others wait); None when
-    there is no test split."""
+    """Test-split metrics of `net` (default: `_eval_net` of the current network) on the main process
+    (others wait); None when there is no test split."""
     from lesps_deploy.runtime.dataset_runner import run_dataset
     from lesps_deploy.runtime.torch_backend import TorchBackend
 
@@ -527,7 +533,7 @@ def _run_locked(
             loss = _train_epoch(run, epoch, progress, counts)
             run.scheduler.step()
             _after_epoch(run, epoch, loss, lr, time.perf_counter() - start, counts)
-        net = _eval_net(run) if info.is_main else run.net
+        net = _eval_net(run, final=True) if info.is_main else run.net
         metrics = _evaluate(run, run.state.epoch, net)
         final = run_dir / final_checkpoint_name(cfg, run.meta.model)
         _save(run, final, net)

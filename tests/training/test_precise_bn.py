@@ -79,3 +79,25 @@ def test_final_checkpoint_holds_the_statistics_it_was_evaluated_with(tiny_datase
     assert all(torch.equal(p_last[k], r_final[k]) for k in stats)
     assert any(not torch.equal(p_final[k], r_final[k]) for k in stats)
     assert precise.losses == running.losses and np.isfinite(precise.metrics.iou)
+
+
+def test_evaluations_during_training_take_at_most_an_epoch_of_batches(
+    tiny_dataset, tmp_path, monkeypatch
+) -> None:
+    import lesps_deploy.training.trainer as trainer
+
+    counts: list[int] = []
+    real = trainer.precise_bn_copy
+
+    def counting(net: nn.Module, batches):  # the real computation, counting its batches
+        batches = list(batches)
+        counts.append(len(batches))
+        return real(net, batches)
+
+    monkeypatch.setattr(trainer, "precise_bn_copy", counting)
+    cfg = TrainConfig(
+        model="ACM", data=tiny_dataset, epochs=2, batch_size=3, patch_size=64, start_rule="tloss", tloss=1e9,
+        device="cpu", eval_every=1, seed=3, out=tmp_path / "run", precise_bn=5,
+    )  # fmt: skip
+    train(cfg)
+    assert counts == [2, 5]  # epoch 1's evaluation: one epoch (6 images / 3); the final: all 5

@@ -330,7 +330,7 @@ def _crop_batches(run: _Run, count: int) -> Iterable[torch.Tensor]:
     dataset = CropDataset(run.data, run.norm, cfg.patch_size, cfg.seed, cfg.pos_crops, cfg.copy_paste)
     layout = torch.channels_last if resolved_channels_last(cfg, device) else torch.contiguous_format
     epoch = cfg.epochs
-    while count > 0:
+    while count > 0 and len(dataset):
         epoch += 1
         dataset.epoch = epoch
         for indices in _epoch_batches(len(dataset), cfg.batch_size, epoch, cfg.seed, ddp.DistInfo())[:count]:

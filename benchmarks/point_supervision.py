@@ -80,6 +80,8 @@ _POINT_ROWS: dict[str, list[str]] = {
     "min-prob": ["--min-prob", "0.5"],
     "pos-crops": ["--pos-crops", "0.5"],
     "copy-paste": ["--copy-paste", "0.5"],
+    "size-balance": ["--size-balance", "1"],
+    "size-balance-half": ["--size-balance", "0.5"],
 }
 ROWS: dict[str, list[str]] = {
     **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},

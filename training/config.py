@@ -49,6 +49,7 @@ PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "p
 # behaviour it started with (these values), not with today's defaults.
 LEGACY: dict[str, Any] = {
     "envelope": None, "amp": False, "channels_last": False, "outside_envelope": "background", "precise_bn": 0,
+    "size_balance": 0.0,
 }  # fmt: skip
 RESUME_OVERRIDABLE = (
     "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
@@ -109,6 +110,9 @@ class TrainConfig:
         pos_crops: share of crops drawn to hold a labelled pixel (balanced positive crops; 0: uniform
             crops, the paper). copy_paste: share of crops given one more labelled target of the split
             (its contrast added at a random place, `training.copy_paste`; 0: none, the paper).
+        size_balance: exponent P of the loss's size weights (`training.loss.size_weights`): a labelled
+            pixel's positive term is weighed by the label mass in the 15x15 box around it to the -P
+            (1: every target counts the same, small dim ones included; 0: every pixel, the paper).
         seed: seed of initialisation, shuffling and crops.
         out: run folder (default runs/<model>_<labels>_<time>). resume: run folder to continue.
         eval_every: test-split metrics every N epochs (0: only at the end); eval_limit: first N test images.
@@ -191,6 +195,12 @@ class TrainConfig:
     copy_paste: float = option(
         0.0, "Share of crops given one more labelled target of the split (0: none).", ge=0, le=1
     )
+    size_balance: float = option(
+        0.0,
+        "Weigh each labelled pixel's loss by its target's label mass to the power -P (1: every target "
+        "counts the same; 0: every pixel, the paper).",
+        ge=0, le=1,
+    )  # fmt: skip
     compile: bool = option(False, "torch.compile the network (minutes to compile, then cached).")
     seed: int = option(42, "Seed of initialisation, shuffling and crops.")
     out: Path | None = option(

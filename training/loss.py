@@ -9,6 +9,13 @@ summed over the batch and divided by max(1, number of pixels with y == 1) (the p
 evolution keeps at exactly 1); DNANet's deep-supervision heads each add their own term. Pixels whose
 label is negative (`training.evolution.UNKNOWN`, an opt-in of evolution) add nothing: they are
 neither target nor background. Labels in [0, 1] give the reference's loss exactly.
+
+`size_balance` (an opt-in, not in the reference) weighs each labelled pixel's positive term by the
+label mass around it to the power -size_balance, rescaled so the batch's weighted label mass is its
+plain one: at 1 a small target's few pixels carry as much loss as a large target's many (targets
+count, not pixels), at 0 the reference. The mass is a box sum over `BALANCE_WINDOW` pixels, so it needs
+no connected components and runs on any device without a host sync; targets closer than the window
+share their weight, as one detection would.
 """
 
 from __future__ import annotations
@@ -16,23 +23,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
-__all__ = ["focal_loss_map", "lesps_loss"]
+__all__ = ["BALANCE_WINDOW", "focal_loss_map", "lesps_loss", "size_weights"]
 
 EPS = 1e-12
+# Side of the box whose label mass stands for a target's size: NUAA-SIRST/IRSTD-1k targets are mostly
+# under 15x15 pixels (SPIE's "small target": under 0.15 % of a 256x256 frame, about 10x10).
+BALANCE_WINDOW = 15
 
 
 def focal_loss_map(
-    pred: torch.Tensor, target: torch.Tensor, alpha: float = 2.0, gamma: float = 4.0
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 2.0,
+    gamma: float = 4.0,
+    pos_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Per-pixel Gaussian focal loss (same shape as `pred`)."""
+    """Per-pixel Gaussian focal loss (same shape as `pred`); `pos_weight` scales the positive term."""
     pos = -(pred + EPS).log() * (1 - pred).pow(alpha) * target
+    if pos_weight is not None:
+        pos = pos * pos_weight
     neg = -(1 - pred + EPS).log() * pred.pow(alpha) * (1 - target).pow(gamma)
     return pos + neg
 
 
+def _box_sum(x: torch.Tensor, window: int, dim: int) -> torch.Tensor:
+    """Sum of `x` over `window` (odd) neighbours along `dim`, zero outside: a cumulative-sum difference,
+    several times faster on the CPU than a pooling or convolution of the same size."""
+    half = window // 2
+    pad = [0, 0] * (x.dim() - 1 - dim) + [half + 1, half]
+    total = F.pad(x, pad).cumsum(dim)
+    return total.narrow(dim, window, x.shape[dim]) - total.narrow(dim, 0, x.shape[dim])
+
+
+def size_weights(target: torch.Tensor, power: float, window: int = BALANCE_WINDOW) -> torch.Tensor:
+    """Positive-term weights (N,1,H,W) of `target` (labels >= 0): local label mass ** -power, scaled so
+    that sum(weights * target) == sum(target). 1 where nothing is labelled."""
+    mass = _box_sum(_box_sum(target, window, 2), window, 3)
+    weights = mass.clamp(min=1.0).pow(-power)
+    scale = target.sum() / (weights * target).sum().clamp(min=EPS)
+    return torch.where(target > 0, weights * scale, torch.ones_like(weights))
+
+
 def lesps_loss(
-    pred: torch.Tensor | Sequence[torch.Tensor], target: torch.Tensor, alpha: float = 2.0, gamma: float = 4.0
+    pred: torch.Tensor | Sequence[torch.Tensor],
+    target: torch.Tensor,
+    alpha: float = 2.0,
+    gamma: float = 4.0,
+    size_balance: float = 0.0,
 ) -> torch.Tensor:
     """LESPS training loss: summed focal loss over heads, each divided by max(1, #(target == 1)).
 
@@ -40,6 +79,7 @@ def lesps_loss(
         pred: probabilities (N,1,H,W), or a list of them (DNANet deep supervision).
         target: labels (N,1,H,W) in [0, 1]; negative pixels (unknown) are left out.
         alpha, gamma: focal exponents (paper: 2 and 4).
+        size_balance: exponent of the positive term's size weights (`size_weights`; 0: the reference).
 
     Returns:
         Scalar loss tensor.
@@ -50,8 +90,12 @@ def lesps_loss(
     target = target.float()
     known = target >= 0
     target = target.clamp(min=0)
+    weights = size_weights(target, size_balance) if size_balance > 0 else None
     total = heads[0].new_zeros((), dtype=torch.float32)
     for head in heads:
         # where(), not a product: an unknown pixel adds exactly 0 (and no gradient).
-        total = total + torch.where(known, focal_loss_map(head.float(), target, alpha, gamma), 0).sum() / avg
+        total = (
+            total
+            + torch.where(known, focal_loss_map(head.float(), target, alpha, gamma, weights), 0).sum() / avg
+        )
     return total

@@ -235,7 +235,7 @@ def _train_epoch(run: _Run, epoch: int, progress: ProgressSpec, counts: HitCount
             image, label = image.to(info.device, non_blocking=True), label.to(info.device, non_blocking=True)
             with torch.autocast(device_type, dtype=amp_dtype, enabled=run.amp):
                 pred = run.model(image)
-            loss = lesps_loss(pred, label)
+            loss = lesps_loss(pred, label, size_balance=cfg.size_balance)
             if counting:
                 counts.add(pred[-1] if isinstance(pred, list | tuple) else pred, label)
             value = float(loss.detach())

@@ -40,17 +40,19 @@ FIXED_LABELS: tuple[str, ...] = ("full", "tophat", "mpcm")
 INIT_LABELS: tuple[str, ...] = ("points", "tophat", "mpcm")
 START_RULES: tuple[str, ...] = ("hits", "tloss")  # see training.start_rules
 OUTSIDE_ENVELOPE: tuple[str, ...] = ("background", "ignore")  # see training.evolution (unknown_cut)
-# Options a resumed run takes from the new call when they differ from the defaults; everything
-# else comes from the run's own config.json so the run continues as it started.
 # The paper's own settings (LESPS train.py), for reproducing it on SIRST3: `TrainConfig(**PAPER_MODE)`,
-# or on the command line `--start-rule tloss --init-labels points --prior 0`.
-PAPER_MODE: dict[str, Any] = {"start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None}
+# or on the command line `--start-rule tloss --init-labels points --prior 0 --envelope 0 --precise-bn 0`.
+PAPER_MODE: dict[str, Any] = {
+    "start_rule": "tloss", "init_labels": "points", "prior": None, "envelope": None, "precise_bn": 0,
+}  # fmt: skip
 # Options added after runs were first written: a run's config.json without them continues with the
 # behaviour it started with (these values), not with today's defaults.
 LEGACY: dict[str, Any] = {
     "envelope": None, "amp": False, "channels_last": False, "outside_envelope": "background", "precise_bn": 0,
     "size_balance": 0.0,
 }  # fmt: skip
+# Options a resumed run takes from the new call whenever they are given (`TrainConfig.given`); everything
+# else comes from the run's own config.json so the run continues as it started.
 RESUME_OVERRIDABLE = (
     "epochs", "device", "num_workers", "eval_every", "eval_batch_size", "amp", "channels_last", "prefetch", "compile",
     "precise_bn",

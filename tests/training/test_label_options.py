@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lesps_deploy.data import Norm
-from lesps_deploy.training.config import TrainConfig
+from lesps_deploy.training.config import PAPER_MODE, TrainConfig
 from lesps_deploy.training.copy_paste import TargetBank
 from lesps_deploy.training.data import (
     CropDataset,
@@ -161,3 +161,22 @@ def test_copy_paste_adds_a_labelled_target_with_its_contrast() -> None:
         assert float(crop[label == 1].min()) > 70  # brighter than the background it lands on
         assert float(crop[label == 0].max()) == 70  # the rest of the crop is untouched
     assert len(TargetBank([image], [np.ones_like(image)])) == 0  # not a small target: not banked
+
+
+def test_paper_mode_turns_every_addition_off() -> None:
+    """`PAPER_MODE` is the authors' train.py: each option added since is at its paper value."""
+    cfg = TrainConfig(model="ACM", **PAPER_MODE)
+    assert (cfg.start_rule, cfg.init_labels, cfg.prior, cfg.envelope, cfg.precise_bn) == (
+        "tloss",
+        "points",
+        None,
+        None,
+        0,
+    )
+    assert (cfg.decay, cfg.min_prob, cfg.pos_crops, cfg.copy_paste, cfg.size_balance) == (
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )

@@ -30,7 +30,8 @@ Rows (centroid points unless the name ends in -coarse):
 A row that differs from another only in --precise-bn trains the same network: resuming a finished run
 folder with `lesps train --resume RUN --precise-bn N` rewrites its final checkpoint and evaluation only.
 
-`--split val` trains on the train split less a carved validation share (`training.data.carve_validation`)
+`--split val` trains on the train split less a carved validation share (`training.data.carve_validation`;
+`--val-fold K` carves another share with seed K)
 and tests on that share: the split to choose defaults on. The test split is never used to choose.
 
 Rerunning continues: finished rows are read back from their run folders, unfinished ones resume.
@@ -186,10 +187,11 @@ def _report_row(name: str, out: Path, epochs: int) -> dict[str, Any]:
     return {**row, "row": f"{name} (epoch {trained} of {epochs}; metrics of epoch {latest})"}
 
 
-def _prepare(src: Path, out: Path, split: str = "test") -> Path:
+def _prepare(src: Path, out: Path, split: str = "test", fold: int = 0) -> Path:
     """A private copy of the dataset with the LCM pseudo-masks (../shared is never written); with
-    `split` 'val', its train split is the carved train share and its test split the validation share."""
-    data = out / ("data" if split == "test" else "data-val") / src.name
+    `split` 'val', its train split is the carved train share and its test split the validation share
+    (`fold`: the carving's seed, another held-out share of the same size)."""
+    data = out / ("data" if split == "test" else "data-val" if fold == 0 else f"data-val{fold}") / src.name
     if not (data / "masks_mpcm").is_dir():
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(src, data)
@@ -199,7 +201,7 @@ def _prepare(src: Path, out: Path, split: str = "test") -> Path:
 
             index = data / "img_idx"
             names = (index / f"train_{src.name}.txt").read_text(encoding="utf-8").split()
-            train, val = carve_validation(names)
+            train, val = carve_validation(names, seed=fold)
             (index / f"train_{src.name}.txt").write_text("".join(names[i] + "\n" for i in train))
             (index / f"test_{src.name}.txt").write_text("".join(names[i] + "\n" for i in val))
         for method in ("tophat", "mpcm"):
@@ -274,6 +276,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "point_supervision")
     parser.add_argument("--rows", default="paper,previous,default,default-coarse,full")
     parser.add_argument("--split", default="test", choices=("test", "val"), help="val: carved from train")
+    parser.add_argument(
+        "--val-fold",
+        type=int,
+        default=0,
+        help="with --split val: the carving's seed (another held-out 20 %%)",
+    )
     parser.add_argument("--epochs", type=int, default=400, help="default: lesps train's schedule")
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
@@ -290,7 +298,7 @@ def main() -> None:
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: dataset folder not found")
     args.out.mkdir(parents=True, exist_ok=True)
-    data = args.data if args.report else _prepare(args.data, args.out, args.split)
+    data = args.data if args.report else _prepare(args.data, args.out, args.split, args.val_fold)
     # One run per folder (two row names may share a run); each row reads its folder's result.
     # Runs start in the order the rows are named.
     first: dict[str, str] = {}

@@ -22,6 +22,8 @@ Rows (centroid points unless the name ends in -coarse):
     min-prob       default + --min-prob 0.5
     pos-crops      default + --pos-crops 0.5 (half the crops hold a labelled target)
     copy-paste     default + --copy-paste 0.5 (half the crops get one more target of the split)
+    size-balance   default + --size-balance 1 (each labelled target carries the same loss, whatever its size)
+    size-balance-half  default + --size-balance 0.5 (a target's loss grows with the square root of its size)
     ...-coarse     the same with coarse points (masks_coarse/)
     lcm-tophat     fixed top-hat pseudo-masks grown from the centroid points (no evolution)
     lcm-mpcm       fixed MPCM pseudo-masks grown from the centroid points (no evolution)

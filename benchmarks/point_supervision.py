@@ -7,14 +7,16 @@ round and the training time (epochs and rounds, from the run log); writes the ta
 
 Rows (centroid points unless the name ends in -coarse):
     paper          LESPS as published: --start-rule tloss (Tloss 10), points as initial labels, default
-                   init, the paper's update (no envelope), running BatchNorm statistics
+                   init, the paper's update (no envelope), running BatchNorm statistics, per-pixel loss
     previous       the defaults before the contrast-prior envelope (hits start rule, tophat initial
                    labels, prior 0.01, the paper's update, running statistics); folder `default/`
     envelope-only  the defaults of stop 28: previous + the envelope (evolution grows labels only inside
                    the top-hat prior's support); folder `default-v2/`
-    default        this project's defaults: envelope-only + the pixels the envelope cuts left out of the
-                   loss (--outside-envelope ignore) + precise BatchNorm statistics for the evaluations
-                   and the final checkpoint (--precise-bn 64); folder `default-v3/`
+    no-size-balance  the defaults of stop 29: envelope-only + the pixels the envelope cuts left out of the
+                   loss (--outside-envelope ignore) + precise BatchNorm statistics for the evaluations and
+                   the final checkpoint (--precise-bn 64); folder `default-v3/`
+    default        this project's defaults: no-size-balance + each labelled pixel's loss weighed by its
+                   target's label mass to the power -0.5 (--size-balance 0.5); folder `size-balance-half/`
     no-envelope    default without the envelope (--envelope 0)
     no-ignore-cut  default with the cut pixels taught as background (--outside-envelope background)
     no-precise-bn  default with the running BatchNorm statistics (--precise-bn 0; the same training)
@@ -22,13 +24,15 @@ Rows (centroid points unless the name ends in -coarse):
     min-prob       default + --min-prob 0.5
     pos-crops      default + --pos-crops 0.5 (half the crops hold a labelled target)
     copy-paste     default + --copy-paste 0.5 (half the crops get one more target of the split)
-    size-balance   default + --size-balance 1 (each labelled target carries the same loss, whatever its size)
-    size-balance-half  default + --size-balance 0.5 (a target's loss grows with the square root of its size)
+    size-balance   default at --size-balance 1 (each labelled target carries the same loss, whatever its size)
     ...-coarse     the same with coarse points (masks_coarse/)
     lcm-tophat     fixed top-hat pseudo-masks grown from the centroid points (no evolution)
     lcm-mpcm       fixed MPCM pseudo-masks grown from the centroid points (no evolution)
-    full           full masks (the upper bound)
+    full           full masks (the upper bound), today's loss; folder `full-v2/`
+    full-no-size-balance  full masks with the per-pixel loss (--size-balance 0); folder `full/`
 
+A row names what it trains today: a run folder trained otherwise (a default changed since its run, or
+another row's run) is refused before anything resumes or is read back, and `--report` marks it STALE.
 A row that differs from another only in --precise-bn trains the same network: resuming a finished run
 folder with `lesps train --resume RUN --precise-bn N` rewrites its final checkpoint and evaluation only.
 
@@ -51,10 +55,13 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from lesps_deploy.io import json_text
+from lesps_deploy.options import declared, flag_of
+from lesps_deploy.training.config import FIXED_LABELS, RESUME_OVERRIDABLE, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LESPS_SHARED", ROOT.parent / "shared"))
@@ -73,8 +80,9 @@ _PAPER = [
 ]
 _POINT_ROWS: dict[str, list[str]] = {
     "paper": _PAPER,
-    "previous": ["--envelope", "0", "--precise-bn", "0"],
-    "envelope-only": ["--outside-envelope", "background", "--precise-bn", "0"],
+    "previous": ["--envelope", "0", "--precise-bn", "0", "--size-balance", "0"],
+    "envelope-only": ["--outside-envelope", "background", "--precise-bn", "0", "--size-balance", "0"],
+    "no-size-balance": ["--size-balance", "0"],
     "default": [],
     "no-envelope": ["--envelope", "0"],
     "no-ignore-cut": ["--outside-envelope", "background"],
@@ -84,7 +92,6 @@ _POINT_ROWS: dict[str, list[str]] = {
     "pos-crops": ["--pos-crops", "0.5"],
     "copy-paste": ["--copy-paste", "0.5"],
     "size-balance": ["--size-balance", "1"],
-    "size-balance-half": ["--size-balance", "0.5"],
 }
 ROWS: dict[str, list[str]] = {
     **{name: ["--labels", "centroid", *flags] for name, flags in _POINT_ROWS.items()},
@@ -92,15 +99,63 @@ ROWS: dict[str, list[str]] = {
     "lcm-tophat": ["--labels", "tophat"],
     "lcm-mpcm": ["--labels", "mpcm"],
     "full": ["--labels", "full"],
+    "full-no-size-balance": ["--labels", "full", "--size-balance", "0"],
 }
 # Run folders of rows whose name changed after their runs started (they resume where they are).
 FOLDERS: dict[str, str] = {
     "previous": "default",
     "envelope-only": "default-v2",
-    "default": "default-v3",
+    "no-size-balance": "default-v3",
+    "default": "size-balance-half",
     "envelope-only-coarse": "default-coarse",
-    "default-coarse": "default-v3-coarse",
+    "no-size-balance-coarse": "default-v3-coarse",
+    "default-coarse": "size-balance-half-coarse",
+    "full": "full-v2",
+    "full-no-size-balance": "full",
 }
+# What a run trains is every option but where it reads and writes and how it runs (those a resume may
+# change), plus the schedule and the final statistics, which rows set.
+_RUNTIME = {"data", "out", "resume", "given", "threads", *RESUME_OVERRIDABLE} - {"epochs", "precise_bn"}
+_COMPARED = tuple(f.name for f in fields(TrainConfig) if f.name not in _RUNTIME)
+
+
+# Options read only by label evolution.
+_EVOLUTION = (
+    "start_rule", "tloss", "start_hits", "init_labels", "tb", "k", "evolve_every", "envelope", "outside_envelope",
+    "decay", "min_prob",
+)  # fmt: skip
+
+
+def row_config(name: str, epochs: int, seed: int) -> TrainConfig:
+    """The training config row `name` stands for today (its flags over `lesps train`'s defaults)."""
+    by_flag = {flag_of(f): f for f, _ in declared(TrainConfig)}
+    flags = [*ROWS[name], "--norm", "auto"]
+    given = {
+        by_flag[k].name: type(by_flag[k].default)(v) for k, v in zip(flags[::2], flags[1::2], strict=True)
+    }
+    milestones = (epochs // 2, 3 * epochs // 4)
+    return TrainConfig(model="ACM", epochs=epochs, milestones=milestones, seed=seed, **given)
+
+
+def stale(name: str, run: Path, epochs: int, seed: int) -> list[str]:
+    """How the run in folder `run` was trained differently from what row `name` means today (a default
+    changed since, or the folder holds another row's run); empty when it matches or has not started."""
+    path = run / "config.json"
+    if not path.exists():
+        return []
+    saved, wanted = TrainConfig.from_json(path), row_config(name, epochs, seed)
+    return [
+        f"{k} {getattr(saved, k)!r} (row: {getattr(wanted, k)!r})"
+        for k in _COMPARED
+        if getattr(saved, k) != getattr(wanted, k) and k not in _unused(wanted)
+    ]
+
+
+def _unused(cfg: TrainConfig) -> set[str]:
+    """Options that change nothing in a run of `cfg` (so a folder may differ in them)."""
+    if cfg.labels in FIXED_LABELS:  # no evolution
+        return set(_EVOLUTION)
+    return {"outside_envelope"} if cfg.envelope is None else set()
 
 
 def folder_of(name: str) -> str:
@@ -153,6 +208,11 @@ def _summarise(name: str, run: Path, epochs: int) -> dict[str, Any]:
 
 def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict[str, Any]:
     run = out / folder_of(name)
+    differs = stale(name, run, args.epochs, args.seed)
+    if differs:
+        raise SystemExit(
+            f"{name}: {run} holds a run trained otherwise: {', '.join(differs)}; move it away or use another --out"
+        )
     done = run / "result.json"
     if done.exists():  # finished; summarised afresh (a --resume --precise-bn N re-evaluates a run)
         return _summarise(name, run, args.epochs)
@@ -177,16 +237,19 @@ def _run_row(name: str, args: argparse.Namespace, data: Path, out: Path) -> dict
     return result
 
 
-def _report_row(name: str, out: Path, epochs: int) -> dict[str, Any]:
+def _report_row(name: str, out: Path, epochs: int, seed: int) -> dict[str, Any]:
     """Row `name` as its run folder stands, without training: finished runs from their result, others
     from their log so far (their metrics are the latest evaluation's, marked with its epoch)."""
     run = out / folder_of(name)
     row = _summarise(name, run, epochs)
+    differs = stale(name, run, epochs, seed)
+    if differs:
+        row["row"] = f"{name} (STALE, trained with {', '.join(differs)})"
     if (run / "result.json").exists():
         return row
     latest = row["test_per_eval"][-1]["epoch"] if row["test_per_eval"] else 0
     trained = max((e["epoch"] for e in _events(run) if e["event"] == "epoch"), default=0)
-    return {**row, "row": f"{name} (epoch {trained} of {epochs}; metrics of epoch {latest})"}
+    return {**row, "row": f"{row['row']} (epoch {trained} of {epochs}; metrics of epoch {latest})"}
 
 
 def _prepare(src: Path, out: Path, split: str = "test", fold: int = 0) -> Path:
@@ -307,7 +370,7 @@ def main() -> None:
     for n in names:
         first.setdefault(folder_of(n), n)
     if args.report:
-        done = {f: _report_row(n, args.out, args.epochs) for f, n in first.items()}
+        done = {f: _report_row(n, args.out, args.epochs, args.seed) for f, n in first.items()}
     else:
         with ThreadPoolExecutor(max_workers=args.parallel) as pool:
             done = dict(

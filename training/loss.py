@@ -10,12 +10,12 @@ evolution keeps at exactly 1); DNANet's deep-supervision heads each add their ow
 label is negative (`training.evolution.UNKNOWN`, an opt-in of evolution) add nothing: they are
 neither target nor background. Labels in [0, 1] give the reference's loss exactly.
 
-`size_balance` (an opt-in, not in the reference) weighs each labelled pixel's positive term by the
-label mass around it to the power -size_balance, rescaled so the batch's weighted label mass is its
-plain one: at 1 a small target's few pixels carry as much loss as a large target's many (targets
-count, not pixels), at 0 the reference. The mass is a box sum over `BALANCE_WINDOW` pixels, so it needs
-no connected components and runs on any device without a host sync; targets closer than the window
-share their weight, as one detection would.
+`size_balance` (not in the reference; `lesps train` defaults to 0.5, this function to 0) weighs each
+labelled pixel's positive term by the label mass around it to the power -size_balance, rescaled so the
+batch's weighted label mass is its plain one: at 1 a small target's few pixels carry as much loss as a
+large target's many (targets count, not pixels), at 0 the reference. The mass is a box sum over
+`BALANCE_WINDOW` pixels, so it needs no connected components and runs on any device without a host
+sync; targets closer than the window share their weight, as one detection would.
 """
 
 from __future__ import annotations

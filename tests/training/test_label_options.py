@@ -3,13 +3,17 @@ validation carve, crops and prefetched batches (same batches as the plain loop),
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lesps_deploy.data import Norm
-from lesps_deploy.training.config import PAPER_MODE, TrainConfig
+from lesps_deploy.options import declared, flag_of
+from lesps_deploy.training.config import LEGACY, PAPER_MODE, TrainConfig
 from lesps_deploy.training.copy_paste import TargetBank
 from lesps_deploy.training.data import (
     CropDataset,
@@ -164,19 +168,28 @@ def test_copy_paste_adds_a_labelled_target_with_its_contrast() -> None:
 
 
 def test_paper_mode_turns_every_addition_off() -> None:
-    """`PAPER_MODE` is the authors' train.py: each option added since is at its paper value."""
+    """`PAPER_MODE` is the authors' train.py: every option added since the paper (each has a LEGACY value,
+    the behaviour runs had before it) is at that value, and the paper's start rule and init are named."""
     cfg = TrainConfig(model="ACM", **PAPER_MODE)
-    assert (cfg.start_rule, cfg.init_labels, cfg.prior, cfg.envelope, cfg.precise_bn) == (
-        "tloss",
-        "points",
-        None,
-        None,
-        0,
-    )
-    assert (cfg.decay, cfg.min_prob, cfg.pos_crops, cfg.copy_paste, cfg.size_balance) == (
-        1.0,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-    )
+    speed_only = {"amp", "channels_last"}  # change no numbers class; the paper trains fp32, NCHW
+    unused = {"outside_envelope"}  # what the envelope cuts: nothing, without an envelope
+    legacy = TrainConfig(model="ACM", **{k: v for k, v in LEGACY.items() if k not in speed_only | unused})
+    for name in set(LEGACY) - speed_only - unused:
+        assert getattr(cfg, name) == getattr(legacy, name), name
+    assert cfg.envelope is None
+    assert (cfg.start_rule, cfg.init_labels, cfg.prior) == ("tloss", "points", None)
+    assert (cfg.decay, cfg.min_prob, cfg.pos_crops, cfg.copy_paste) == (1.0, 0.0, 0.0, 0.0)
+
+
+def test_readme_names_paper_mode_exactly() -> None:
+    """README's "the paper exactly" command line sets the same options as `PAPER_MODE`, no more, no less."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    line = re.search(r"`(--start-rule[^`]*)` is the paper exactly", readme)
+    assert line, "README lost its paper-exactly line"
+    words = line.group(1).split()
+    by_flag = {flag_of(f): f for f, _ in declared(TrainConfig)}
+    given = {
+        by_flag[k].name: type(by_flag[k].default)(v) for k, v in zip(words[::2], words[1::2], strict=True)
+    }
+    assert TrainConfig(model="ACM", **given) == TrainConfig(model="ACM", **PAPER_MODE)
+    assert set(given) == set(PAPER_MODE)

@@ -58,13 +58,17 @@ def _box_sum(x: torch.Tensor, window: int, dim: int) -> torch.Tensor:
     return total.narrow(dim, window, x.shape[dim]) - total.narrow(dim, 0, x.shape[dim])
 
 
+def _labelled_weights(target: torch.Tensor, power: float, window: int) -> torch.Tensor:
+    """`size_weights` where `target` > 0; finite but meaningless elsewhere (the loss multiplies by the label)."""
+    mass = _box_sum(_box_sum(target, window, 2), window, 3)
+    weights = mass.clamp(min=1.0).pow(-power)
+    return weights.mul_(target.sum() / (weights * target).sum().clamp(min=EPS))
+
+
 def size_weights(target: torch.Tensor, power: float, window: int = BALANCE_WINDOW) -> torch.Tensor:
     """Positive-term weights (N,1,H,W) of `target` (labels >= 0): local label mass ** -power, scaled so
     that sum(weights * target) == sum(target). 1 where nothing is labelled."""
-    mass = _box_sum(_box_sum(target, window, 2), window, 3)
-    weights = mass.clamp(min=1.0).pow(-power)
-    scale = target.sum() / (weights * target).sum().clamp(min=EPS)
-    return torch.where(target > 0, weights * scale, torch.ones_like(weights))
+    return torch.where(target > 0, _labelled_weights(target, power, window), 1.0)
 
 
 class _FocalSum(torch.autograd.Function):
@@ -120,7 +124,9 @@ def lesps_loss(
     target = target.float()
     known = target >= 0
     target = target.clamp(min=0)
-    weighted = target * size_weights(target, size_balance) if size_balance > 0 else target
+    weighted = (
+        target * _labelled_weights(target, size_balance, BALANCE_WINDOW) if size_balance > 0 else target
+    )
     # where(), not a product: an unknown pixel's coefficients are exactly 0, so it adds 0 and no gradient.
     pos = torch.where(known, weighted, 0)
     neg = torch.where(known, (1 - target).pow(gamma), 0)
